@@ -1,0 +1,255 @@
+"""Extractive answers: the sentences of the retrieved chunks that best support the question, each
+quoted verbatim and cited; or a refusal when the documents do not hold the answer.
+
+Support of a sentence = the IDF-weighted share of the question's content words found in it, with
+partial credit for words found in its neighbouring sentences or in its document's title,
+organisation and headings. A question is refused when no sentence reaches the threshold, and
+also when what it asks for cannot be there: a number or year it names that no retrieved document
+contains, the thing it asks about (「几名预备党员」) absent from the whole index, or a quantity it
+asks for (「多少」「几名」「第几」) that no well-supported sentence states.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .chinese import CN_DIGITS, STOPWORDS, cut, fold, has_person_name, nouns, sentence_spans
+from .errors import AssistantError
+from .indexing import Index
+from .retrieval import Filters, metadata_intent, multi_report, retrieve
+from .schema import Answer, Citation, Hit
+
+REFUSAL = "文档中没有找到相关信息"
+SUPPORT_THRESHOLD = 0.2  # calibrated on the dev set: answerable questions score ≥ 0.27
+NEIGHBOUR_CREDIT = 0.6
+CONTEXT_CREDIT = 0.6
+DOC_CREDIT = 0.3
+
+_QUESTION_WORDS = re.compile(r"(多少|几|第几|哪些|哪个|哪位|哪里|哪|谁|什么|怎么|怎样|如何|是否|有没有|吗)")
+_UNITS = {
+    "person": "名人位员",
+    "count": "个项次条道家支期批届种类场所篇本件份组",
+    "length": "米公里千米厘米",
+    "time": "年月天日周小时分钟",
+    "money": "元万亿",
+    "percent": "%％成",
+}
+_NUM = rf"[0-9０-９]+(?:\.[0-9]+)?|[{CN_DIGITS}]+"
+_QUANTITY_ASK = re.compile(
+    r"(多少|几)([名人位员个项次条道家支期批届种类场所篇本件份组米年月天日周元]?)|第几|多长时间|多久|多(深|长|大|高|远|重)|比例|百分之几|率是多少"
+)
+_FOCUS_AFTER = re.compile(r"(?:多少|几)[名人位员个项次条道家支期批届种类场所篇本件份组]?([\u4e00-\u9fffA-Za-z0-9]{2,12})")
+_FOCUS_BEFORE = re.compile(r"([\u4e00-\u9fffA-Za-z0-9]{2,12})(?:是多少|有多少|是几|为多少)")
+_ARABIC = re.compile(r"[0-9]{2,}")
+_MAX_QUOTES = 3
+# Words that say what to do with the answer, not what it is about.
+_TASK_WORDS = frozenset(
+    """起草 草拟 撰写 拟写 写 发言 要点 发言要点 讲话 提纲 请为 为 帮 帮忙 参考 借鉴 结合 最好 举 例子 一些 几条 三条 条
+    做法 具体做法 单位 哪些 有没有 先例 可以 文档 里 在搞 这类 类似 方面 有关 各 都""".split()
+)
+
+
+_WHO = re.compile(r"谁|哪位|什么人|姓名|名字")
+_WHEN = re.compile(r"哪天|何时|什么时候|哪一?年|几月|日期|时间")
+_DATE_IN = re.compile(r"(19|20)\d{2}\s*[-年./]|[0-9一二三四五六七八九十]{1,2}月[0-9一二三四五六七八九十]{0,3}[日号]?")
+
+
+_BYLINE = re.compile(r"^[（(]?\s*(作者|撰稿|供稿|通讯员|时间|日期|发布时间|发布日期|date|author)\s*[:：]", re.IGNORECASE)
+
+
+def answer_type_bonus(question: str, sentence: str) -> float:
+    """Prefer sentences that hold the kind of thing asked for: a byline for 谁写的/哪天发布,
+    a name for 谁, a date for 何时."""
+    q = fold(question)
+    if metadata_intent(q) and _BYLINE.search(sentence):
+        return 0.3
+    if _WHO.search(q) and has_person_name(sentence):
+        return 0.15
+    if _WHEN.search(q) and _DATE_IN.search(sentence):
+        return 0.15
+    return 0.0
+
+
+@dataclass
+class Scored:
+    hit: Hit
+    start: int
+    end: int
+    text: str
+    support: float
+    has_quantity: bool
+    bonus: float = 0.0
+
+
+def check_question(question: str, limit: int) -> str:
+    q = (question or "").strip()
+    if not q:
+        raise AssistantError("The question is empty: type a question, e.g. assistant ask \"质检中心有多少名党员？\"")
+    if len(q) > limit:
+        raise AssistantError(f"The question is {len(q)} characters long; keep it under {limit} characters.")
+    return q
+
+
+def content_words(question: str) -> list[str]:
+    """The question's content words (jieba precise mode on folded text), question words removed."""
+    out = []
+    for w in cut(question):
+        w = w.strip().lower()
+        if not w or not any(ch.isalnum() for ch in w) or w in STOPWORDS or w in _TASK_WORDS or _QUESTION_WORDS.fullmatch(w):
+            continue
+        if w not in out:
+            out.append(w)
+    return out
+
+
+def _match(word: str, text: str) -> float:
+    if word in text:
+        return 1.0
+    if len(word) >= 3:
+        grams = [word[i : i + 2] for i in range(len(word) - 1)]
+        return 0.7 * sum(g in text for g in grams) / len(grams)
+    return 0.0
+
+
+def _quantity_unit(question: str) -> str | None:
+    """The kind of quantity the question asks for, or None when it asks for none."""
+    m = _QUANTITY_ASK.search(question)
+    if not m:
+        return None
+    unit = m.group(2) or "" if m.group(1) else ""
+    if m.group(0) == "第几":
+        return "ordinal"
+    if m.group(0) in ("多长时间", "多久"):
+        return "time"
+    if m.group(0).startswith("多") and m.group(3):
+        return {"深": "length", "长": "length", "高": "length", "远": "length", "久": "time"}.get(m.group(3), "any")
+    if "率" in m.group(0) or "比例" in m.group(0) or "百分" in m.group(0):
+        return "percent"
+    for kind, chars in _UNITS.items():
+        if unit and unit in chars:
+            return kind
+    return "any"
+
+
+def _has_quantity(sentence: str, kind: str) -> bool:
+    if kind == "ordinal":
+        return bool(re.search(rf"第(?:{_NUM})", sentence))
+    if kind == "percent":
+        return bool(re.search(rf"(?:{_NUM})\s*(?:%|％|成)|百分之", sentence))
+    units = _UNITS.get(kind, "".join(_UNITS.values()))
+    return bool(re.search(rf"(?<![每])(?:{_NUM})\s*(?:余|多)?\s*个?\s*[{units}]", sentence)) if kind != "any" else bool(
+        re.search(rf"[0-9０-９]|[{CN_DIGITS}]\s*(?:余|多)?\s*[{''.join(_UNITS.values())}]", sentence)
+    )
+
+
+def _focus(question: str) -> list[str]:
+    q = fold(question)
+    out = []
+    for rx in (_FOCUS_AFTER, _FOCUS_BEFORE):
+        for m in rx.finditer(q):
+            phrase = [w for w in nouns(m.group(1)) if len(w) >= 2 and w not in STOPWORDS]
+            if phrase:
+                out.append(phrase[-1].lower())
+    return out
+
+
+def score_sentences(index: Index, question: str, hits: list[Hit]) -> list[Scored]:
+    qwords = content_words(question)
+    weights = {w: index.keyword.idf(w) for w in qwords}
+    total = sum(weights.values()) or 1.0
+    kind = _quantity_unit(fold(question))
+    out: list[Scored] = []
+    for hit in hits:
+        doc_text = index.store.text(hit.chunk.doc_id)
+        sents = sentence_spans(doc_text, hit.chunk.start, hit.chunk.end)
+        all_sents = sentence_spans(doc_text)
+        pos = {s.start: i for i, s in enumerate(all_sents)}
+        context = fold(" ".join((hit.meta.title, hit.meta.org, " ".join(hit.chunk.headings))))
+        folded_doc = fold(doc_text)
+        for s in sents:
+            i = pos.get(s.start)
+            own = fold(s.text)
+            near = ""
+            if i is not None:
+                near = fold(" ".join(x.text for x in all_sents[max(0, i - 1) : i + 2]))
+            got = 0.0
+            for w, wt in weights.items():
+                m = _match(w, own)
+                if m < 1:
+                    m = max(m, NEIGHBOUR_CREDIT * _match(w, near), CONTEXT_CREDIT * _match(w, context),
+                            DOC_CREDIT * _match(w, folded_doc))
+                got += wt * m
+            out.append(Scored(hit, s.start, s.end, s.text, got / total, bool(kind) and _has_quantity(own, kind),
+                              answer_type_bonus(question, own)))
+    return out
+
+
+def _refusal_reason(index: Index, question: str, hits: list[Hit], scored: list[Scored]) -> str:
+    if not hits or not scored:
+        return "nothing retrieved"
+    q = fold(question)
+    best = max(s.support for s in scored)
+    if best < SUPPORT_THRESHOLD:
+        return f"best support {best:.2f} < {SUPPORT_THRESHOLD}"
+    docs_text = {h.chunk.doc_id: fold(index.store.text(h.chunk.doc_id)) for h in hits}
+    for num in _ARABIC.findall(q):
+        if not any(num in t for t in docs_text.values()):
+            return f"the number {num} appears in no retrieved document"
+    for focus in _focus(q):
+        if index.keyword.chunk_df.get(focus, 0) == 0 and not any(focus in t for t in docs_text.values()):
+            return f"「{focus}」 appears nowhere in the index"
+    kind = _quantity_unit(q)
+    if kind:
+        good = [s for s in scored if s.support >= 0.75 * best]
+        if not any(s.has_quantity for s in good):
+            return f"asks for a quantity ({kind}) that no supporting sentence states"
+    return ""
+
+
+def answer(index: Index, question: str, k: int = 5, filters: Filters = Filters()) -> Answer:
+    """Retrieve, select the supporting sentences, quote and cite them — or refuse."""
+    question = check_question(question, index.settings.max_question_chars)
+    hits = retrieve(index, question, k=k, filters=filters)
+    scored = score_sentences(index, question, hits)
+    reason = _refusal_reason(index, question, hits, scored)
+    result = Answer(question=question, answer=REFUSAL, refused=True, dense=index.dense, hits=hits, reason=reason)
+    if reason:
+        return result
+
+    kind = _quantity_unit(fold(question))
+    ranked = sorted(scored, key=lambda s: (-(s.support + s.bonus + (0.15 if s.has_quantity else 0.0)), -s.hit.score))
+    best = ranked[0].support
+    spread = multi_report(question)
+    picked: list[Scored] = []
+    seen_spans: set[tuple[str, int]] = set()
+    docs_used: set[str] = set()
+    for s in ranked:
+        if len(picked) >= _MAX_QUOTES:
+            break
+        key = (s.hit.chunk.doc_id, s.start)
+        if key in seen_spans:
+            continue
+        floor = 0.6 * best if spread and s.hit.chunk.doc_id not in docs_used else 0.85 * best
+        if picked and s.support < floor:
+            continue
+        if kind and not picked and not s.has_quantity:
+            continue
+        seen_spans.add(key)
+        docs_used.add(s.hit.chunk.doc_id)
+        picked.append(s)
+    if not picked:
+        picked = ranked[:1]
+    # Present in document order within each document, documents in order of first appearance.
+    order = {d: i for i, d in enumerate(dict.fromkeys(s.hit.chunk.doc_id for s in picked))}
+    picked.sort(key=lambda s: (order[s.hit.chunk.doc_id], s.start))
+    citations, lines = [], []
+    for n, s in enumerate(picked, 1):
+        m = s.hit.meta
+        citations.append(Citation(n=n, doc_id=m.doc_id, title=m.title, date=m.date, org=m.org,
+                                  quote=s.text, start=s.start, end=s.end))
+        lines.append(f"{s.text}[{n}]")
+    result.answer = "\n".join(lines)
+    result.refused = False
+    result.citations = citations
+    return result

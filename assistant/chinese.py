@@ -1,0 +1,137 @@
+"""Chinese text helpers: traditional→simplified folding, sentence spans, jieba tokens.
+
+Folding is for matching only (embedding, BM25, support checks); quotes always come from the
+original text. OpenCC's t2s keeps one character for one character, so a folded sentence lines up
+with its original.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from functools import lru_cache
+from importlib import resources
+
+from .schema import Sentence
+
+_lock = threading.RLock()
+
+# Sentence ends: 。！？； (and ASCII !?;), plus any closing quotes/brackets that follow them.
+_SENT_END = re.compile(r"[。！？；!?;]+[”’」』）)\]】]*")
+_SPACE = re.compile(r"\s+")
+# A run of 3+ spaces (ASCII or ideographic) inside a line separates paragraphs in scraped pages.
+_PARA_GAP = re.compile(r"[ \t\u3000]{3,}|\s*\n\s*")
+
+STOPWORDS = frozenset(
+    """的 了 和 与 及 或 是 在 有 也 都 就 而 并 把 被 对 为 以 于 之 其 这 那 该 此 各 每 等 中 上 下 里
+    吗 呢 吧 啊 呀 么 么样 什么 哪些 哪个 哪位 哪里 哪 谁 几 多少 怎么 怎样 怎么样 如何 为什么 是否 是不是 有没有 没有
+    请 请问 一下 一共 总共 共 一些 一个 这个 那个 这些 那些 具体 分别 主要 还 又 再 从 到 给 让 向 跟 同 比 着 过 得 地
+    我 我们 你 你们 他 他们 她 它 自己 大家 吧 呢 个 位 名 次 些 能 会 要 可以 可 将 已 已经 曾 没 不 无 非 很 最 更
+    文档 文章 报告 资料 里面 当中 其中 方面 情况 时候 时 后 前 以来 相关 关于 有关 提到 讲 说 问""".split()
+)
+
+CN_DIGITS = "零〇一二两三四五六七八九十百千万亿半"
+
+
+@lru_cache(maxsize=1)
+def _converter():
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def fold(text: str) -> str:
+    """Traditional → simplified, for matching. Same length as the input for CJK text."""
+    if not text:
+        return text
+    with _lock:
+        return _converter().convert(text)
+
+
+def squash(text: str) -> str:
+    """Fold and drop all whitespace: the form used to compare quotes and evidence."""
+    return _SPACE.sub("", fold(text))
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[Sentence]:
+    """Split ``text[start:end]`` into sentences with offsets into ``text``.
+
+    Boundaries: 。！？； (with a closing quote that follows), line breaks, and wide space gaps that
+    separate paragraphs in scraped pages. Leading/trailing whitespace is trimmed from each span.
+    """
+    end = len(text) if end is None else end
+    out: list[Sentence] = []
+    pos = start
+    cuts: list[int] = []
+    for m in _SENT_END.finditer(text, start, end):
+        cuts.append(m.end())
+    for m in _PARA_GAP.finditer(text, start, end):
+        cuts.append(m.start())
+        cuts.append(m.end())
+    cuts.append(end)
+    for cut in sorted(set(cuts)):
+        if cut <= pos:
+            continue
+        s, e = pos, cut
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if e > s:
+            out.append(Sentence(s, e, text[s:e]))
+        pos = cut
+    return out
+
+
+@lru_cache(maxsize=1)
+def _tokenizer():
+    import jieba
+
+    jieba.setLogLevel(60)
+    tk = jieba.Tokenizer()
+    with resources.as_file(resources.files("assistant") / "data" / "userdict.txt") as path:
+        tk.load_userdict(str(path))
+    return tk
+
+
+def words(text: str) -> list[str]:
+    """jieba search-mode tokens of folded text, without punctuation, spaces or stopwords."""
+    folded = fold(text).lower()
+    with _lock:
+        raw = _tokenizer().lcut_for_search(folded)
+    return [t for t in raw if _is_word(t) and t not in STOPWORDS]
+
+
+def _is_word(tok: str) -> bool:
+    tok = tok.strip()
+    if not tok:
+        return False
+    return any(ch.isalnum() for ch in tok)
+
+
+def cut(text: str) -> list[str]:
+    """Plain (precise-mode) jieba segmentation of folded text, punctuation kept."""
+    folded = fold(text)
+    with _lock:
+        return _tokenizer().lcut(folded)
+
+
+@lru_cache(maxsize=1)
+def _pos_tokenizer():
+    import jieba.posseg
+
+    return jieba.posseg.POSTokenizer(_tokenizer())
+
+
+def has_person_name(text: str) -> bool:
+    folded = fold(text)
+    with _lock:
+        return any(p.flag == "nr" and len(p.word) >= 2 for p in _pos_tokenizer().cut(folded))
+
+
+def nouns(text: str) -> list[str]:
+    """Nouns (jieba part-of-speech n*, and English words) of folded text, in order."""
+    folded = fold(text)
+    with _lock:
+        pairs = list(_pos_tokenizer().cut(folded))
+    return [p.word for p in pairs if p.flag.startswith("n") or p.flag == "eng"]

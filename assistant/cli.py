@@ -1,0 +1,246 @@
+"""Command line: ``assistant ingest | ask | docs | remove``.
+
+Heavy libraries (torch, chromadb, sentence-transformers) load inside the commands, never at import,
+so ``assistant --help`` is instant. Every ``AssistantError`` becomes one line on stderr and exit 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from .errors import AssistantError
+
+SAMPLE_QUESTION = "哈焊所各支部一共申报了多少个争创“党员创新示范岗”小组？"
+
+
+def _settings(args):
+    from .settings import Settings
+
+    s = Settings.from_env()
+    if getattr(args, "index", None):
+        s = s.with_(index_dir=Path(args.index))
+    return s
+
+
+def _open(args, create=False):
+    from .indexing import Index
+
+    return Index.open(_settings(args), create=create)
+
+
+def _progress_bar():
+    from tqdm import tqdm
+
+    bars = {}
+
+    def update(stage: str, done: int, total: int) -> None:
+        label = {"read": "读取文档", "embed": "向量化"}.get(stage, stage)
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = tqdm(total=total, desc=label, unit="块" if stage == "embed" else "个", file=sys.stderr,
+                                     leave=False, disable=None)
+        bar.update(done - bar.n)
+
+    def close():
+        for b in bars.values():
+            b.close()
+
+    return update, close
+
+
+def cmd_ingest(args) -> int:
+    paths = [Path(p) for p in (args.paths or ["seeds"])]
+    index = _open(args, create=True)
+    update, close = _progress_bar()
+    try:
+        report = index.ingest(paths, progress=update)
+    finally:
+        close()
+    for s in report.skipped:
+        print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
+    if not report.dense:
+        print(f"warning: dense retrieval is off ({index.dense_error}); keyword retrieval only", file=sys.stderr)
+    print(
+        f"documents: {len(report.added)} added, {len(report.updated)} updated, "
+        f"{len(report.unchanged)} unchanged, {len(report.removed)} removed, {len(report.skipped)} skipped"
+    )
+    print(
+        f"chunks: {report.chunks_added} added, {report.chunks_removed} removed; "
+        f"index now holds {report.total_docs} documents, {report.total_chunks} chunks "
+        f"({'dense + keyword' if report.dense else 'keyword only'}) in {index.dir}/"
+    )
+    return 0
+
+
+def _filters(args):
+    from .retrieval import Filters, parse_date_bound
+
+    return Filters(
+        orgs=tuple(args.org or ()),
+        since=parse_date_bound(args.since or "", "--since"),
+        until=parse_date_bound(args.until or "", "--until"),
+        doc_ids=tuple(args.doc or ()),
+    )
+
+
+def _print_answer(ans, out=sys.stdout) -> None:
+    print(ans.answer, file=out)
+    if ans.citations:
+        print("\n来源：", file=out)
+        for c in ans.citations:
+            print(f"[{c.n}] 《{c.title}》 · {c.org or '未知单位'} · {c.date or '日期不详'}", file=out)
+            print(f"    “{c.quote}”  ({c.doc_id} {c.start}–{c.end})", file=out)
+    elif ans.refused and ans.hits:
+        print("\n最接近的段落：", file=out)
+        for h in ans.hits[:3]:
+            snippet = h.chunk.text.replace("\n", " ")
+            print(f"- 《{h.meta.title}》：{snippet[:80]}…", file=out)
+
+
+def _record(index, ans) -> None:
+    """Keep each answer as data (question, retrieved chunks, citations) for debugging."""
+    try:
+        with open(index.dir / "answers.jsonl", "a", encoding="utf-8") as f:
+            rec = ans.to_json()
+            rec["reason"] = ans.reason
+            rec["retrieved"] = [{k: v for k, v in r.items() if k != "text"} for r in rec["retrieved"]]
+            f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    except OSError:
+        pass
+
+
+def cmd_ask(args) -> int:
+    from .answering import answer, check_question
+
+    settings = _settings(args)
+    if args.questions:
+        qfile = Path(args.questions)
+        if not qfile.exists():
+            raise AssistantError(f"path does not exist: {qfile} — pass a .jsonl file with one {{\"question\": …}} per line")
+        questions = []
+        for n, line in enumerate(qfile.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                questions.append(str(json.loads(line)["question"]))
+            except (ValueError, KeyError, TypeError):
+                raise AssistantError(f"{qfile}:{n} is not a JSON object with a \"question\" field")
+    else:
+        if args.question is None:
+            raise AssistantError("Give a question, e.g. assistant ask \"质检中心有多少名党员？\", or --questions FILE.jsonl")
+        questions = [check_question(args.question, settings.max_question_chars)]
+    filters = _filters(args)
+    index = _open(args)
+    k = args.k or settings.top_k
+    warned = False
+    for q in questions:
+        try:
+            ans = answer(index, q, k=k, filters=filters)
+        except AssistantError as exc:
+            if not args.questions:
+                raise
+            print(json.dumps({"question": q, "error": str(exc)}, ensure_ascii=False))
+            continue
+        if not index.dense and not warned:
+            print(f"warning: dense retrieval is off ({index.dense_error}); keyword retrieval only", file=sys.stderr)
+            warned = True
+        _record(index, ans)
+        if args.json or args.questions:
+            print(json.dumps(ans.to_json(), ensure_ascii=False), flush=True)
+        else:
+            _print_answer(ans)
+    return 0
+
+
+def cmd_docs(args) -> int:
+    index = _open(args)
+    docs = index.documents()
+    if args.json:
+        print(json.dumps([dict(m.__dict__, chunks=n) for m, n in docs], ensure_ascii=False, indent=1))
+        return 0
+    if not docs:
+        print("The index is empty: run `assistant ingest PATH`.")
+        return 0
+    for m, n in docs:
+        date = m.date + ("（推断）" if m.date_inferred else "")
+        print(f"{m.doc_id}\t{n} chunks\t{date or '日期不详'}\t{m.org or '未知单位'}\t{m.title}"
+              + (f"\t作者：{m.author}" if m.author else ""))
+    print(f"{len(docs)} documents, {sum(n for _, n in docs)} chunks")
+    return 0
+
+
+def cmd_remove(args) -> int:
+    index = _open(args)
+    n = index.remove(args.doc_id)
+    print(f"removed {args.doc_id} ({n} chunks) from the keyword and dense indexes")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="assistant",
+        description="党建知识助手: answers questions over Chinese organisational reports, citing the exact sentence.",
+    )
+    p.add_argument("--index", metavar="DIR", help="index directory (default: $ASSISTANT_INDEX_DIR or ./index)")
+    p.add_argument("-v", "--verbose", action="store_true", help="log what the pipeline does")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    sp = sub.add_parser("ingest", help="add or update documents (default: seeds/)",
+                        description="Ingest .txt/.md files (UTF-8, GB18030/GBK or Big5). Unchanged files are "
+                                    "skipped, changed files replace their old chunks, files gone from an ingested "
+                                    "folder are removed.")
+    sp.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: seeds/)")
+    sp.set_defaults(func=cmd_ingest)
+
+    sp = sub.add_parser("ask", help="answer a question with cited sentences",
+                        description="Answer from the indexed documents only: every sentence is quoted verbatim "
+                                    "and cited; 「文档中没有找到相关信息」 when the documents do not say.")
+    sp.add_argument("question", nargs="?", help="the question, in simplified or traditional Chinese")
+    sp.add_argument("--questions", metavar="FILE.jsonl", help="answer every line's \"question\" (one JSON per line out)")
+    sp.add_argument("--k", type=int, metavar="N", help="chunks to retrieve (default 5)")
+    sp.add_argument("--org", action="append", metavar="ORG", help="only documents of this organisation (repeatable)")
+    sp.add_argument("--since", metavar="DATE", help="only documents dated on or after DATE (YYYY-MM-DD or YYYY)")
+    sp.add_argument("--until", metavar="DATE", help="only documents dated on or before DATE")
+    sp.add_argument("--doc", action="append", metavar="DOC_ID", help="only this document (repeatable)")
+    sp.add_argument("--json", action="store_true", help="print the answer as JSON")
+    sp.set_defaults(func=cmd_ask)
+
+    sp = sub.add_parser("docs", help="list the indexed documents", description="List indexed documents with "
+                        "their metadata (title, organisation, date, author) and chunk counts.")
+    sp.add_argument("--json", action="store_true", help="print as JSON")
+    sp.set_defaults(func=cmd_docs)
+
+    sp = sub.add_parser("remove", help="delete a document from the index",
+                        description="Delete a document (by its doc_id, see `assistant docs`) from both the keyword "
+                                    "and the dense index; it is never retrieved again.")
+    sp.add_argument("doc_id", help="the document id (its file name)")
+    sp.set_defaults(func=cmd_remove)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s: %(message)s")
+    if args.command is None:
+        parser.print_help()
+        return 0
+    if getattr(args, "k", None) is not None and not 1 <= args.k <= 50:
+        print("error: --k must be between 1 and 50", file=sys.stderr)
+        return 2
+    try:
+        return args.func(args)
+    except AssistantError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted; the index keeps everything that was already written", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

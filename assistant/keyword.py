@@ -1,0 +1,104 @@
+"""BM25 keyword index (bm25s) over jieba search-mode tokens of folded text.
+
+It is rebuilt from the document store after every change and stamped with a fingerprint of the
+chunk ids it covers, so an index that is out of step with the store is noticed and rebuilt."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+logging.getLogger("bm25s").setLevel(logging.WARNING)
+
+
+def fingerprint(ids) -> str:
+    return hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()
+
+
+class KeywordIndex:
+    def __init__(self, directory: Path):
+        self.dir = directory
+        self.ids: list[str] = []
+        self.doc_ids: list[str] = []
+        self.chunk_df: dict[str, int] = {}
+        self.doc_df: dict[str, int] = {}
+        self.n_docs = 0
+        self.fp = ""
+        self._bm25 = None
+        self._vocab: dict[str, int] = {}
+
+    # --- build and persist
+    def rebuild(self, ids: list[str], doc_ids: list[str], words: list[list[str]]) -> None:
+        import bm25s
+
+        self.ids, self.doc_ids = list(ids), list(doc_ids)
+        self.chunk_df = dict(Counter(t for w in words for t in set(w)))
+        per_doc: dict[str, set[str]] = {}
+        for d, w in zip(doc_ids, words):
+            per_doc.setdefault(d, set()).update(w)
+        self.doc_df = dict(Counter(t for s in per_doc.values() for t in s))
+        self.n_docs = len(per_doc)
+        self.fp = fingerprint(ids)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        if ids:
+            bm25 = bm25s.BM25(k1=1.2, b=0.75)
+            bm25.index([w if w else [""] for w in words], show_progress=False)
+            bm25.save(str(self.dir / "bm25"), show_progress=False)
+            self._bm25 = bm25
+            self._vocab = bm25.vocab_dict
+        else:
+            self._bm25 = None
+            self._vocab = {}
+        state = {"fingerprint": self.fp, "ids": self.ids, "doc_ids": self.doc_ids, "chunk_df": self.chunk_df,
+                 "doc_df": self.doc_df, "n_docs": self.n_docs}
+        tmp = self.dir / "state.json.tmp"
+        tmp.write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
+        tmp.replace(self.dir / "state.json")
+
+    def load(self) -> bool:
+        state_path = self.dir / "state.json"
+        if not state_path.exists():
+            return False
+        try:
+            state = json.loads(state_path.read_text(encoding="utf-8"))
+            self.ids, self.doc_ids = state["ids"], state["doc_ids"]
+            self.chunk_df, self.doc_df, self.n_docs = state["chunk_df"], state["doc_df"], state["n_docs"]
+            self.fp = state["fingerprint"]
+            if self.ids:
+                import bm25s
+
+                self._bm25 = bm25s.BM25.load(str(self.dir / "bm25"), show_progress=False)
+                self._vocab = self._bm25.vocab_dict
+            return True
+        except Exception as exc:  # noqa: BLE001 - a damaged index is rebuilt from the store
+            log.warning("keyword index unreadable (%s); it will be rebuilt", exc)
+            return False
+
+    # --- query
+    def search(self, words: list[str], k: int, allowed_docs: set[str] | None = None) -> list[tuple[str, float]]:
+        if self._bm25 is None or not self.ids:
+            return []
+        toks = [self._vocab[t] for t in words if t in self._vocab]
+        if not toks:
+            return []
+        scores = self._bm25.get_scores(toks)
+        if allowed_docs is not None:
+            mask = np.fromiter((d in allowed_docs for d in self.doc_ids), dtype=bool, count=len(self.doc_ids))
+            scores = np.where(mask, scores, 0.0)
+        k = min(k, len(scores))
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]
+
+    def idf(self, word: str) -> float:
+        """Chunk-level IDF; a word the corpus never uses gets the largest value."""
+        n = max(1, len(self.ids))
+        df = self.chunk_df.get(word, 0)
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))

@@ -1,0 +1,182 @@
+"""Hybrid retrieval: dense top-N (Chroma) and BM25 top-N fused by reciprocal rank fusion, then
+diversified with a per-document cap so that answers spanning several reports see several reports.
+Also offered as a LangChain ``BaseRetriever``."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document as LCDocument
+from langchain_core.retrievers import BaseRetriever
+
+from .chinese import fold, words
+from .cleaning import iso_date
+from .errors import AssistantError
+from .indexing import Index, date_ord
+from .schema import Hit
+
+RRF_K = 60
+
+# Questions whose answer spans reports: "which units…", precedents, talking points.
+_MULTI_REPORT = re.compile(
+    r"哪些(单位|支部|党支部|党委|研究所|部门|做法|例子|经验|先例|机制|提法|典型|活动)|哪几(个|家)|各单位|各支部|各地|"
+    r"都有(哪些|什么)|先例|可以参考|可供参考|(做法|例子|经验)(有哪些|可以)|发言要点|起草|讲话要点|要点|举.{0,4}例子?"
+)
+# Questions about a document itself (who wrote it, when it was published): its byline words.
+_METADATA_INTENT = [
+    (re.compile(r"谁写|作者|撰写|执笔|撰稿|署名"), ["作者"]),
+    (re.compile(r"(哪天|何时|什么时候|哪一?年|日期|时间).{0,8}(发布|发表|印发|刊发|写)|(发布|发表|印发|刊发|写).{0,4}(哪天|何时|什么时候|哪一?年|日期|时间)"),
+     ["时间", "发布时间", "日期"]),
+]
+
+
+def metadata_intent(question: str) -> bool:
+    """Does the question ask about a document itself (its author, its date)?"""
+    q = fold(question)
+    return any(pattern.search(q) for pattern, _ in _METADATA_INTENT)
+
+
+def multi_report(question: str) -> bool:
+    return bool(_MULTI_REPORT.search(fold(question)))
+
+
+def query_words(question: str) -> list[str]:
+    """BM25 query: the question's words plus byline words when it asks about a document itself."""
+    q = fold(question)
+    extra = [w for pattern, ws in _METADATA_INTENT if pattern.search(q) for w in ws]
+    return words(q) + extra
+
+
+@dataclass(frozen=True)
+class Filters:
+    orgs: tuple[str, ...] = ()
+    since: str = ""
+    until: str = ""
+    doc_ids: tuple[str, ...] = ()
+
+    def active(self) -> bool:
+        return bool(self.orgs or self.since or self.until or self.doc_ids)
+
+
+def parse_date_bound(value: str, name: str) -> str:
+    if not value:
+        return ""
+    v = value.strip()
+    if v.isdigit() and len(v) == 4:
+        return v
+    iso = iso_date(v)
+    if not iso:
+        raise AssistantError(f"{name} {value!r} is not a date; write it as YYYY-MM-DD (or just YYYY).")
+    return iso
+
+
+def allowed_docs(index: Index, filters: Filters) -> set[str] | None:
+    """The documents the filters admit, or None when there is no filter."""
+    if not filters.active():
+        return None
+    lo = date_ord(filters.since) if filters.since else None
+    hi = date_ord(filters.until) if filters.until else None
+    if hi is not None and len(filters.until) == 4:
+        hi += 1231
+    out = set()
+    for doc_id, m in index.store.metas().items():
+        if filters.doc_ids and doc_id not in filters.doc_ids:
+            continue
+        if filters.orgs and not any(fold(o) in fold(m.org) or fold(o) in fold(m.title) for o in filters.orgs):
+            continue
+        d = date_ord(m.date)
+        # A year-only date (e.g. 2020) matches a bound that falls inside that year.
+        d_lo, d_hi = (d, d + 1231) if d and d % 10000 == 0 else (d, d)
+        if lo is not None and (not d or d_hi < lo):
+            continue
+        if hi is not None and (not d or d_lo > hi):
+            continue
+        out.add(doc_id)
+    return out
+
+
+def retrieve(index: Index, question: str, k: int = 5, filters: Filters = Filters(), candidates: int = 30,
+             max_per_doc: int | None = None) -> list[Hit]:
+    """Top-k chunks for ``question``. ``max_per_doc`` defaults to 1 for questions whose answer spans
+    reports and to the configured cap otherwise."""
+    if max_per_doc is None:
+        max_per_doc = 1 if multi_report(question) else index.settings.max_per_doc
+    index.ensure_synced()
+    allowed = allowed_docs(index, filters)
+    if allowed is not None and not allowed:
+        return []
+    ranks: dict[str, dict[str, int]] = {}
+    for rank, (cid, _score) in enumerate(index.keyword.search(query_words(question), candidates, allowed), 1):
+        ranks.setdefault(cid, {})["keyword"] = rank
+    vs = index.vectorstore
+    if vs is not None and index.store.chunk_ids():
+        qv = index.embedder.embed_query(fold(question))
+        where = {"doc_id": {"$in": sorted(allowed)}} if allowed is not None else None
+        results = vs.similarity_search_by_vector_with_relevance_scores(qv, k=candidates, filter=where)
+        for rank, (doc, _dist) in enumerate(results, 1):
+            ranks.setdefault(doc.id, {})["dense"] = rank
+    fused = sorted(
+        ((sum(1.0 / (RRF_K + r) for r in rs.values()), cid) for cid, rs in ranks.items()),
+        key=lambda x: (-x[0], x[1]),
+    )
+    chunks = index.store.chunks([cid for _, cid in fused])
+    metas = index.store.metas()
+    ordered = [
+        Hit(chunk=chunks[cid], meta=metas[chunks[cid].doc_id], score=score,
+            dense_rank=ranks[cid].get("dense"), keyword_rank=ranks[cid].get("keyword"))
+        for score, cid in fused
+        if cid in chunks
+    ]
+    return diversify(ordered, k, max_per_doc)
+
+
+def diversify(hits: list[Hit], k: int, max_per_doc: int) -> list[Hit]:
+    """Best-first, at most ``max_per_doc`` chunks of one document while other documents have
+    candidates; the cap is lifted when too few documents match to fill k."""
+    picked: list[Hit] = []
+    per_doc: dict[str, int] = {}
+    rest: list[Hit] = []
+    for h in hits:
+        if len(picked) >= k:
+            break
+        if per_doc.get(h.chunk.doc_id, 0) < max_per_doc:
+            picked.append(h)
+            per_doc[h.chunk.doc_id] = per_doc.get(h.chunk.doc_id, 0) + 1
+        else:
+            rest.append(h)
+    for h in rest:
+        if len(picked) >= k:
+            break
+        picked.append(h)
+    return sorted(picked, key=lambda h: -h.score)
+
+
+class HybridRetriever(BaseRetriever):
+    """LangChain face of ``retrieve``: ``HybridRetriever(index=Index.open(settings)).invoke("…")``."""
+
+    index: Any
+    k: int = 5
+    filters: Filters = Filters()
+
+    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[LCDocument]:
+        hits = retrieve(self.index, query, k=self.k, filters=self.filters)
+        return [
+            LCDocument(
+                id=h.chunk.chunk_id,
+                page_content=h.chunk.text,
+                metadata={
+                    "doc_id": h.chunk.doc_id,
+                    "title": h.meta.title,
+                    "org": h.meta.org,
+                    "date": h.meta.date,
+                    "start": h.chunk.start,
+                    "end": h.chunk.end,
+                    "headings": list(h.chunk.headings),
+                    "score": h.score,
+                },
+            )
+            for h in hits
+        ]

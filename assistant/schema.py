@@ -1,0 +1,119 @@
+"""Typed data passed between the pipeline stages: load → clean → chunk → index → retrieve → answer."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class DocMeta:
+    doc_id: str
+    title: str
+    date: str = ""  # ISO: YYYY-MM-DD, or YYYY when only the year is known
+    org: str = ""
+    author: str = ""
+    source: str = ""  # URL when the file names one
+    path: str = ""  # where the file was read from
+    date_inferred: bool = False  # True when the date was guessed from the body, not a header
+
+
+@dataclass(frozen=True)
+class Document:
+    """A cleaned document. ``text`` is canonical: citation offsets index into it."""
+
+    meta: DocMeta
+    text: str
+    raw_hash: str  # hash of the file bytes as read (decides "unchanged" on re-ingest)
+
+    @property
+    def doc_id(self) -> str:
+        return self.meta.doc_id
+
+
+@dataclass(frozen=True)
+class Sentence:
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Chunk:
+    chunk_id: str
+    doc_id: str
+    index: int
+    start: int  # [start, end) in the document's cleaned text
+    end: int
+    text: str
+    headings: tuple[str, ...] = ()
+    tokens: int = 0
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk with its fused score and the ranks that produced it."""
+
+    chunk: Chunk
+    meta: DocMeta
+    score: float
+    dense_rank: int | None = None
+    keyword_rank: int | None = None
+
+
+@dataclass(frozen=True)
+class Citation:
+    n: int
+    doc_id: str
+    title: str
+    date: str
+    org: str
+    quote: str
+    start: int
+    end: int
+
+
+@dataclass
+class Answer:
+    question: str
+    answer: str
+    refused: bool
+    dense: bool
+    citations: list[Citation] = field(default_factory=list)
+    hits: list[Hit] = field(default_factory=list)
+    reason: str = ""  # why a refusal happened (for debugging and the record)
+
+    def to_json(self) -> dict:
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "refused": self.refused,
+            "dense": self.dense,
+            "citations": [
+                {
+                    "n": c.n,
+                    "doc_id": c.doc_id,
+                    "title": c.title,
+                    "date": c.date,
+                    "org": c.org,
+                    "quote": c.quote,
+                    "start": c.start,
+                    "end": c.end,
+                }
+                for c in self.citations
+            ],
+            "retrieved": [
+                {
+                    "rank": i + 1,
+                    "doc_id": h.chunk.doc_id,
+                    "chunk_id": h.chunk.chunk_id,
+                    "score": round(h.score, 6),
+                    "text": h.chunk.text,
+                }
+                for i, h in enumerate(self.hits)
+            ],
+        }
