@@ -1,7 +1,8 @@
 """Chinese-aware chunking: paragraphs → sentences → chunks packed to a tiktoken budget.
 
-Chunks never cut a sentence unless that one sentence exceeds the budget; consecutive chunks in a
-paragraph share one sentence of overlap. Each chunk keeps ``[start, end)`` offsets into the cleaned
+Chunks never cut a sentence unless that one sentence exceeds the budget, and a heading is never
+left alone at the end of a chunk (it opens the next one, even when that takes it over budget);
+consecutive chunks in a paragraph share one sentence of overlap. Each chunk keeps ``[start, end)`` offsets into the cleaned
 text and the section heading path (一、… / （一）… / 1、… / 一是…) in force where it starts.
 """
 
@@ -92,6 +93,8 @@ def chunk(doc: Document, budget: int = 300, overlap: int = 1) -> list[Chunk]:
     if not sents:
         return []
     sizes = [count_tokens(s.text) for s in sents]
+    # Tokens of the whitespace before each sentence: counted when it joins a chunk mid-way.
+    gaps = [0] + [count_tokens(text[a.end : b.start]) if b.start > a.end else 0 for a, b in zip(sents, sents[1:])]
     new_para = [i == 0 or "\n" in text[sents[i - 1].end : sents[i].start] for i in range(len(sents))]
 
     # Heading path in force at each sentence.
@@ -114,16 +117,17 @@ def chunk(doc: Document, budget: int = 300, overlap: int = 1) -> list[Chunk]:
         j, total = i, 0
         while j < n:
             only_headings = all(is_heading[i:j])  # a heading never ends up alone in a chunk
-            if j > i and total + sizes[j] > budget and not only_headings:
+            step = sizes[j] + (gaps[j] if j > i else 0)
+            if j > i and total + step > budget and not only_headings:
                 break
             if j > i and new_para[j] and total >= 0.6 * budget:
                 break
-            total += sizes[j]
+            total += step
             j += 1
         while j - 1 > i and is_heading[j - 1] and j < n:
             j -= 1  # a heading opens the next chunk instead of closing this one
-        rest = sum(sizes[j:])
-        if j < n and rest < 0.15 * budget and sum(sizes[i:j]) + rest <= budget:
+        rest = sum(sizes[j:]) + sum(gaps[j:])
+        if j < n and rest < 0.15 * budget and count_tokens(text[sents[i].start : sents[j - 1].end]) + rest <= budget:
             j = n  # a short closing paragraph (a byline, say) stays with the text it closes
         start, end = sents[i].start, sents[j - 1].end
         chunks.append(

@@ -15,7 +15,13 @@ from pathlib import Path
 import numpy as np
 
 log = logging.getLogger(__name__)
-logging.getLogger("bm25s").setLevel(logging.WARNING)
+
+
+def _bm25s():
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG on import
+    return bm25s
 
 
 def fingerprint(ids) -> str:
@@ -36,8 +42,7 @@ class KeywordIndex:
 
     # --- build and persist
     def rebuild(self, ids: list[str], doc_ids: list[str], words: list[list[str]]) -> None:
-        import bm25s
-
+        bm25s = _bm25s()
         self.ids, self.doc_ids = list(ids), list(doc_ids)
         self.chunk_df = dict(Counter(t for w in words for t in set(w)))
         per_doc: dict[str, set[str]] = {}
@@ -72,9 +77,7 @@ class KeywordIndex:
             self.chunk_df, self.doc_df, self.n_docs = state["chunk_df"], state["doc_df"], state["n_docs"]
             self.fp = state["fingerprint"]
             if self.ids:
-                import bm25s
-
-                self._bm25 = bm25s.BM25.load(str(self.dir / "bm25"), show_progress=False)
+                self._bm25 = _bm25s().BM25.load(str(self.dir / "bm25"), show_progress=False)
                 self._vocab = self._bm25.vocab_dict
             return True
         except Exception as exc:  # noqa: BLE001 - a damaged index is rebuilt from the store

@@ -19,6 +19,9 @@ from .indexing import Index, date_ord
 from .schema import Hit
 
 RRF_K = 60
+# Weights of the two rankings in the fusion. An exact rare keyword is strong evidence in Chinese
+# reports, so a chunk BM25 ranks first edges out one only the dense ranking puts first.
+WEIGHTS = {"keyword": 1.0, "dense": 0.9}
 
 # Questions whose answer spans reports: "which units…", precedents, talking points.
 _MULTI_REPORT = re.compile(
@@ -119,7 +122,7 @@ def retrieve(index: Index, question: str, k: int = 5, filters: Filters = Filters
         for rank, (doc, _dist) in enumerate(results, 1):
             ranks.setdefault(doc.id, {})["dense"] = rank
     fused = sorted(
-        ((sum(1.0 / (RRF_K + r) for r in rs.values()), cid) for cid, rs in ranks.items()),
+        ((sum(WEIGHTS[src] / (RRF_K + r) for src, r in rs.items()), cid) for cid, rs in ranks.items()),
         key=lambda x: (-x[0], x[1]),
     )
     chunks = index.store.chunks([cid for _, cid in fused])

@@ -1,0 +1,66 @@
+import pytest
+
+from assistant.answering import REFUSAL, answer, check_question, content_words
+from assistant.errors import AssistantError
+
+from conftest import SEED_IDS, dev_items
+
+JSON_KEYS = {"question", "answer", "refused", "dense", "citations", "retrieved"}
+CITATION_KEYS = {"n", "doc_id", "title", "date", "org", "quote", "start", "end"}
+RETRIEVED_KEYS = {"rank", "doc_id", "chunk_id", "score", "text"}
+
+
+def test_json_contract_and_verbatim_quotes(seed_index):
+    a = answer(seed_index, "哈焊所研发中心的水下激光切割在多深的水里实现了切割？")
+    data = a.to_json()
+    assert set(data) == JSON_KEYS
+    assert data["refused"] is False and data["citations"]
+    for c in data["citations"]:
+        assert set(c) == CITATION_KEYS
+        assert seed_index.store.text(c["doc_id"])[c["start"] : c["end"]] == c["quote"]
+        assert f"[{c['n']}]" in data["answer"]
+    assert "50米水深" in data["answer"]
+    assert [r["rank"] for r in data["retrieved"]] == list(range(1, len(data["retrieved"]) + 1))
+    assert all(set(r) == RETRIEVED_KEYS for r in data["retrieved"])
+
+
+def test_every_answer_sentence_is_a_cited_quote(seed_index):
+    a = answer(seed_index, "质检中心党支部请了哪些人给党员讲党课、做技术讲座？")
+    lines = a.answer.split("\n")
+    assert len(lines) == len(a.citations)
+    for line, c in zip(lines, a.citations):
+        assert line == f"{c.quote}[{c.n}]"
+
+
+def test_dev_unanswerables_are_refused_with_closest_passages(seed_index):
+    for item in dev_items():
+        if item["kind"] != "unanswerable":
+            continue
+        a = answer(seed_index, item["question"])
+        assert a.refused and a.answer == REFUSAL and not a.citations, (item["id"], a.answer)
+        assert a.hits, "a refusal still lists the closest passages"
+
+
+def test_off_topic_question_is_refused(seed_index):
+    for q in ("红烧肉怎么做才好吃？", "2024年的GDP增长率是多少？", "量子计算机的原理是什么？"):
+        assert answer(seed_index, q).refused, q
+
+
+def test_quantity_answers_state_the_quantity(seed_index):
+    a = answer(seed_index, "哈焊所开展创先争优群众评议时，有多少名群众代表参加？")
+    assert not a.refused and "56名群众代表" in a.answer.split("\n")[0]
+
+
+def test_traditional_answers_quote_original_characters(seed_index):
+    a = answer(seed_index, "兰州化物所是哪位领导跟每个党支部书记挨个谈心谈话的？")
+    assert not a.refused
+    assert "張長春" in a.answer and all(c.doc_id == SEED_IDS[3] for c in a.citations)
+
+
+def test_question_checks():
+    with pytest.raises(AssistantError, match="empty"):
+        check_question("   ", 500)
+    with pytest.raises(AssistantError, match="under 500"):
+        check_question("问" * 501, 500)
+    assert "预备党员" in content_words("长春光机所质检中心党支部现在有几名预备党员？")
+    assert "起草" not in content_words("请为党支部书记起草发言要点")

@@ -1,0 +1,65 @@
+from assistant.cleaning import clean, iso_date, remove_pinyin
+
+from conftest import SEEDS
+
+
+def seed(name_prefix):
+    path = next(SEEDS.glob(f"{name_prefix}_*.txt"))
+    return clean(path.read_text(encoding="utf-8"), path.name)
+
+
+def test_metadata_of_all_five_seeds():
+    expected = {
+        "000": ("我所质检中心党支部在全院“以学促做”工作交流会上介绍经验", "2016-09-28", "长春光机所质检中心党支部", ""),
+        "001": ("在贯彻落实中央“两学一做”学习教育工作座谈会精神视频会议上的讲话（刘伟平）", "2016-05-13", "软件研究所", "刘伟平"),
+        "002": ("创先争优做表率服务大局创佳绩", "2012-11-05", "哈尔滨焊接研究所", "党群工作部"),
+        "003": ("精心組織 扎實推進 有效融合 初見成效——蘭州化物所黨委積極開展“基層組織建設年”活動", "2020", "兰州化物所党委", "段立斌"),
+        "004": ("光栅室党支部“创先争优”活动实施方案", "2010-08-27", "光栅室党支部", ""),
+    }
+    for prefix, (title, date, org, author) in expected.items():
+        m = seed(prefix).meta
+        assert (m.title, m.date, m.org, m.author) == (title, date, org, author), prefix
+    assert seed("001").meta.source.startswith("http://www.is.cas.cn/")
+    assert seed("003").meta.date_inferred and not seed("002").meta.date_inferred
+
+
+def test_boilerplate_removed_and_bylines_kept():
+    t1 = seed("001").text
+    for junk in ("http://", "首页 >", "【打印】", "【关闭】", "研究员（正高级工程师）", "文章来源"):
+        assert junk not in t1
+    assert "发布时间：2016-05-13" in t1
+    t2 = seed("002").text
+    for junk in ("版权所有", "备案图标.png", "黑ICP备", "地址:", "电话:", "技术支持", "企业邮箱"):
+        assert junk not in t2
+    assert t2.startswith("创先争优做表率服务大局创佳绩\n时间:2012-11-05")
+    assert t2.endswith("作者:党群工作部")
+    t4 = seed("004").text
+    assert "Copyright" not in t4 and "All Rights Reserved" not in t4
+    t0 = seed("000").text
+    assert "Department:" not in t0 and "News:" not in t0
+    t3 = seed("003").text
+    assert ".png" not in t3 and t3.endswith("(作者:段立斌 系蘭州化物所黨政辦主任)")
+
+
+def test_pinyin_artefacts_removed():
+    text = seed("003").text
+    assert "推進(jìn)" not in text and "(jìn)" not in text and "(shè)" not in text
+    assert "精心組織 扎實推進 有效融合" in text
+    assert "同謀劃、同部署、同檢查、同考核" in text
+    # Only pinyin in parentheses after a character goes; other parentheses stay.
+    assert remove_pinyin("推進(jìn)工作(試行)(CMOS)") == "推進工作(試行)(CMOS)"
+    assert "《中國共產黨支部工作條例(試行)》" in text
+
+
+def test_dates_normalised_to_iso():
+    assert iso_date("发布时间：2016-05-13") == "2016-05-13"
+    assert iso_date("2016 年4 月26 日") == "2016-04-26"
+    assert iso_date("2012/6/1") == "2012-06-01"
+    assert iso_date("no date") == ""
+
+
+def test_unknown_layout_falls_back_sensibly():
+    doc = clean("关于开展主题党日活动的通知\n\n各党支部：\n为深入学习，现将有关事项通知如下。\n", "x.txt")
+    assert doc.meta.title == "关于开展主题党日活动的通知"
+    assert doc.meta.date == "" and doc.meta.org == ""
+    assert "现将有关事项通知如下。" in doc.text

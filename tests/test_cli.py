@@ -1,0 +1,84 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from assistant.cli import build_parser
+
+from conftest import ROOT, SEEDS
+
+COMMANDS = ["ingest", "ask", "docs", "remove"]
+
+
+def run(args, env, **kw):
+    return subprocess.run([sys.executable, "-m", "assistant", *args], env=env, cwd=ROOT, capture_output=True,
+                          text=True, timeout=300, **kw)
+
+
+def test_every_command_has_help(capsys):
+    for argv in ([], *([c] for c in COMMANDS)):
+        with pytest.raises(SystemExit) as exc:
+            build_parser().parse_args([*argv, "--help"])
+        assert exc.value.code == 0
+        out = capsys.readouterr().out
+        assert "usage: assistant" in out and len(out) > 150, argv
+
+
+def test_help_is_fast_and_imports_nothing_heavy(cli_env):
+    code = "import sys, assistant.cli as c; c.build_parser(); print(sorted(m for m in ('torch','chromadb','sentence_transformers','gradio') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=cli_env)
+    assert out.stdout.strip() == "[]"
+
+
+def test_clear_errors_without_tracebacks(cli_env, tmp_path):
+    r = run(["ask", "质检中心有多少名党员？"], cli_env)
+    assert r.returncode == 1 and "run `assistant ingest` first" in r.stderr and "Traceback" not in r.stderr
+    r = run(["ingest", str(tmp_path / "nope")], cli_env)
+    assert r.returncode == 1 and "does not exist" in r.stderr and "Traceback" not in r.stderr
+    assert run(["ingest", str(SEEDS)], cli_env).returncode == 0
+    r = run(["ask", ""], cli_env)
+    assert r.returncode == 1 and "empty" in r.stderr and "Traceback" not in r.stderr
+    r = run(["ask", "问" * 600], cli_env)
+    assert r.returncode == 1 and "under 500" in r.stderr
+    r = run(["ask", "党员", "--since", "去年"], cli_env)
+    assert r.returncode == 1 and "YYYY-MM-DD" in r.stderr
+    r = run(["remove", "nope.txt"], cli_env)
+    assert r.returncode == 1 and "assistant docs" in r.stderr
+
+
+def test_ingest_ask_docs_remove_round_trip(cli_env, tmp_path):
+    r = run(["ingest", str(SEEDS)], cli_env)
+    assert r.returncode == 0, r.stderr
+    assert "5 added, 0 updated, 0 unchanged, 0 removed" in r.stdout
+    r = run(["ingest", str(SEEDS)], cli_env)
+    assert "0 added, 0 updated, 5 unchanged, 0 removed" in r.stdout
+
+    r = run(["ask", "光栅室党支部创先争优活动领导小组的组长是谁？", "--json"], cli_env)
+    data = json.loads(r.stdout)
+    assert set(data) == {"question", "answer", "refused", "dense", "citations", "retrieved"}
+    assert data["dense"] is True and not data["refused"] and "巴音贺希格" in data["answer"]
+
+    qfile = tmp_path / "q.jsonl"
+    qs = ["光栅室党支部一共有多少名党员？", "哈焊所党支部分类定级，有几个支部评上了A级？"]
+    qfile.write_text("\n".join(json.dumps({"question": q}, ensure_ascii=False) for q in qs), encoding="utf-8")
+    r = run(["ask", "--questions", str(qfile), "--json"], cli_env)
+    rows = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [row["question"] for row in rows] == qs
+    assert rows[0]["refused"] and not rows[1]["refused"]
+
+    r = run(["docs"], cli_env)
+    assert "5 documents" in r.stdout and "兰州化物所党委" in r.stdout
+    r = run(["remove", "004_8f3a7db46b5bda29.txt"], cli_env)
+    assert r.returncode == 0 and "removed" in r.stdout
+    r = run(["ask", "光栅室党支部创先争优活动领导小组的组长是谁？", "--json"], cli_env)
+    data = json.loads(r.stdout)
+    assert all(x["doc_id"] != "004_8f3a7db46b5bda29.txt" for x in data["retrieved"])
+    assert "巴音贺希格" not in data["answer"]
+
+
+def test_plain_output_lists_sources(cli_env):
+    run(["ingest", str(SEEDS)], cli_env)
+    r = run(["ask", "哈焊所质检所党支部跟哪个支部结成了互联共建友好支部？"], cli_env)
+    assert r.returncode == 0
+    assert "来源：" in r.stdout and "[1] 《创先争优做表率服务大局创佳绩》 · 哈尔滨焊接研究所 · 2012-11-05" in r.stdout

@@ -1,0 +1,108 @@
+import shutil
+
+import pytest
+
+from assistant.errors import AssistantError
+from assistant.indexing import Index
+from assistant.retrieval import retrieve
+
+from conftest import SEED_IDS
+
+
+def chroma_ids(index):
+    return set(index.vectorstore.get(include=[])["ids"])
+
+
+def test_ingest_is_idempotent(hash_settings, seed_copy):
+    index = Index.open(hash_settings, create=True)
+    first = index.ingest([seed_copy])
+    assert sorted(first.added) == SEED_IDS and first.chunks_added == first.total_chunks > 50
+    ids = index.store.chunk_ids()
+    second = index.ingest([seed_copy])
+    assert sorted(second.unchanged) == SEED_IDS
+    assert (second.added, second.updated, second.removed, second.chunks_added) == ([], [], [], 0)
+    assert index.store.chunk_ids() == ids == chroma_ids(index) == set(index.keyword.ids)
+    assert len(index.keyword.ids) == len(set(index.keyword.ids)) == second.total_chunks
+
+
+def test_changed_file_replaces_all_its_chunks(hash_settings, seed_copy):
+    index = Index.open(hash_settings, create=True)
+    index.ingest([seed_copy])
+    target = seed_copy / SEED_IDS[2]
+    old_ids = {c.chunk_id for c in index.store.doc_chunks(SEED_IDS[2])}
+    body = target.read_text(encoding="utf-8")
+    target.write_text(body.replace("作者:党群工作部", "新增内容：质检所党支部开展了量子纠缠主题党日活动。\n作者:党群工作部"),
+                      encoding="utf-8")
+    report = index.ingest([seed_copy])
+    assert report.updated == [SEED_IDS[2]] and len(report.unchanged) == 4
+    new_ids = {c.chunk_id for c in index.store.doc_chunks(SEED_IDS[2])}
+    assert not old_ids & new_ids
+    assert chroma_ids(index) == index.store.chunk_ids() == set(index.keyword.ids)
+    hits = retrieve(index, "量子纠缠", k=3)
+    assert hits[0].chunk.doc_id == SEED_IDS[2] and "量子纠缠" in hits[0].chunk.text
+
+
+def test_removed_document_is_never_retrieved(hash_settings, seed_copy):
+    index = Index.open(hash_settings, create=True)
+    index.ingest([seed_copy])
+    gone = SEED_IDS[3]
+    assert any(h.chunk.doc_id == gone for h in retrieve(index, "兰州化物所四同", k=5))
+    n = index.remove(gone)
+    assert n > 0 and gone not in index.store.metas()
+    assert not any(c.startswith("x") for c in []) and not (chroma_ids(index) ^ index.store.chunk_ids())
+    for q in ("兰州化物所四同", "同謀劃、同部署、同檢查、同考核", "段立斌", "张长春谈心谈话"):
+        assert all(h.chunk.doc_id != gone for h in retrieve(index, q, k=10)), q
+    # Reopening the index (a new process) still does not see it.
+    index.close()
+    again = Index.open(hash_settings)
+    assert all(h.chunk.doc_id != gone for h in retrieve(again, "兰州化物所四同", k=10))
+    with pytest.raises(AssistantError, match="No document"):
+        again.remove(gone)
+
+
+def test_file_deleted_from_an_ingested_folder_is_removed(hash_settings, seed_copy):
+    index = Index.open(hash_settings, create=True)
+    index.ingest([seed_copy])
+    (seed_copy / SEED_IDS[0]).unlink()
+    report = index.ingest([seed_copy])
+    assert report.removed == [SEED_IDS[0]]
+    assert SEED_IDS[0] not in index.store.metas()
+    assert all(h.chunk.doc_id != SEED_IDS[0] for h in retrieve(index, "质检中心党支部书记赵宇", k=10))
+
+
+def test_bad_files_are_skipped_and_nothing_indexed_is_lost(hash_settings, seed_copy, tmp_path):
+    index = Index.open(hash_settings, create=True)
+    index.ingest([seed_copy])
+    before = index.store.chunk_ids()
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "empty.txt").write_bytes(b"")
+    (bad / "binary.txt").write_bytes(b"\x00\x01\x02" * 100)
+    (bad / "photo.jpg").write_bytes(b"\xff\xd8\xff")
+    (bad / "ok.txt").write_text("测试支部\n测试支部开展了读书月活动。\n", encoding="utf-8")
+    report = index.ingest([bad])
+    assert report.added == ["ok.txt"]
+    reasons = {s.path.name: s.reason for s in report.skipped}
+    assert set(reasons) == {"empty.txt", "binary.txt", "photo.jpg"}
+    assert "empty" in reasons["empty.txt"] and "binary" in reasons["binary.txt"]
+    assert before < index.store.chunk_ids()
+    with pytest.raises(AssistantError, match="does not exist"):
+        index.ingest([tmp_path / "missing"])
+    assert before < index.store.chunk_ids()
+
+
+def test_out_of_step_indexes_are_repaired_on_open(hash_settings, seed_copy):
+    index = Index.open(hash_settings, create=True)
+    index.ingest([seed_copy])
+    ids = sorted(index.store.chunk_ids())
+    index.vectorstore.delete(ids=ids[:5])  # as if a crash hit between the store and Chroma
+    shutil.rmtree(hash_settings.index_dir / "keyword")
+    index.close()
+    again = Index.open(hash_settings)
+    again.sync()
+    assert chroma_ids(again) == set(ids) == set(again.keyword.ids)
+
+
+def test_no_index_yet_is_a_clear_error(hash_settings):
+    with pytest.raises(AssistantError, match="run `assistant ingest` first"):
+        Index.open(hash_settings)

@@ -1,0 +1,62 @@
+import codecs
+
+import pytest
+
+from assistant.cleaning import clean
+from assistant.errors import AssistantError
+from assistant.loading import decode, read_file
+
+from conftest import SEEDS
+
+
+def _seed_text(prefix):
+    return next(SEEDS.glob(f"{prefix}_*.txt")).read_text(encoding="utf-8")
+
+
+def test_gbk_copy_of_a_seed_ingests_to_the_same_text(tmp_path):
+    text = _seed_text("002")
+    ref = clean(text, "002.txt")
+    gbk = tmp_path / "002.txt"
+    gbk.write_bytes(text.replace("\xa0", " ").encode("gbk"))
+    raw = read_file(gbk, 10**7)
+    assert raw.encoding == "gb18030"
+    assert clean(raw.text, "002.txt").text == ref.text
+
+
+def test_gb18030_with_nbsp_and_bom_variants(tmp_path):
+    text = _seed_text("000")
+    ref = clean(text, "000.txt").text
+    for name, data in [
+        ("gb18030.txt", text.encode("gb18030")),
+        ("bom.txt", codecs.BOM_UTF8 + text.encode("utf-8")),
+    ]:
+        p = tmp_path / name
+        p.write_bytes(data)
+        assert clean(read_file(p, 10**7).text, "000.txt").text == ref
+
+
+def test_big5_traditional_seed(tmp_path):
+    text = clean(_seed_text("003"), "003.txt").text
+    big5_safe = "".join(ch for ch in text if ch.isascii() or ch.encode("big5", errors="ignore"))
+    p = tmp_path / "003.txt"
+    p.write_bytes(big5_safe.encode("big5"))
+    raw = read_file(p, 10**7)
+    assert raw.encoding == "big5"
+    assert raw.text == big5_safe
+    assert "同謀劃、同部署、同檢查、同考核" in raw.text
+
+
+def test_bad_files_are_refused_with_a_reason(tmp_path):
+    cases = {
+        "empty.txt": b"",
+        "blank.txt": b"   \n\n ",
+        "binary.txt": b"\x89PNG\r\n\x1a\n\x00\x00\x00IHDR" * 10,
+        "image.png": b"\x89PNG",
+    }
+    for name, data in cases.items():
+        p = tmp_path / name
+        p.write_bytes(data)
+        with pytest.raises(AssistantError):
+            read_file(p, 10**7)
+    with pytest.raises(AssistantError, match="NUL"):
+        decode(b"abc\x00def")

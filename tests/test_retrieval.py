@@ -1,0 +1,56 @@
+from langchain_core.retrievers import BaseRetriever
+
+from assistant.retrieval import Filters, HybridRetriever, diversify, multi_report, retrieve
+
+from conftest import SEED_IDS
+
+
+def test_filters_by_org_date_and_doc(seed_index):
+    hits = retrieve(seed_index, "创先争优活动", k=5, filters=Filters(orgs=("光栅室",)))
+    assert hits and {h.chunk.doc_id for h in hits} == {SEED_IDS[4]}
+    hits = retrieve(seed_index, "党支部", k=10, filters=Filters(since="2016-01-01"))
+    assert {h.meta.date[:4] for h in hits} <= {"2016", "2020"}
+    hits = retrieve(seed_index, "党支部", k=10, filters=Filters(until="2012"))
+    assert {h.chunk.doc_id for h in hits} <= {SEED_IDS[2], SEED_IDS[4]}
+    hits = retrieve(seed_index, "党支部", k=10, filters=Filters(since="2020", until="2020"))
+    assert {h.chunk.doc_id for h in hits} == {SEED_IDS[3]}  # dated by year only
+    hits = retrieve(seed_index, "党支部", k=10, filters=Filters(doc_ids=(SEED_IDS[0],)))
+    assert {h.chunk.doc_id for h in hits} == {SEED_IDS[0]}
+    assert retrieve(seed_index, "党支部", filters=Filters(orgs=("不存在的单位",))) == []
+
+
+def test_multi_report_questions_see_several_reports(seed_index):
+    q = "有哪些单位组织过党章党规或党建知识竞赛、答题活动？"
+    assert multi_report(q)
+    docs = [h.chunk.doc_id for h in retrieve(seed_index, q, k=5)]
+    assert len(set(docs)) == len(docs) == 5
+    fact = "哈焊所党支部分类定级有几个支部评上了A级？"
+    assert not multi_report(fact)
+    docs = [h.chunk.doc_id for h in retrieve(seed_index, fact, k=5)]
+    assert max(docs.count(d) for d in docs) <= 2
+
+
+def test_diversify_caps_then_fills(seed_index):
+    hits = retrieve(seed_index, "党员 党支部 活动", k=40, max_per_doc=100)
+    assert len({h.chunk.doc_id for h in hits[:6]}) < 5
+    capped = diversify(hits, 6, 1)
+    assert len(capped) == 6  # only 5 documents: the cap is lifted to fill k
+    assert len({h.chunk.doc_id for h in capped}) == 5
+
+
+def test_traditional_and_simplified_queries_meet(seed_index):
+    for q in ("兰州化物所党建工作与业务工作同谋划", "蘭州化物所黨建工作與業務工作同謀劃"):
+        hits = retrieve(seed_index, q, k=3)
+        assert hits[0].chunk.doc_id == SEED_IDS[3], q
+        assert "同謀劃" in hits[0].chunk.text  # the original characters are kept
+
+
+def test_langchain_retriever(seed_index):
+    r = HybridRetriever(index=seed_index, k=3)
+    assert isinstance(r, BaseRetriever)
+    docs = r.invoke("光栅室党支部创先争优领导小组组长是谁")
+    assert len(docs) == 3
+    d = docs[0]
+    assert d.metadata["doc_id"] == SEED_IDS[4] and d.metadata["title"].startswith("光栅室")
+    text = seed_index.store.text(d.metadata["doc_id"])
+    assert text[d.metadata["start"] : d.metadata["end"]] == d.page_content
