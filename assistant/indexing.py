@@ -143,7 +143,7 @@ class Index:
     def _embed(self, ids: list[str], progress: Progress | None) -> None:
         texts = self.store.index_texts(ids)
         metas = self.store.metas()
-        batch = 64
+        batch = 256  # the model sorts each batch by length, so larger batches pad less
         for i in range(0, len(ids), batch):
             part = ids[i : i + batch]
             docs = [texts[c][0] for c in part]

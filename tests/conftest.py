@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.cleaning import remove_pinyin
+from assistant.evaluation import evidence_form  # noqa: F401 - re-exported for the tests
 from assistant.indexing import Index
 from assistant.settings import Settings, model_spec
 
@@ -19,13 +19,6 @@ def dev_items():
     if not DEV.exists():
         pytest.skip(f"dev set not found at {DEV}")
     return [json.loads(line) for line in DEV.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def evidence_form(s: str) -> str:
-    """Evidence strings are quoted from the raw files; compare them in cleaned form."""
-    from assistant.chinese import squash
-
-    return squash(remove_pinyin(s))
 
 
 @pytest.fixture

@@ -1,0 +1,66 @@
+"""Quality of the product on a QA set, measured through the real CLI.
+
+Builds a fresh index from seeds/ (unless --index names an existing one), runs
+`assistant ask --questions FILE --json` once for all questions, and prints doc recall@5,
+evidence hit@5 (and its strict form), evidence coverage@5, refusals, and whether every citation
+quote equals cleaned_text[start:end].
+
+    .venv/bin/python bench/eval_quality.py [--dev ../shared/eval/qa_dev.jsonl] [--index DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from assistant.evaluation import Scores, load_items  # noqa: E402
+from assistant.settings import Settings  # noqa: E402
+from assistant.store import DocStore  # noqa: E402
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dev", default=str(ROOT.parent / "shared" / "eval" / "qa_dev.jsonl"))
+    ap.add_argument("--index", help="use this existing index instead of building a fresh one")
+    ap.add_argument("--verbose", action="store_true", help="print each item")
+    args = ap.parse_args()
+    items = load_items(Path(args.dev))
+    index_dir = Path(args.index) if args.index else Path(tempfile.mkdtemp(prefix="eval-index-"))
+    env = dict(os.environ, ASSISTANT_INDEX_DIR=str(index_dir))
+    exe = [sys.executable, "-m", "assistant"]
+    if not args.index:
+        subprocess.run([*exe, "ingest", str(ROOT / "seeds")], env=env, check=True, cwd=ROOT)
+    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False, encoding="utf-8") as f:
+        for it in items:
+            f.write(json.dumps({"question": it["question"]}, ensure_ascii=False) + "\n")
+    out = subprocess.run([*exe, "ask", "--questions", f.name, "--json", "--k", "5"], env=env, cwd=ROOT,
+                         capture_output=True, text=True, check=True)
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    store = DocStore(Settings(index_dir=index_dir).index_dir / "store.sqlite3")
+    scores = Scores()
+    for it, row in zip(items, rows):
+        scores.add_retrieval(it, [r["doc_id"] for r in row["retrieved"]], [r["text"] for r in row["retrieved"]])
+        scores.add_answer(it, row["refused"])
+        for c in row["citations"]:
+            scores.citations += 1
+            scores.citations_verbatim += store.text(c["doc_id"])[c["start"] : c["end"]] == c["quote"]
+        if args.verbose:
+            print(it["id"], it["kind"], "REFUSED" if row["refused"] else "", row["answer"].replace("\n", " | ")[:160])
+    summary = scores.summary()
+    summary["dense"] = all(r["dense"] for r in rows)
+    summary["questions"] = len(rows)
+    summary["misses"] = scores.misses
+    print(json.dumps(summary, ensure_ascii=False, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
