@@ -14,7 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .chinese import CN_DIGITS, STOPWORDS, cut, fold, has_person_name, nouns, sentence_spans
+from .chinese import (CN_DIGITS, STOPWORDS, cut, entity_words, fold, has_person_name, has_place_name, nouns,
+                      sentence_spans)
 from .errors import AssistantError
 from .indexing import Index
 from .retrieval import Filters, metadata_intent, multi_report, retrieve
@@ -35,12 +36,12 @@ _UNITS = {
     "money": "元万亿",
     "percent": "%％成",
 }
-_NUM = rf"[0-9０-９]+(?:\.[0-9]+)?|[{CN_DIGITS}]+"
+_NUM = rf"[0-9０-９]+(?:\.[0-9]+)?(?:\s*[-~～至到]\s*[0-9]+)?\s*[万千百亿]?|[{CN_DIGITS}]+"
 _QUANTITY_ASK = re.compile(
     r"(多少|几)([名人位员个项次条道家支期批届种类场所篇本件份组米年月天日周元]?)|第几|多长时间|多久|多(深|长|大|高|远|重)|比例|百分之几|率是多少"
 )
 _FOCUS_AFTER = re.compile(r"(?:多少|几)[名人位员个项次条道家支期批届种类场所篇本件份组]?([\u4e00-\u9fffA-Za-z0-9]{2,12})")
-_FOCUS_BEFORE = re.compile(r"([\u4e00-\u9fffA-Za-z0-9]{2,12})(?:是多少|有多少|是几|为多少)")
+_FOCUS_BEFORE = re.compile(r"([\u4e00-\u9fffA-Za-z0-9]{2,12})(?:是多少|有多少|是几|为多少|是谁|是哪位)")
 _ARABIC = re.compile(r"[0-9]{2,}")
 _MAX_QUOTES = 3
 # Words that say what to do with the answer, not what it is about.
@@ -51,8 +52,13 @@ _TASK_WORDS = frozenset(
 
 
 _WHO = re.compile(r"谁|哪位|什么人|姓名|名字")
-_WHEN = re.compile(r"哪天|何时|什么时候|哪一?年|几月|日期|时间")
-_DATE_IN = re.compile(r"(19|20)\d{2}\s*[-年./]|[0-9一二三四五六七八九十]{1,2}月[0-9一二三四五六七八九十]{0,3}[日号]?")
+_WHEN = re.compile(r"哪天|何时|什么时候|哪一?年|几月|几号|日期|时间")
+_WHEN_STRICT = re.compile(r"哪天|何时|什么时候|哪一?年|几月|几号|什么日子")  # asks for a date, nothing else will do
+_WHERE_STRICT = re.compile(r"哪里人|籍贯|出生地|在哪里出生|老家")
+_DATE_IN = re.compile(
+    r"(19|20)\d{2}\s*[-年./]|[0-9一二三四五六七八九十]{1,2}\s*月|[0-9一二三四五六七八九十]{1,3}\s*[日号]|"
+    r"今年|去年|明年|年初|年中|年底|年终|上半年|下半年|[春夏秋冬]季|上午|下午|[0-9]{1,2}周年|七一|五四|国庆|节前|节后|之际|期间"
+)
 
 
 _BYLINE = re.compile(r"^[（(]?\s*(作者|撰稿|供稿|通讯员|时间|日期|发布时间|发布日期|date|author)\s*[:：]", re.IGNORECASE)
@@ -137,10 +143,12 @@ def _has_quantity(sentence: str, kind: str) -> bool:
         return bool(re.search(rf"第(?:{_NUM})", sentence))
     if kind == "percent":
         return bool(re.search(rf"(?:{_NUM})\s*(?:%|％|成)|百分之", sentence))
-    units = _UNITS.get(kind, "".join(_UNITS.values()))
-    return bool(re.search(rf"(?<![每])(?:{_NUM})\s*(?:余|多)?\s*个?\s*[{units}]", sentence)) if kind != "any" else bool(
-        re.search(rf"[0-9０-９]|[{CN_DIGITS}]\s*(?:余|多)?\s*[{''.join(_UNITS.values())}]", sentence)
-    )
+    if kind == "any":
+        # Digits, or a Chinese numeral with a unit — but not the 「一个」「一名」 of ordinary prose.
+        return bool(re.search(rf"[0-9０-９]|(?:[{CN_DIGITS}]{{2,}}|[{CN_DIGITS.replace('一', '')}])\s*(?:余|多)?\s*"
+                              rf"[{''.join(_UNITS.values())}]", sentence))
+    units = _UNITS[kind]
+    return bool(re.search(rf"(?<![每])(?:{_NUM})\s*(?:余|多)?\s*个?\s*[{units}]", sentence))
 
 
 def _focus(question: str) -> list[str]:
@@ -165,14 +173,14 @@ def score_sentences(index: Index, question: str, hits: list[Hit]) -> list[Scored
         sents = sentence_spans(doc_text, hit.chunk.start, hit.chunk.end)
         all_sents = sentence_spans(doc_text)
         pos = {s.start: i for i, s in enumerate(all_sents)}
-        context = fold(" ".join((hit.meta.title, hit.meta.org, " ".join(hit.chunk.headings))))
-        folded_doc = fold(doc_text)
+        context = fold(" ".join((hit.meta.title, hit.meta.org, *hit.meta.aliases, *hit.chunk.headings))).lower()
+        folded_doc = fold(doc_text).lower()
         for s in sents:
             i = pos.get(s.start)
-            own = fold(s.text)
+            own = fold(s.text).lower()
             near = ""
             if i is not None:
-                near = fold(" ".join(x.text for x in all_sents[max(0, i - 1) : i + 2]))
+                near = fold(" ".join(x.text for x in all_sents[max(0, i - 1) : i + 2])).lower()
             got = 0.0
             for w, wt in weights.items():
                 m = _match(w, own)
@@ -185,6 +193,20 @@ def score_sentences(index: Index, question: str, hits: list[Hit]) -> list[Scored
     return out
 
 
+def anchors(index: Index, question: str) -> list[str]:
+    """Names in the question that single out a report (an organisation, a person, a project code):
+    entity words that occur in at least one and at most a tenth of the documents."""
+    limit = max(1, round(0.1 * max(1, index.keyword.n_docs)))
+    names = entity_words(question)
+    return [w for w in content_words(question)
+            if w in names and len(w) >= 2 and 1 <= index.keyword.doc_df.get(w, 0) <= limit]
+
+
+def _anchored(s: "Scored", words: list[str], docs_text: dict[str, str]) -> bool:
+    doc = docs_text.get(s.hit.chunk.doc_id, "")
+    return all(w in doc for w in words)
+
+
 def _refusal_reason(index: Index, question: str, hits: list[Hit], scored: list[Scored]) -> str:
     if not hits or not scored:
         return "nothing retrieved"
@@ -192,25 +214,54 @@ def _refusal_reason(index: Index, question: str, hits: list[Hit], scored: list[S
     best = max(s.support for s in scored)
     if best < SUPPORT_THRESHOLD:
         return f"best support {best:.2f} < {SUPPORT_THRESHOLD}"
-    docs_text = {h.chunk.doc_id: fold(index.store.text(h.chunk.doc_id)) for h in hits}
+    docs_text = {h.chunk.doc_id: fold(index.store.text(h.chunk.doc_id)).lower() for h in hits}
+    anchor_words = anchors(index, question)
+    if anchor_words and not multi_report(question):
+        if not any(_anchored(s, anchor_words, docs_text) for s in scored):
+            return f"no retrieved report mentions {'、'.join(anchor_words)} together"
+        scored = [s for s in scored if _anchored(s, anchor_words, docs_text)]
+        best = max(s.support for s in scored)
     for num in _ARABIC.findall(q):
         if not any(num in t for t in docs_text.values()):
             return f"the number {num} appears in no retrieved document"
+    in_scope = {s.hit.chunk.doc_id for s in scored}
     for focus in _focus(q):
-        if index.keyword.chunk_df.get(focus, 0) == 0 and not any(focus in t for t in docs_text.values()):
+        if anchor_words and not multi_report(question):
+            if not any(focus in docs_text[d] for d in in_scope):
+                return f"「{focus}」 appears in no report about {'、'.join(anchor_words)}"
+        elif index.keyword.chunk_df.get(focus, 0) == 0 and not any(focus in t for t in docs_text.values()):
             return f"「{focus}」 appears nowhere in the index"
+    # Sentences that support the question well (a byline counts for questions about a report).
+    good = [s for s in scored if s.support + (s.bonus if _BYLINE.search(s.text) else 0.0) >= 0.7 * best]
     kind = _quantity_unit(q)
-    if kind:
-        good = [s for s in scored if s.support >= 0.75 * best]
-        if not any(s.has_quantity for s in good):
-            return f"asks for a quantity ({kind}) that no supporting sentence states"
+    if kind and not any(s.has_quantity for s in good):
+        return f"asks for a quantity ({kind}) that no supporting sentence states"
+    if _WHEN_STRICT.search(q) and not any(_DATE_IN.search(s.text) for s in good):
+        return "asks when, and no supporting sentence gives a date or time"
+    if _WHERE_STRICT.search(q) and not any(has_place_name(s.text) for s in good):
+        return "asks where from, and no supporting sentence names a place"
     return ""
+
+
+def byline_hits(index: Index, top: Hit) -> list[Hit]:
+    """The first and last chunk of the top report (its dateline and author line), for questions
+    about the report itself, when retrieval did not bring them."""
+    chunks = index.store.doc_chunks(top.chunk.doc_id)
+    have = {top.chunk.chunk_id}
+    extra = []
+    for c in (chunks[0], chunks[-1]) if chunks else ():
+        if c.chunk_id not in have:
+            have.add(c.chunk_id)
+            extra.append(Hit(chunk=c, meta=top.meta, score=0.0))
+    return extra
 
 
 def answer(index: Index, question: str, k: int = 5, filters: Filters = Filters()) -> Answer:
     """Retrieve, select the supporting sentences, quote and cite them — or refuse."""
     question = check_question(question, index.settings.max_question_chars)
     hits = retrieve(index, question, k=k, filters=filters)
+    if hits and metadata_intent(question):
+        hits = hits + byline_hits(index, hits[0])
     scored = score_sentences(index, question, hits)
     reason = _refusal_reason(index, question, hits, scored)
     result = Answer(question=question, answer=REFUSAL, refused=True, dense=index.dense, hits=hits, reason=reason)
@@ -218,6 +269,10 @@ def answer(index: Index, question: str, k: int = 5, filters: Filters = Filters()
         return result
 
     kind = _quantity_unit(fold(question))
+    anchor_words = [] if multi_report(question) else anchors(index, question)
+    if anchor_words:
+        docs_text = {h.chunk.doc_id: fold(index.store.text(h.chunk.doc_id)).lower() for h in hits}
+        scored = [s for s in scored if _anchored(s, anchor_words, docs_text)]
     ranked = sorted(scored, key=lambda s: (-(s.support + s.bonus + (0.15 if s.has_quantity else 0.0)), -s.hit.score))
     best = ranked[0].support
     spread = multi_report(question)

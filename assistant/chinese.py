@@ -130,8 +130,23 @@ def has_person_name(text: str) -> bool:
 
 
 def nouns(text: str) -> list[str]:
-    """Nouns (jieba part-of-speech n*, and English words) of folded text, in order."""
+    """Nouns (jieba part-of-speech n*, verbal nouns, English words) of folded text, in order."""
     folded = fold(text)
     with _lock:
         pairs = list(_pos_tokenizer().cut(folded))
-    return [p.word for p in pairs if p.flag.startswith("n") or p.flag == "eng"]
+    return [p.word for p in pairs if p.flag.startswith("n") or p.flag in ("vn", "eng")]
+
+
+def entity_words(text: str) -> set[str]:
+    """Words that name something specific: people, places, organisations, proper nouns, codes."""
+    folded = fold(text)
+    with _lock:
+        pairs = list(_pos_tokenizer().cut(folded))
+    return {p.word.lower() for p in pairs if p.flag in ("nr", "ns", "nt", "nz", "eng") or p.word[-1:] in "所院室"
+            or p.word.endswith(("中心", "党委", "支部", "公司", "集团", "小组"))}
+
+
+def has_place_name(text: str) -> bool:
+    folded = fold(text)
+    with _lock:
+        return any(p.flag == "ns" for p in _pos_tokenizer().cut(folded))

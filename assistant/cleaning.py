@@ -207,6 +207,28 @@ def _extract_author(fields: dict, title_line: str, lines: list[str]) -> str:
     return m.group(1) if m else ""
 
 
+def _is_subsequence(short: str, long: str) -> bool:
+    it = iter(long)
+    return all(ch in it for ch in short)
+
+
+def org_aliases(org: str, body: str) -> tuple[str, ...]:
+    """Abbreviations of the organisation that the text itself uses: 哈焊所 for 哈尔滨焊接研究所,
+    长光所 for 长春光机所… (a word of the text made of the org name's characters, in order)."""
+    if not org:
+        return ()
+    unit = re.match(r"^(.*?(?:研究所|研究院|所|院|中心|公司|室))", org)
+    base = unit.group(1) if unit else org
+    found = []
+    for m in re.finditer(r"[\u4e00-\u9fff]{2,6}?(?:所|院|中心|公司|室)", fold(body)):
+        w = m.group(0)
+        while len(w) > 2 and not _is_subsequence(w, base):
+            w = w[1:]
+        if 2 < len(w) < len(base) and w[0] == base[0] and _is_subsequence(w, base) and w not in found:
+            found.append(w)
+    return tuple(found[:5])
+
+
 def _infer_year(body: str) -> str:
     this_year = _dt.date.today().year
     years = [int(y) for y in re.findall(r"((?:19|20)\d{2})\s*年", body) if int(y) <= this_year]
@@ -278,5 +300,6 @@ def clean(raw: str, doc_id: str, path: str = "", raw_hash: str | None = None) ->
         source=source,
         path=path,
         date_inferred=inferred,
+        aliases=org_aliases(org, cleaned),
     )
     return Document(meta=meta, text=cleaned, raw_hash=raw_hash or content_hash(raw))

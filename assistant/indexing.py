@@ -27,7 +27,7 @@ from .store import DocStore
 
 log = logging.getLogger(__name__)
 
-PIPELINE_VERSION = "1"  # bump when cleaning/chunking changes so every file is re-ingested
+PIPELINE_VERSION = "2"  # bump when cleaning/chunking changes so every file is re-ingested
 COLLECTION = "chunks"
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -57,7 +57,7 @@ def date_ord(date: str) -> int:
 def index_text(meta: DocMeta, c: Chunk) -> str:
     """What is embedded and keyword-indexed for a chunk: its document's title and organisation,
     its heading path and its text, folded to simplified characters."""
-    head = " ".join(x for x in (meta.title, meta.org, " ".join(c.headings)) if x)
+    head = " ".join(x for x in (meta.title, meta.org, " ".join(meta.aliases), " ".join(c.headings)) if x)
     return fold(f"{head}\n{c.text}")
 
 

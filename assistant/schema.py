@@ -20,6 +20,7 @@ class DocMeta:
     source: str = ""  # URL when the file names one
     path: str = ""  # where the file was read from
     date_inferred: bool = False  # True when the date was guessed from the body, not a header
+    aliases: tuple[str, ...] = ()  # short names of the organisation used in the text (哈焊所)
 
 
 @dataclass(frozen=True)

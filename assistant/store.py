@@ -24,7 +24,9 @@ CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 
 
 def _meta_from_json(raw: str) -> DocMeta:
-    return DocMeta(**json.loads(raw))
+    data = json.loads(raw)
+    data["aliases"] = tuple(data.get("aliases", ()))
+    return DocMeta(**data)
 
 
 class DocStore:

@@ -1,6 +1,7 @@
 import pytest
 
-from assistant.answering import REFUSAL, answer, check_question, content_words
+from assistant.answering import (REFUSAL, _has_quantity, _quantity_unit, anchors, answer, check_question,
+                                 content_words)
 from assistant.errors import AssistantError
 
 from conftest import SEED_IDS, dev_items
@@ -64,3 +65,32 @@ def test_question_checks():
         check_question("问" * 501, 500)
     assert "预备党员" in content_words("长春光机所质检中心党支部现在有几名预备党员？")
     assert "起草" not in content_words("请为党支部书记起草发言要点")
+
+
+def test_quantity_kinds_and_mentions():
+    assert _quantity_unit("有几名预备党员") == "person"
+    assert _quantity_unit("一共成立了多少个小组") == "count"
+    assert _quantity_unit("花了多长时间") == "time"
+    assert _quantity_unit("在多深的水里") == "length"
+    assert _quantity_unit("拿了第几名") == "ordinal"
+    assert _quantity_unit("满意率是多少") == "percent"
+    assert _quantity_unit("谁讲的党课") is None
+    assert _has_quantity("我院100多个院属单位、8 万多名共产党员", "person")
+    assert _has_quantity("确保每天5-6人到达现场", "person")
+    assert _has_quantity("用了不到9个月的时间", "time")
+    assert _has_quantity("获得了团体总分第二名", "ordinal")
+    assert not _has_quantity("每名党员为党组织至少提一条合理化建议", "person")
+    assert not _has_quantity("作为长春光机所技术支撑系列的一个部门", "any")
+
+
+def test_anchors_are_names_that_single_out_a_report(seed_index):
+    assert "哈焊所" in anchors(seed_index, "哈焊所的所长是谁？")
+    assert anchors(seed_index, "党员的先锋模范作用体现在哪些方面？") == []
+
+
+def test_attribute_of_a_named_unit_that_its_report_lacks_is_refused(seed_index):
+    # 所长 appears in the 兰州化物所 report, not in the 哈焊所 one: no borrowing across reports.
+    a = answer(seed_index, "哈焊所的所长是谁？")
+    assert a.refused, a.answer
+    for q in ("质检中心党支部书记赵宇是哪年入党的？", "光栅室党支部是哪一年成立的？", "兰州化物所党委书记王齐华是哪里人？"):
+        assert answer(seed_index, q).refused, q

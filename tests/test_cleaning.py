@@ -1,4 +1,4 @@
-from assistant.cleaning import clean, iso_date, remove_pinyin
+from assistant.cleaning import clean, iso_date, org_aliases, remove_pinyin
 
 from conftest import SEEDS
 
@@ -63,3 +63,10 @@ def test_unknown_layout_falls_back_sensibly():
     assert doc.meta.title == "关于开展主题党日活动的通知"
     assert doc.meta.date == "" and doc.meta.org == ""
     assert "现将有关事项通知如下。" in doc.text
+
+
+def test_org_abbreviations_found_in_the_text():
+    assert seed("002").meta.aliases == ("哈焊所",)
+    assert "长光所" in seed("000").meta.aliases
+    assert org_aliases("哈尔滨焊接研究所", "充分利用哈焊所网站，我所开展") == ("哈焊所",)
+    assert org_aliases("", "哈焊所") == ()

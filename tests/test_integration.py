@@ -86,3 +86,31 @@ def test_query_in_process_questions_file(real_index, tmp_path):
     rows = [json.loads(line) for line in r.stdout.splitlines()]
     assert [x["question"] for x in rows] == [i["question"] for i in items]
     assert all(x["dense"] for x in rows)
+
+
+HELD_OUT = [  # written for this test, not taken from the dev set
+    ("光栅室党支部创先争优活动领导小组的副组长是谁？", "冯树龙"),
+    ("刘伟平在讲话中提到中科院有多少名共产党员？", "8 万多名共产党员"),
+    ("质检中心有多少名员工？", "61人"),
+    ("光栅室党员需要在什么时间前提出个人打算？", "9月14日前"),
+    ("哈焊所切割中心完成了多大厚度的钢锭切割？", "2500mm"),
+    ("哈焊所全所一共有几个党支部？", "10个党支部"),
+    ("哈焊所研發中心黨支部獲得了什麼稱號？", "四强"),
+]
+HELD_OUT_UNANSWERABLE = [
+    "哈焊所的所长是谁？",
+    "质检中心党支部书记赵宇是哪年入党的？",
+    "兰州化物所一共有多少个党支部？",
+    "哈焊所2015年开展了哪些党建活动？",
+    "长春光机所质检中心的年度经费预算是多少？",
+    "哈焊所C919项目组一共有多少名成员？",
+]
+
+
+def test_held_out_questions(real_index):
+    for q, fact in HELD_OUT:
+        a = answer(real_index, q)
+        assert not a.refused and fact in a.answer, (q, a.reason, a.answer)
+    for q in HELD_OUT_UNANSWERABLE:
+        a = answer(real_index, q)
+        assert a.refused, (q, a.answer)
