@@ -162,35 +162,31 @@ def _focus(question: str) -> list[str]:
     return out
 
 
-def score_sentences(index: Index, question: str, hits: list[Hit]) -> list[Scored]:
-    qwords = content_words(question)
-    weights = {w: index.keyword.idf(w) for w in qwords}
-    total = sum(weights.values()) or 1.0
-    kind = _quantity_unit(fold(question))
-    out: list[Scored] = []
-    for hit in hits:
-        doc_text = index.store.text(hit.chunk.doc_id)
-        sents = sentence_spans(doc_text, hit.chunk.start, hit.chunk.end)
-        all_sents = sentence_spans(doc_text)
-        pos = {s.start: i for i, s in enumerate(all_sents)}
-        context = fold(" ".join((hit.meta.title, hit.meta.org, *hit.meta.aliases, *hit.chunk.headings))).lower()
-        folded_doc = fold(doc_text).lower()
-        for s in sents:
-            i = pos.get(s.start)
-            own = fold(s.text).lower()
-            near = ""
-            if i is not None:
-                near = fold(" ".join(x.text for x in all_sents[max(0, i - 1) : i + 2])).lower()
-            got = 0.0
-            for w, wt in weights.items():
-                m = _match(w, own)
-                if m < 1:
-                    m = max(m, NEIGHBOUR_CREDIT * _match(w, near), CONTEXT_CREDIT * _match(w, context),
-                            DOC_CREDIT * _match(w, folded_doc))
-                got += wt * m
-            out.append(Scored(hit, s.start, s.end, s.text, got / total, bool(kind) and _has_quantity(own, kind),
-                              answer_type_bonus(question, own)))
-    return out
+@dataclass(frozen=True)
+class Question:
+    """What the answerer needs to know about a question, worked out once."""
+
+    text: str
+    folded: str
+    words: tuple[str, ...]  # content words (precise-mode jieba, folded, lower case)
+    kind: str | None  # the kind of quantity asked for, if any
+    spread: bool  # the answer spans reports (which units…, precedents, talking points)
+    anchors: tuple[str, ...]  # names that single out one report, unless spread
+    focus: tuple[str, ...]  # the thing asked about: 「几名预备党员」 → 预备党员
+
+
+def analyse(index: Index, question: str) -> Question:
+    folded = fold(question)
+    spread = multi_report(question)
+    return Question(
+        text=question,
+        folded=folded,
+        words=tuple(content_words(question)),
+        kind=_quantity_unit(folded),
+        spread=spread,
+        anchors=() if spread else tuple(anchors(index, question)),
+        focus=tuple(_focus(question)),
+    )
 
 
 def anchors(index: Index, question: str) -> list[str]:
@@ -202,43 +198,77 @@ def anchors(index: Index, question: str) -> list[str]:
             if w in names and len(w) >= 2 and 1 <= index.keyword.doc_df.get(w, 0) <= limit]
 
 
-def _anchored(s: "Scored", words: list[str], docs_text: dict[str, str]) -> bool:
-    doc = docs_text.get(s.hit.chunk.doc_id, "")
-    return all(w in doc for w in words)
+def score_sentences(index: Index, q: Question, hits: list[Hit]) -> list[Scored]:
+    weights = {w: index.keyword.idf(w) for w in q.words}
+    total = sum(weights.values()) or 1.0
+    out: list[Scored] = []
+    docs: dict[str, tuple[str, list, dict[int, int], str]] = {}
+    for hit in hits:
+        doc_id = hit.chunk.doc_id
+        if doc_id not in docs:
+            text = index.store.text(doc_id)
+            all_sents = sentence_spans(text)
+            docs[doc_id] = (text, all_sents, {x.start: i for i, x in enumerate(all_sents)}, fold(text).lower())
+        doc_text, all_sents, pos, folded_doc = docs[doc_id]
+        context = fold(" ".join((hit.meta.title, hit.meta.org, *hit.meta.aliases, *hit.chunk.headings))).lower()
+        for s in sentence_spans(doc_text, hit.chunk.start, hit.chunk.end):
+            i = pos.get(s.start)
+            own = fold(s.text).lower()
+            near = fold(" ".join(x.text for x in all_sents[max(0, i - 1) : i + 2])).lower() if i is not None else ""
+            got = 0.0
+            for w, wt in weights.items():
+                m = _match(w, own)
+                if m < 1:
+                    m = max(m, NEIGHBOUR_CREDIT * _match(w, near), CONTEXT_CREDIT * _match(w, context),
+                            DOC_CREDIT * _match(w, folded_doc))
+                got += wt * m
+            out.append(Scored(hit, s.start, s.end, s.text, got / total, bool(q.kind) and _has_quantity(own, q.kind),
+                              answer_type_bonus(q.text, own)))
+    return out
 
 
-def _refusal_reason(index: Index, question: str, hits: list[Hit], scored: list[Scored]) -> str:
-    if not hits or not scored:
+def in_scope(index: Index, q: Question, scored: list[Scored]) -> list[Scored]:
+    """The sentences from reports that mention every name the question singles a report out by."""
+    if not q.anchors:
+        return scored
+    texts: dict[str, str] = {}
+    keep = []
+    for s in scored:
+        d = s.hit.chunk.doc_id
+        if d not in texts:
+            texts[d] = fold(index.store.text(d)).lower()
+        if all(w in texts[d] for w in q.anchors):
+            keep.append(s)
+    return keep
+
+
+def refusal_reason(index: Index, q: Question, hits: list[Hit], scored: list[Scored]) -> str:
+    """Why the documents cannot answer ``q`` (empty when they can). ``scored`` is already in scope."""
+    if not hits:
         return "nothing retrieved"
-    q = fold(question)
+    if not scored:
+        return f"no retrieved report mentions {'、'.join(q.anchors)} together"
     best = max(s.support for s in scored)
     if best < SUPPORT_THRESHOLD:
         return f"best support {best:.2f} < {SUPPORT_THRESHOLD}"
-    docs_text = {h.chunk.doc_id: fold(index.store.text(h.chunk.doc_id)).lower() for h in hits}
-    anchor_words = anchors(index, question)
-    if anchor_words and not multi_report(question):
-        if not any(_anchored(s, anchor_words, docs_text) for s in scored):
-            return f"no retrieved report mentions {'、'.join(anchor_words)} together"
-        scored = [s for s in scored if _anchored(s, anchor_words, docs_text)]
-        best = max(s.support for s in scored)
-    for num in _ARABIC.findall(q):
-        if not any(num in t for t in docs_text.values()):
+    retrieved = {h.chunk.doc_id: fold(index.store.text(h.chunk.doc_id)).lower() for h in hits}
+    for num in _ARABIC.findall(q.folded):
+        if not any(num in t for t in retrieved.values()):
             return f"the number {num} appears in no retrieved document"
-    in_scope = {s.hit.chunk.doc_id for s in scored}
-    for focus in _focus(q):
-        if anchor_words and not multi_report(question):
-            if not any(focus in docs_text[d] for d in in_scope):
-                return f"「{focus}」 appears in no report about {'、'.join(anchor_words)}"
-        elif index.keyword.chunk_df.get(focus, 0) == 0 and not any(focus in t for t in docs_text.values()):
+    scope = {s.hit.chunk.doc_id for s in scored}
+    for focus in q.focus:
+        if q.anchors:
+            if not any(focus in retrieved[d] for d in scope):
+                return f"「{focus}」 appears in no report about {'、'.join(q.anchors)}"
+        elif index.keyword.chunk_df.get(focus, 0) == 0 and not any(focus in t for t in retrieved.values()):
             return f"「{focus}」 appears nowhere in the index"
     # Sentences that support the question well (a byline counts for questions about a report).
     good = [s for s in scored if s.support + (s.bonus if _BYLINE.search(s.text) else 0.0) >= 0.7 * best]
-    kind = _quantity_unit(q)
-    if kind and not any(s.has_quantity for s in good):
-        return f"asks for a quantity ({kind}) that no supporting sentence states"
-    if _WHEN_STRICT.search(q) and not any(_DATE_IN.search(s.text) for s in good):
+    if q.kind and not any(s.has_quantity for s in good):
+        return f"asks for a quantity ({q.kind}) that no supporting sentence states"
+    if _WHEN_STRICT.search(q.folded) and not any(_DATE_IN.search(s.text) for s in good):
         return "asks when, and no supporting sentence gives a date or time"
-    if _WHERE_STRICT.search(q) and not any(has_place_name(s.text) for s in good):
+    if _WHERE_STRICT.search(q.folded) and not any(has_place_name(s.text) for s in good):
         return "asks where from, and no supporting sentence names a place"
     return ""
 
@@ -259,52 +289,48 @@ def byline_hits(index: Index, top: Hit) -> list[Hit]:
 def answer(index: Index, question: str, k: int = 5, filters: Filters = Filters()) -> Answer:
     """Retrieve, select the supporting sentences, quote and cite them — or refuse."""
     question = check_question(question, index.settings.max_question_chars)
+    q = analyse(index, question)
     hits = retrieve(index, question, k=k, filters=filters)
     if hits and metadata_intent(question):
         hits = hits + byline_hits(index, hits[0])
-    scored = score_sentences(index, question, hits)
-    reason = _refusal_reason(index, question, hits, scored)
+    scored = in_scope(index, q, score_sentences(index, q, hits))
+    reason = refusal_reason(index, q, hits, scored)
     result = Answer(question=question, answer=REFUSAL, refused=True, dense=index.dense, hits=hits, reason=reason)
     if reason:
         return result
+    picked = select(q, scored)
+    # Present in document order within each document, documents in order of first appearance.
+    order = {d: i for i, d in enumerate(dict.fromkeys(s.hit.chunk.doc_id for s in picked))}
+    picked.sort(key=lambda s: (order[s.hit.chunk.doc_id], s.start))
+    for n, s in enumerate(picked, 1):
+        m = s.hit.meta
+        result.citations.append(Citation(n=n, doc_id=m.doc_id, title=m.title, date=m.date, org=m.org,
+                                         quote=s.text, start=s.start, end=s.end))
+    result.answer = "\n".join(f"{c.quote}[{c.n}]" for c in result.citations)
+    result.refused = False
+    return result
 
-    kind = _quantity_unit(fold(question))
-    anchor_words = [] if multi_report(question) else anchors(index, question)
-    if anchor_words:
-        docs_text = {h.chunk.doc_id: fold(index.store.text(h.chunk.doc_id)).lower() for h in hits}
-        scored = [s for s in scored if _anchored(s, anchor_words, docs_text)]
+
+def select(q: Question, scored: list[Scored]) -> list[Scored]:
+    """The best sentences: up to three, close in support to the best one; for questions that span
+    reports a sentence from a report not yet quoted gets in more easily."""
     ranked = sorted(scored, key=lambda s: (-(s.support + s.bonus + (0.15 if s.has_quantity else 0.0)), -s.hit.score))
     best = ranked[0].support
-    spread = multi_report(question)
     picked: list[Scored] = []
-    seen_spans: set[tuple[str, int]] = set()
+    seen: set[tuple[str, int]] = set()
     docs_used: set[str] = set()
     for s in ranked:
         if len(picked) >= _MAX_QUOTES:
             break
         key = (s.hit.chunk.doc_id, s.start)
-        if key in seen_spans:
+        if key in seen:
             continue
-        floor = 0.6 * best if spread and s.hit.chunk.doc_id not in docs_used else 0.85 * best
+        floor = 0.6 * best if q.spread and s.hit.chunk.doc_id not in docs_used else 0.85 * best
         if picked and s.support < floor:
             continue
-        if kind and not picked and not s.has_quantity:
+        if q.kind and not picked and not s.has_quantity:
             continue
-        seen_spans.add(key)
+        seen.add(key)
         docs_used.add(s.hit.chunk.doc_id)
         picked.append(s)
-    if not picked:
-        picked = ranked[:1]
-    # Present in document order within each document, documents in order of first appearance.
-    order = {d: i for i, d in enumerate(dict.fromkeys(s.hit.chunk.doc_id for s in picked))}
-    picked.sort(key=lambda s: (order[s.hit.chunk.doc_id], s.start))
-    citations, lines = [], []
-    for n, s in enumerate(picked, 1):
-        m = s.hit.meta
-        citations.append(Citation(n=n, doc_id=m.doc_id, title=m.title, date=m.date, org=m.org,
-                                  quote=s.text, start=s.start, end=s.end))
-        lines.append(f"{s.text}[{n}]")
-    result.answer = "\n".join(lines)
-    result.refused = False
-    result.citations = citations
-    return result
+    return picked or ranked[:1]
