@@ -14,8 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .chinese import (CN_DIGITS, STOPWORDS, cut, entity_words, fold, has_person_name, has_place_name, nouns,
-                      sentence_spans)
+from .chinese import (CN_DIGITS, STOPWORDS, TASK_WORDS, cut, entity_words, fold, has_person_name, has_place_name, nouns,
+                      sentence_spans, synonyms)
 from .errors import AssistantError
 from .indexing import Index
 from .retrieval import Filters, metadata_intent, multi_report, retrieve
@@ -44,11 +44,6 @@ _FOCUS_AFTER = re.compile(r"(?:多少|几)[名人位员个项次条道家支期�
 _FOCUS_BEFORE = re.compile(r"([\u4e00-\u9fffA-Za-z0-9]{2,12})(?:是多少|有多少|是几|为多少|是谁|是哪位)")
 _ARABIC = re.compile(r"[0-9]{2,}")
 _MAX_QUOTES = 3
-# Words that say what to do with the answer, not what it is about.
-_TASK_WORDS = frozenset(
-    """起草 草拟 撰写 拟写 写 发言 要点 发言要点 讲话 提纲 请为 为 帮 帮忙 参考 借鉴 结合 最好 举 例子 一些 几条 三条 条
-    做法 具体做法 单位 哪些 有没有 先例 可以 文档 里 在搞 这类 类似 方面 有关 各 都""".split()
-)
 
 
 _WHO = re.compile(r"谁|哪位|什么人|姓名|名字")
@@ -102,16 +97,21 @@ def content_words(question: str) -> list[str]:
     out = []
     for w in cut(question):
         w = w.strip().lower()
-        if not w or not any(ch.isalnum() for ch in w) or w in STOPWORDS or w in _TASK_WORDS or _QUESTION_WORDS.fullmatch(w):
+        if not w or not any(ch.isalnum() for ch in w) or w in STOPWORDS or w in TASK_WORDS or _QUESTION_WORDS.fullmatch(w):
             continue
         if w not in out:
             out.append(w)
     return out
 
 
+SYNONYM_CREDIT = 0.8
+
+
 def _match(word: str, text: str) -> float:
     if word in text:
         return 1.0
+    if any(s in text for s in synonyms(word)):
+        return SYNONYM_CREDIT
     if len(word) >= 3:
         grams = [word[i : i + 2] for i in range(len(word) - 1)]
         return 0.7 * sum(g in text for g in grams) / len(grams)

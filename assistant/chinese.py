@@ -30,6 +30,12 @@ STOPWORDS = frozenset(
     文档 文章 报告 资料 里面 当中 其中 方面 情况 时候 时 后 前 以来 相关 关于 有关 提到 讲 说 问""".split()
 )
 
+# Words that say what to do with the answer, not what it is about.
+TASK_WORDS = frozenset(
+    """起草 草拟 撰写 拟写 写 发言 要点 发言要点 讲话 提纲 请为 为 帮 帮忙 参考 借鉴 结合 最好 举 例子 一些 几条 三条 条
+    做法 具体做法 单位 哪些 有没有 先例 可以 文档 里 在搞 这类 类似 方面 有关 各 都""".split()
+)
+
 CN_DIGITS = "零〇一二两三四五六七八九十百千万亿半"
 
 
@@ -150,3 +156,19 @@ def has_place_name(text: str) -> bool:
     folded = fold(text)
     with _lock:
         return any(p.flag == "ns" for p in _pos_tokenizer().cut(folded))
+
+
+@lru_cache(maxsize=1)
+def _synonyms() -> dict[str, tuple[str, ...]]:
+    table = {}
+    text = (resources.files("assistant") / "data" / "synonyms.txt").read_text(encoding="utf-8")
+    for line in text.splitlines():
+        if line.strip() and not line.startswith("#"):
+            word, _, rest = line.partition("\t")
+            table[word.strip()] = tuple(rest.split())
+    return table
+
+
+def synonyms(word: str) -> tuple[str, ...]:
+    """Words a report may use for ``word`` (a small domain thesaurus)."""
+    return _synonyms().get(word, ())

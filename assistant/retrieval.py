@@ -12,7 +12,7 @@ from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document as LCDocument
 from langchain_core.retrievers import BaseRetriever
 
-from .chinese import fold, words
+from .chinese import fold, synonyms, words
 from .cleaning import iso_date
 from .errors import AssistantError
 from .indexing import Index, date_ord
@@ -47,10 +47,12 @@ def multi_report(question: str) -> bool:
 
 
 def query_words(question: str) -> list[str]:
-    """BM25 query: the question's words plus byline words when it asks about a document itself."""
+    """BM25 query: the question's words, their paraphrases, and byline words when it asks about a
+    document itself."""
     q = fold(question)
+    base = words(q)
     extra = [w for pattern, ws in _METADATA_INTENT if pattern.search(q) for w in ws]
-    return words(q) + extra
+    return base + [s for w in base for s in synonyms(w)] + extra
 
 
 @dataclass(frozen=True)

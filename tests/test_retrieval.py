@@ -1,6 +1,6 @@
 from langchain_core.retrievers import BaseRetriever
 
-from assistant.retrieval import Filters, HybridRetriever, diversify, multi_report, retrieve
+from assistant.retrieval import Filters, HybridRetriever, diversify, multi_report, query_words, retrieve
 
 from conftest import SEED_IDS
 
@@ -54,3 +54,10 @@ def test_langchain_retriever(seed_index):
     assert d.metadata["doc_id"] == SEED_IDS[4] and d.metadata["title"].startswith("光栅室")
     text = seed_index.store.text(d.metadata["doc_id"])
     assert text[d.metadata["start"] : d.metadata["end"]] == d.page_content
+
+
+def test_query_expansion():
+    assert {"荣获", "称号"} <= set(query_words("获得了什么荣誉"))
+    assert "作者" in query_words("那篇报道是谁写的？")
+    assert {"时间", "日期"} <= set(query_words("那篇总结是哪天发布的？"))
+    assert "作者" not in query_words("质检中心有多少名党员？")
