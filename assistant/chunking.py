@@ -45,7 +45,13 @@ def count_tokens(text: str) -> int:
     return len(enc.encode(text, disallowed_special=()))
 
 
+_MD_HEADING = re.compile(r"^(#{1,6})\s+(\S.*)$")
+
+
 def heading_of(sentence: str) -> tuple[int, str] | None:
+    md = _MD_HEADING.match(sentence)
+    if md:  # markdown: '# 一级' … '###### 六级'
+        return len(md.group(1)), md.group(2).strip()[:40]
     for level, pattern in _HEADING_LEVELS:
         marker = pattern.match(sentence)
         if marker and re.search(r"[\u4e00-\u9fff]{2}", sentence[marker.end() : marker.end() + 6]):

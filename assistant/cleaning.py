@@ -125,6 +125,7 @@ def _header_split(lines: list[str]) -> tuple[int, int | None]:
 def _title_text(line: str) -> str:
     f = _field(line)
     title = f[1] if f and f[0] == "title" else line
+    title = re.sub(r"^#{1,6}\s+", "", title.strip())
     title = _TITLE_TAG.sub("", title)
     title = re.split(r"-{3,}|_{3,}", title)[0]
     return re.sub(r"\s+", " ", title).strip()[:160]

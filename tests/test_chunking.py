@@ -78,3 +78,10 @@ def test_budget_is_configurable_and_long_sentences_split():
     parts = chunk(long, budget=100)
     assert len(parts) > 3 and all(long.text[c.start : c.end] == c.text for c in parts)
     assert not any(re.fullmatch(r"\s*", c.text) for c in parts)
+
+
+def test_markdown_headings():
+    md = clean("# 支部工作总结\n\n## 一、学习情况\n\n本支部组织学习十次。\n\n## 二、存在问题\n\n学习形式单一。\n", "x.md")
+    assert md.meta.title == "支部工作总结"
+    paths = [c.headings for c in chunk(md, budget=20)]
+    assert ("支部工作总结", "二、存在问题") in paths
