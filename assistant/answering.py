@@ -289,6 +289,7 @@ def byline_hits(index: Index, top: Hit) -> list[Hit]:
 def answer(index: Index, question: str, k: int = 5, filters: Filters = Filters()) -> Answer:
     """Retrieve, select the supporting sentences, quote and cite them — or refuse."""
     question = check_question(question, index.settings.max_question_chars)
+    index.ensure_synced()  # the keyword statistics that analyse() reads
     q = analyse(index, question)
     hits = retrieve(index, question, k=k, filters=filters)
     if hits and metadata_intent(question):

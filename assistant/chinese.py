@@ -148,8 +148,12 @@ def entity_words(text: str) -> set[str]:
     folded = fold(text)
     with _lock:
         pairs = list(_pos_tokenizer().cut(folded))
-    return {p.word.lower() for p in pairs if p.flag in ("nr", "ns", "nt", "nz", "eng") or p.word[-1:] in "所院室"
-            or p.word.endswith(("中心", "党委", "支部", "公司", "集团", "小组"))}
+    named = {p.word.lower() for p in pairs if p.flag in ("nr", "nt", "nz", "eng") or p.word[-1:] in "所院室"
+             or p.word.endswith(("中心", "党委", "支部", "公司", "集团", "小组"))}
+    return {w for w in named if not w.startswith(_NOT_A_NAME)}
+
+
+_NOT_A_NAME = tuple("各每全本我该其此这那")
 
 
 def has_place_name(text: str) -> bool:

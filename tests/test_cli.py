@@ -82,3 +82,10 @@ def test_plain_output_lists_sources(cli_env):
     r = run(["ask", "哈焊所质检所党支部跟哪个支部结成了互联共建友好支部？"], cli_env)
     assert r.returncode == 0
     assert "来源：" in r.stdout and "[1] 《创先争优做表率服务大局创佳绩》 · 哈尔滨焊接研究所 · 2012-11-05" in r.stdout
+
+
+def test_one_shot_ask_applies_every_check(cli_env):
+    """The first question of a process gets the same checks as later ones."""
+    run(["ingest", str(SEEDS)], cli_env)
+    r = run(["ask", "哈焊所的所长是谁？", "--json"], cli_env)
+    assert json.loads(r.stdout)["refused"] is True
