@@ -14,8 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .chinese import (CN_DIGITS, STOPWORDS, TASK_WORDS, cut, entity_words, fold, has_person_name, has_place_name, nouns,
-                      sentence_spans, synonyms)
+from .chinese import (CN_DIGITS, STOPWORDS, TASK_WORDS, cut, entity_words, fold, has_person_name, has_place_name,
+                      name_pattern, nouns, sentence_spans, synonyms)
 from .errors import AssistantError
 from .indexing import Index
 from .retrieval import Filters, metadata_intent, multi_report, retrieve
@@ -171,7 +171,7 @@ class Question:
     words: tuple[str, ...]  # content words (precise-mode jieba, folded, lower case)
     kind: str | None  # the kind of quantity asked for, if any
     spread: bool  # the answer spans reports (which units…, precedents, talking points)
-    anchors: tuple[str, ...]  # names that single out one report, unless spread
+    anchors: tuple[str, ...]  # names that single out one report, rarest first (none when spread)
     focus: tuple[str, ...]  # the thing asked about: 「几名预备党员」 → 预备党员
 
 
@@ -194,8 +194,9 @@ def anchors(index: Index, question: str) -> list[str]:
     entity words that occur in at least one and at most a tenth of the documents."""
     limit = max(1, round(0.1 * max(1, index.keyword.n_docs)))
     names = entity_words(question)
-    return [w for w in content_words(question)
-            if w in names and len(w) >= 2 and 1 <= index.keyword.doc_df.get(w, 0) <= limit]
+    found = [w for w in content_words(question)
+             if w in names and len(w) >= 2 and 1 <= index.keyword.doc_df.get(w, 0) <= limit]
+    return sorted(found, key=lambda w: index.keyword.doc_df.get(w, 0))
 
 
 def score_sentences(index: Index, q: Question, hits: list[Hit]) -> list[Scored]:
@@ -228,18 +229,18 @@ def score_sentences(index: Index, q: Question, hits: list[Hit]) -> list[Scored]:
 
 
 def in_scope(index: Index, q: Question, scored: list[Scored]) -> list[Scored]:
-    """The sentences from reports that mention every name the question singles a report out by."""
+    """The sentences from reports that mention the rarest name the question singles a report out
+    by (in its text or its metadata, in full or abbreviated form)."""
     if not q.anchors:
         return scored
-    texts: dict[str, str] = {}
-    keep = []
+    pattern = name_pattern(q.anchors[0])
+    ok: dict[str, bool] = {}
     for s in scored:
         d = s.hit.chunk.doc_id
-        if d not in texts:
-            texts[d] = fold(index.store.text(d)).lower()
-        if all(w in texts[d] for w in q.anchors):
-            keep.append(s)
-    return keep
+        if d not in ok:
+            m = s.hit.meta
+            ok[d] = bool(pattern.search(fold(" ".join((m.title, m.org, *m.aliases, index.store.text(d)))).lower()))
+    return [s for s in scored if ok[s.hit.chunk.doc_id]]
 
 
 def refusal_reason(index: Index, q: Question, hits: list[Hit], scored: list[Scored]) -> str:
@@ -247,19 +248,20 @@ def refusal_reason(index: Index, q: Question, hits: list[Hit], scored: list[Scor
     if not hits:
         return "nothing retrieved"
     if not scored:
-        return f"no retrieved report mentions {'、'.join(q.anchors)} together"
+        return f"no retrieved report mentions {q.anchors[0]}"
     best = max(s.support for s in scored)
     if best < SUPPORT_THRESHOLD:
         return f"best support {best:.2f} < {SUPPORT_THRESHOLD}"
     retrieved = {h.chunk.doc_id: fold(index.store.text(h.chunk.doc_id)).lower() for h in hits}
-    for num in _ARABIC.findall(q.folded):
-        if not any(num in t for t in retrieved.values()):
-            return f"the number {num} appears in no retrieved document"
     scope = {s.hit.chunk.doc_id for s in scored}
+    for num in _ARABIC.findall(q.folded):
+        # A year or count the question names must be in a report it could be answered from.
+        if not any(num in retrieved[d] for d in (scope if q.anchors else retrieved)):
+            return f"the number {num} appears in no retrieved document" + (f" about {q.anchors[0]}" if q.anchors else "")
     for focus in q.focus:
         if q.anchors:
             if not any(focus in retrieved[d] for d in scope):
-                return f"「{focus}」 appears in no report about {'、'.join(q.anchors)}"
+                return f"「{focus}」 appears in no report about {q.anchors[0]}"
         elif index.keyword.chunk_df.get(focus, 0) == 0 and not any(focus in t for t in retrieved.values()):
             return f"「{focus}」 appears nowhere in the index"
     # Sentences that support the question well (a byline counts for questions about a report).

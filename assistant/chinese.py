@@ -148,12 +148,24 @@ def entity_words(text: str) -> set[str]:
     folded = fold(text)
     with _lock:
         pairs = list(_pos_tokenizer().cut(folded))
-    named = {p.word.lower() for p in pairs if p.flag in ("nr", "nt", "nz", "eng") or p.word[-1:] in "所院室"
+    named = {p.word.lower() for p in pairs if p.flag in ("nr", "nt", "eng") or p.word[-1:] in "所院室"
              or p.word.endswith(("中心", "党委", "支部", "公司", "集团", "小组"))}
-    return {w for w in named if not w.startswith(_NOT_A_NAME)}
+    return {w for w in named if not w.startswith(_NOT_A_NAME) and w not in _GENERIC_UNITS}
 
 
 _NOT_A_NAME = tuple("各每全本我该其此这那")
+# Kinds of unit, not names of one: a question saying 研究所 does not single out a report.
+_GENERIC_UNITS = frozenset(
+    "研究所 研究院 研究室 实验室 办公室 党支部 支部 党委 党总支 党组 中心 公司 集团 小组 分院 院所 科室 单位".split()
+)
+
+
+def name_pattern(name: str) -> re.Pattern:
+    """A unit's name or its full form: 中科院 also matches 中国科学院, 哈焊所 哈尔滨焊接研究所
+    (the same characters in order, a few others between them)."""
+    if len(name) < 3 or not name[-1] in "所院室":
+        return re.compile(re.escape(name))
+    return re.compile("[\u4e00-\u9fff]{0,4}?".join(re.escape(ch) for ch in name))
 
 
 def has_place_name(text: str) -> bool:
