@@ -1,12 +1,14 @@
 """Extractive answers: the sentences of the retrieved chunks that best support the question, each
 quoted verbatim and cited; or a refusal when the documents do not hold the answer.
 
-Support of a sentence = the IDF-weighted share of the question's content words found in it, with
-partial credit for words found in its neighbouring sentences or in its document's title,
-organisation and headings. A question is refused when no sentence reaches the threshold, and
-also when what it asks for cannot be there: a number or year it names that no retrieved document
-contains, the thing it asks about (「几名预备党员」) absent from the whole index, or a quantity it
-asks for (「多少」「几名」「第几」) that no well-supported sentence states.
+Support of a sentence = the IDF-weighted share of the question's content words found in it (or a
+paraphrase of them), with partial credit for words found in its neighbouring sentences or in its
+report's title, organisation and headings. When the question names a unit, person or project that
+singles out a report (哈焊所, C919), only reports that mention it may answer. A question is refused
+when no sentence reaches the threshold, and also when what it asks for cannot be there: a number
+or year it names that the report does not contain, the thing it asks about (「几名预备党员」)
+absent from the report (or the whole index), or a quantity, date or place it asks for
+(「多少」「第几」「哪一年」「哪里人」) that no well-supported sentence states.
 """
 
 from __future__ import annotations
@@ -44,8 +46,6 @@ _FOCUS_AFTER = re.compile(r"(?:多少|几)[名人位员个项次条道家支期�
 _FOCUS_BEFORE = re.compile(r"([\u4e00-\u9fffA-Za-z0-9]{2,12})(?:是多少|有多少|是几|为多少|是谁|是哪位)")
 _ARABIC = re.compile(r"[0-9]{2,}")
 _MAX_QUOTES = 3
-
-
 _WHO = re.compile(r"谁|哪位|什么人|姓名|名字")
 _WHEN = re.compile(r"哪天|何时|什么时候|哪一?年|几月|几号|日期|时间")
 _WHEN_STRICT = re.compile(r"哪天|何时|什么时候|哪一?年|几月|几号|什么日子")  # asks for a date, nothing else will do
@@ -54,20 +54,17 @@ _DATE_IN = re.compile(
     r"(19|20)\d{2}\s*[-年./]|[0-9一二三四五六七八九十]{1,2}\s*月|[0-9一二三四五六七八九十]{1,3}\s*[日号]|"
     r"今年|去年|明年|年初|年中|年底|年终|上半年|下半年|[春夏秋冬]季|上午|下午|[0-9]{1,2}周年|七一|五四|国庆|节前|节后|之际|期间"
 )
-
-
 _BYLINE = re.compile(r"^[（(]?\s*(作者|撰稿|供稿|通讯员|时间|日期|发布时间|发布日期|date|author)\s*[:：]", re.IGNORECASE)
 
 
-def answer_type_bonus(question: str, sentence: str) -> float:
+def answer_type_bonus(q: "Question", sentence: str) -> float:
     """Prefer sentences that hold the kind of thing asked for: a byline for 谁写的/哪天发布,
     a name for 谁, a date for 何时."""
-    q = fold(question)
-    if metadata_intent(q) and _BYLINE.search(sentence):
+    if q.about_report and _BYLINE.search(sentence):
         return 0.3
-    if _WHO.search(q) and has_person_name(sentence):
+    if q.asks_who and has_person_name(sentence):
         return 0.15
-    if _WHEN.search(q) and _DATE_IN.search(sentence):
+    if q.asks_when and _DATE_IN.search(sentence):
         return 0.15
     return 0.0
 
@@ -173,6 +170,9 @@ class Question:
     spread: bool  # the answer spans reports (which units…, precedents, talking points)
     anchors: tuple[str, ...]  # names that single out one report, rarest first (none when spread)
     focus: tuple[str, ...]  # the thing asked about: 「几名预备党员」 → 预备党员
+    about_report: bool = False  # asks about a report itself: its author, its date
+    asks_who: bool = False
+    asks_when: bool = False
 
 
 def analyse(index: Index, question: str) -> Question:
@@ -186,6 +186,9 @@ def analyse(index: Index, question: str) -> Question:
         spread=spread,
         anchors=() if spread else tuple(anchors(index, question)),
         focus=tuple(_focus(question)),
+        about_report=metadata_intent(question),
+        asks_who=bool(_WHO.search(folded)),
+        asks_when=bool(_WHEN.search(folded)),
     )
 
 
@@ -223,8 +226,13 @@ def score_sentences(index: Index, q: Question, hits: list[Hit]) -> list[Scored]:
                     m = max(m, NEIGHBOUR_CREDIT * _match(w, near), CONTEXT_CREDIT * _match(w, context),
                             DOC_CREDIT * _match(w, folded_doc))
                 got += wt * m
-            out.append(Scored(hit, s.start, s.end, s.text, got / total, bool(q.kind) and _has_quantity(own, q.kind),
-                              answer_type_bonus(q.text, own)))
+            out.append(Scored(hit, s.start, s.end, s.text, got / total, bool(q.kind) and _has_quantity(own, q.kind)))
+    # The answer-type bonus (a name for 谁, a date for 何时) only matters among the better sentences;
+    # bylines score low on support by nature, so for questions about a report every one is looked at.
+    best = max((x.support for x in out), default=0.0)
+    for x in out:
+        if x.support >= 0.5 * best or q.about_report:
+            x.bonus = answer_type_bonus(q, fold(x.text).lower())
     return out
 
 
@@ -294,7 +302,7 @@ def answer(index: Index, question: str, k: int = 5, filters: Filters = Filters()
     index.ensure_synced()  # the keyword statistics that analyse() reads
     q = analyse(index, question)
     hits = retrieve(index, question, k=k, filters=filters)
-    if hits and metadata_intent(question):
+    if hits and q.about_report:
         hits = hits + byline_hits(index, hits[0])
     scored = in_scope(index, q, score_sentences(index, q, hits))
     reason = refusal_reason(index, q, hits, scored)
