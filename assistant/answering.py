@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 
 from .chinese import (CN_DIGITS, STOPWORDS, TASK_WORDS, cut, entity_words, fold, has_person_name, has_place_name,
-                      name_pattern, nouns, sentence_spans, synonyms)
+                      name_pattern, nouns, sentence_spans, synonyms, words)
 from .errors import AssistantError
 from .indexing import Index
 from .retrieval import Filters, metadata_intent, multi_report, retrieve
@@ -272,6 +272,12 @@ def refusal_reason(index: Index, q: Question, hits: list[Hit], scored: list[Scor
                 return f"「{focus}」 appears in no report about {q.anchors[0]}"
         elif index.keyword.chunk_df.get(focus, 0) == 0 and not any(focus in t for t in retrieved.values()):
             return f"「{focus}」 appears nowhere in the index"
+    if q.spread:
+        # "Which units held a marathon?": the practice asked about must be somewhere in the index.
+        for w in nouns(q.text):
+            w = w.lower()
+            if len(w) >= 3 and w not in TASK_WORDS and not _known(index, w):
+                return f"「{w}」 appears nowhere in the index"
     # Sentences that support the question well (a byline counts for questions about a report).
     good = [s for s in scored if s.support + (s.bonus if _BYLINE.search(s.text) else 0.0) >= 0.7 * best]
     if q.kind and not any(s.has_quantity for s in good):
@@ -281,6 +287,12 @@ def refusal_reason(index: Index, q: Question, hits: list[Hit], scored: list[Scor
     if _WHERE_STRICT.search(q.folded) and not any(has_place_name(s.text) for s in good):
         return "asks where from, and no supporting sentence names a place"
     return ""
+
+
+def _known(index: Index, word: str) -> bool:
+    """Does the index use the word, a paraphrase of it, or a word it is made of (科研单位 → 科研)?"""
+    df = index.keyword.chunk_df
+    return any(df.get(w, 0) for w in (word, *synonyms(word), *(x for x in words(word) if len(x) >= 2)))
 
 
 def byline_hits(index: Index, top: Hit) -> list[Hit]:
@@ -313,13 +325,29 @@ def answer(index: Index, question: str, k: int = 5, filters: Filters = Filters()
     # Present in document order within each document, documents in order of first appearance.
     order = {d: i for i, d in enumerate(dict.fromkeys(s.hit.chunk.doc_id for s in picked))}
     picked.sort(key=lambda s: (order[s.hit.chunk.doc_id], s.start))
-    for n, s in enumerate(picked, 1):
-        m = s.hit.meta
-        result.citations.append(Citation(n=n, doc_id=m.doc_id, title=m.title, date=m.date, org=m.org,
-                                         quote=s.text, start=s.start, end=s.end))
+    result.citations = cite(picked)
     result.answer = "\n".join(f"{c.quote}[{c.n}]" for c in result.citations)
     result.refused = False
     return result
+
+
+def cite(sentences: list[Scored]) -> list[Citation]:
+    """Number the quoted sentences 1…n, in the order given."""
+    return [
+        Citation(n=n, doc_id=s.hit.meta.doc_id, title=s.hit.meta.title, date=s.hit.meta.date, org=s.hit.meta.org,
+                 quote=s.text, start=s.start, end=s.end)
+        for n, s in enumerate(sentences, 1)
+    ]
+
+
+def prepare(index: Index, question: str, k: int, filters: Filters, max_per_doc: int | None = None):
+    """The common first half of every mode: check, analyse, retrieve, score in scope, refuse or not."""
+    question = check_question(question, index.settings.max_question_chars)
+    index.ensure_synced()
+    q = analyse(index, question)
+    hits = retrieve(index, question, k=k, filters=filters, max_per_doc=max_per_doc)
+    scored = in_scope(index, q, score_sentences(index, q, hits))
+    return q, hits, scored, refusal_reason(index, q, hits, scored)
 
 
 def select(q: Question, scored: list[Scored]) -> list[Scored]:

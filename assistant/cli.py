@@ -113,8 +113,25 @@ def _record(index, ans) -> None:
         pass
 
 
+MODES = ("qa", "points", "precedents")
+
+
+def _run_mode(mode: str):
+    if mode == "points":
+        from .drafting import draft_points
+
+        return draft_points
+    if mode == "precedents":
+        from .precedents import find_precedents
+
+        return find_precedents
+    from .answering import answer
+
+    return answer
+
+
 def cmd_ask(args) -> int:
-    from .answering import answer, check_question
+    from .answering import check_question
 
     settings = _settings(args)
     if args.questions:
@@ -135,11 +152,12 @@ def cmd_ask(args) -> int:
         questions = [check_question(args.question, settings.max_question_chars)]
     filters = _filters(args)
     index = _open(args)
-    k = args.k or settings.top_k
+    run = _run_mode(args.mode)
+    extra = {"k": args.k} if args.k else ({"k": settings.top_k} if args.mode == "qa" else {})
     warned = False
     for q in questions:
         try:
-            ans = answer(index, q, k=k, filters=filters)
+            ans = run(index, q, filters=filters, **extra)
         except AssistantError as exc:
             if not args.questions:
                 raise
@@ -153,6 +171,11 @@ def cmd_ask(args) -> int:
             print(json.dumps(ans.to_json(), ensure_ascii=False), flush=True)
         else:
             _print_answer(ans)
+        if args.docx or args.md:
+            from .export import export
+
+            for path in export(ans, docx=args.docx, md=args.md):
+                print(f"saved {path}", file=sys.stderr)
     return 0
 
 
@@ -201,11 +224,16 @@ def build_parser() -> argparse.ArgumentParser:
                                     "and cited; 「文档中没有找到相关信息」 when the documents do not say.")
     sp.add_argument("question", nargs="?", help="the question, in simplified or traditional Chinese")
     sp.add_argument("--questions", metavar="FILE.jsonl", help="answer every line's \"question\" (one JSON per line out)")
-    sp.add_argument("--k", type=int, metavar="N", help="chunks to retrieve (default 5)")
+    sp.add_argument("--k", type=int, metavar="N", help="chunks to retrieve (default 5; points 12, precedents 40)")
     sp.add_argument("--org", action="append", metavar="ORG", help="only documents of this organisation (repeatable)")
     sp.add_argument("--since", metavar="DATE", help="only documents dated on or after DATE (YYYY-MM-DD or YYYY)")
     sp.add_argument("--until", metavar="DATE", help="only documents dated on or before DATE")
     sp.add_argument("--doc", action="append", metavar="DOC_ID", help="only this document (repeatable)")
+    sp.add_argument("--mode", choices=MODES, default="qa",
+                    help="qa: a cited answer (default); points: 3–7 talking points (起草发言要点); "
+                         "precedents: every unit's matching practice (查找先例做法)")
+    sp.add_argument("--docx", metavar="FILE", help="also save the answer as a Word file (sources as endnotes)")
+    sp.add_argument("--md", metavar="FILE", help="also save the answer as Markdown")
     sp.add_argument("--json", action="store_true", help="print the answer as JSON")
     sp.set_defaults(func=cmd_ask)
 

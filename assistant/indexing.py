@@ -27,7 +27,7 @@ from .store import DocStore
 
 log = logging.getLogger(__name__)
 
-PIPELINE_VERSION = "3"  # bump when cleaning/chunking changes so every file is re-ingested
+PIPELINE_VERSION = "4"  # bump when cleaning/chunking changes so every file is re-ingested
 COLLECTION = "chunks"
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)

@@ -78,6 +78,25 @@ class Citation:
     end: int
 
 
+@dataclass(frozen=True)
+class Point:
+    """One talking point: a short heading, its supporting sentences, the citations behind them."""
+
+    heading: str
+    text: str
+    citations: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One precedent: an organisation, when, what it did, and where that is written."""
+
+    org: str
+    date: str
+    practice: str
+    citations: tuple[int, ...]
+
+
 @dataclass
 class Answer:
     question: str
@@ -87,13 +106,19 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     hits: list[Hit] = field(default_factory=list)
     reason: str = ""  # why a refusal happened (for debugging and the record)
+    mode: str = "qa"  # qa | points | precedents
+    generator: str = "extractive"  # or "llm:MODEL"
+    points: list[Point] = field(default_factory=list)
+    rows: list[Row] = field(default_factory=list)
 
     def to_json(self) -> dict:
-        return {
+        out = {
             "question": self.question,
             "answer": self.answer,
             "refused": self.refused,
             "dense": self.dense,
+            "mode": self.mode,
+            "generator": self.generator,
             "citations": [
                 {
                     "n": c.n,
@@ -118,3 +143,9 @@ class Answer:
                 for i, h in enumerate(self.hits)
             ],
         }
+        if self.mode == "points":
+            out["points"] = [{"heading": p.heading, "text": p.text, "citations": list(p.citations)} for p in self.points]
+        if self.mode == "precedents":
+            out["rows"] = [{"org": r.org, "date": r.date, "practice": r.practice, "citations": list(r.citations)}
+                           for r in self.rows]
+        return out

@@ -6,7 +6,7 @@ from assistant.errors import AssistantError
 
 from conftest import SEED_IDS, dev_items
 
-JSON_KEYS = {"question", "answer", "refused", "dense", "citations", "retrieved"}
+JSON_KEYS = {"question", "answer", "refused", "dense", "citations", "retrieved", "mode", "generator"}
 CITATION_KEYS = {"n", "doc_id", "title", "date", "org", "quote", "start", "end"}
 RETRIEVED_KEYS = {"rank", "doc_id", "chunk_id", "score", "text"}
 
@@ -15,6 +15,7 @@ def test_json_contract_and_verbatim_quotes(seed_index):
     a = answer(seed_index, "哈焊所研发中心的水下激光切割在多深的水里实现了切割？")
     data = a.to_json()
     assert set(data) == JSON_KEYS
+    assert data["mode"] == "qa" and data["generator"] == "extractive"
     assert data["refused"] is False and data["citations"]
     for c in data["citations"]:
         assert set(c) == CITATION_KEYS

@@ -1,0 +1,74 @@
+"""Export an answer — above all a set of talking points — as Markdown or Word (.docx), with the
+sources as an endnote list (title, organisation, date, the quoted sentence)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .errors import AssistantError
+from .schema import Answer
+
+_TITLES = {"qa": "问答", "points": "发言要点", "precedents": "先例做法"}
+
+
+def _source_line(c) -> str:
+    return f"[{c.n}] 《{c.title}》，{c.org or '未知单位'}，{c.date or '日期不详'}：“{c.quote}”"
+
+
+def to_markdown(ans: Answer) -> str:
+    lines = [f"# {_TITLES.get(ans.mode, '问答')}：{ans.question}", ""]
+    if ans.refused:
+        lines.append(ans.answer)
+    elif ans.mode == "points":
+        lines += [f"{i}. **{p.heading}**：{p.text}" for i, p in enumerate(ans.points, 1)]
+    else:
+        lines.append(ans.answer)
+    if ans.citations:
+        lines += ["", "## 出处", ""] + [f"- {_source_line(c)}" for c in ans.citations]
+    return "\n".join(lines) + "\n"
+
+
+def to_docx(ans: Answer, path: Path) -> None:
+    from docx import Document
+
+    doc = Document()
+    doc.add_heading(f"{_TITLES.get(ans.mode, '问答')}：{ans.question}", level=1)
+    if ans.refused:
+        doc.add_paragraph(ans.answer)
+    elif ans.mode == "points":
+        for p in ans.points:
+            para = doc.add_paragraph(style="List Number")
+            para.add_run(p.heading + "：").bold = True
+            para.add_run(p.text)
+    elif ans.mode == "precedents":
+        table = doc.add_table(rows=1, cols=4)
+        table.style = "Table Grid"
+        for cell, label in zip(table.rows[0].cells, ("单位", "时间", "做法", "出处")):
+            cell.text = label
+        for r in ans.rows:
+            cells = table.add_row().cells
+            cells[0].text, cells[1].text = r.org, r.date or "日期不详"
+            cells[2].text = r.practice + "".join(f"[{n}]" for n in r.citations)
+            cells[3].text = "、".join(f"[{n}]" for n in r.citations)
+    else:
+        for line in ans.answer.split("\n"):
+            doc.add_paragraph(line)
+    if ans.citations:
+        doc.add_heading("出处", level=2)
+        for c in ans.citations:
+            doc.add_paragraph(_source_line(c))
+    doc.save(str(path))
+
+
+def export(ans: Answer, docx: str | None = None, md: str | None = None) -> list[Path]:
+    written = []
+    try:
+        if md:
+            Path(md).write_text(to_markdown(ans), encoding="utf-8")
+            written.append(Path(md))
+        if docx:
+            to_docx(ans, Path(docx))
+            written.append(Path(docx))
+    except OSError as exc:
+        raise AssistantError(f"cannot write {exc.filename}: {exc.strerror}; choose a folder you can write to")
+    return written
