@@ -87,8 +87,11 @@ def _filters(args):
     )
 
 
-def _print_answer(ans, out=sys.stdout) -> None:
-    print(ans.answer, file=out)
+def _print_answer(ans, out=sys.stdout, body: bool = True) -> None:
+    if body:
+        print(ans.answer, file=out)
+    for sentence in ans.unsupported:
+        print(f"  ⚠ 未核实：{sentence}", file=out)
     if ans.citations:
         print("\n来源：", file=out)
         for c in ans.citations:
@@ -151,6 +154,9 @@ def cmd_ask(args) -> int:
             raise AssistantError("Give a question, e.g. assistant ask \"质检中心有多少名党员？\", or --questions FILE.jsonl")
         questions = [check_question(args.question, settings.max_question_chars)]
     filters = _filters(args)
+    from .generation import LLMConfig, generate
+
+    llm = LLMConfig.from_env() if args.mode == "qa" else None  # points/precedents: extractive for now
     index = _open(args)
     run = _run_mode(args.mode)
     extra = {"k": args.k} if args.k else ({"k": settings.top_k} if args.mode == "qa" else {})
@@ -163,12 +169,25 @@ def cmd_ask(args) -> int:
                 raise
             print(json.dumps({"question": q, "error": str(exc)}, ensure_ascii=False))
             continue
+        streamed = False
+        if llm is not None:
+            on_token = None
+            if args.stream and not (args.json or args.questions):
+                def on_token(piece: str) -> None:
+                    print(piece, end="", flush=True)
+            ans = generate(index, ans, llm, on_token=on_token)
+            streamed = on_token is not None and ans.generator != "extractive"
+        if ans.notice:
+            print(f"notice: {ans.notice}", file=sys.stderr)
         if not index.dense and not warned:
             print(f"warning: dense retrieval is off ({index.dense_error}); keyword retrieval only", file=sys.stderr)
             warned = True
         _record(index, ans)
         if args.json or args.questions:
             print(json.dumps(ans.to_json(), ensure_ascii=False), flush=True)
+        elif streamed:
+            print("\n\n（已核对引用）" if not ans.unsupported else "\n\n（以下句子未找到资料支持，已去掉其引用标记）")
+            _print_answer(ans, body=False)
         else:
             _print_answer(ans)
         if args.docx or args.md:
@@ -234,6 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "precedents: every unit's matching practice (查找先例做法)")
     sp.add_argument("--docx", metavar="FILE", help="also save the answer as a Word file (sources as endnotes)")
     sp.add_argument("--md", metavar="FILE", help="also save the answer as Markdown")
+    sp.add_argument("--stream", action="store_true",
+                    help="print the LLM's answer as it arrives (when ASSISTANT_LLM_* is configured)")
     sp.add_argument("--json", action="store_true", help="print the answer as JSON")
     sp.set_defaults(func=cmd_ask)
 

@@ -76,6 +76,7 @@ class Citation:
     quote: str
     start: int
     end: int
+    verified: bool = True  # the cited source supports the sentence (always so for extractive quotes)
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,8 @@ class Answer:
     generator: str = "extractive"  # or "llm:MODEL"
     points: list[Point] = field(default_factory=list)
     rows: list[Row] = field(default_factory=list)
+    unsupported: list[str] = field(default_factory=list)  # generated sentences no source supports
+    notice: str = ""  # e.g. the LLM failed and this is the extractive answer
 
     def to_json(self) -> dict:
         out = {
@@ -119,6 +122,7 @@ class Answer:
             "dense": self.dense,
             "mode": self.mode,
             "generator": self.generator,
+            "unsupported": self.unsupported,
             "citations": [
                 {
                     "n": c.n,
@@ -129,6 +133,7 @@ class Answer:
                     "quote": c.quote,
                     "start": c.start,
                     "end": c.end,
+                    "verified": c.verified,
                 }
                 for c in self.citations
             ],
@@ -143,6 +148,8 @@ class Answer:
                 for i, h in enumerate(self.hits)
             ],
         }
+        if self.notice:
+            out["notice"] = self.notice
         if self.mode == "points":
             out["points"] = [{"heading": p.heading, "text": p.text, "citations": list(p.citations)} for p in self.points]
         if self.mode == "precedents":

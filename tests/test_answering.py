@@ -6,8 +6,8 @@ from assistant.errors import AssistantError
 
 from conftest import SEED_IDS, dev_items
 
-JSON_KEYS = {"question", "answer", "refused", "dense", "citations", "retrieved", "mode", "generator"}
-CITATION_KEYS = {"n", "doc_id", "title", "date", "org", "quote", "start", "end"}
+JSON_KEYS = {"question", "answer", "refused", "dense", "citations", "retrieved", "mode", "generator", "unsupported"}
+CITATION_KEYS = {"n", "doc_id", "title", "date", "org", "quote", "start", "end", "verified"}
 RETRIEVED_KEYS = {"rank", "doc_id", "chunk_id", "score", "text"}
 
 
@@ -18,7 +18,7 @@ def test_json_contract_and_verbatim_quotes(seed_index):
     assert data["mode"] == "qa" and data["generator"] == "extractive"
     assert data["refused"] is False and data["citations"]
     for c in data["citations"]:
-        assert set(c) == CITATION_KEYS
+        assert set(c) == CITATION_KEYS and c["verified"] is True
         assert seed_index.store.text(c["doc_id"])[c["start"] : c["end"]] == c["quote"]
         assert f"[{c['n']}]" in data["answer"]
     assert "50米水深" in data["answer"]
