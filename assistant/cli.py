@@ -198,6 +198,48 @@ def cmd_ask(args) -> int:
     return 0
 
 
+def cmd_chat(args) -> int:
+    from .conversation import Conversation
+    from .generation import LLMConfig
+
+    index = _open(args)
+    conv = Conversation(index=index, mode=args.mode, llm=LLMConfig.from_env())
+    interactive = sys.stdin.isatty()
+    if interactive:
+        print("党建知识助手 · 多轮问答（/clear 清空对话，/exit 退出）")
+    while True:
+        try:
+            line = input("问> " if interactive else "")
+        except EOFError:
+            break
+        text = line.strip()
+        if not text:
+            continue
+        if text in ("/exit", "/quit", "退出"):
+            break
+        if text in ("/clear", "清空"):
+            conv.clear()
+            print("（对话已清空）")
+            continue
+        try:
+            on_token = (lambda p: print(p, end="", flush=True)) if conv.llm is not None else None
+            ans = conv.ask(text, on_token=on_token)
+        except AssistantError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            continue
+        standalone = conv.turns[-1][1]
+        if standalone != text:
+            print(f"（理解为：{standalone}）")
+        if ans.notice:
+            print(f"notice: {ans.notice}", file=sys.stderr)
+        streamed = on_token is not None and ans.generator != "extractive"
+        if streamed:
+            print()
+        _print_answer(ans, body=not streamed)
+        print()
+    return 0
+
+
 def cmd_docs(args) -> int:
     index = _open(args)
     docs = index.documents()
@@ -257,6 +299,14 @@ def build_parser() -> argparse.ArgumentParser:
                     help="print the LLM's answer as it arrives (when ASSISTANT_LLM_* is configured)")
     sp.add_argument("--json", action="store_true", help="print the answer as JSON")
     sp.set_defaults(func=cmd_ask)
+
+    sp = sub.add_parser("chat", help="a conversation: follow-up questions use what was asked before",
+                        description="Read questions from standard input, one per line, and answer each; a "
+                                    "follow-up such as 「那兰州化物所呢？」 is turned into a standalone question "
+                                    "(by the LLM when ASSISTANT_LLM_* is set). /clear forgets the conversation, "
+                                    "/exit ends it.")
+    sp.add_argument("--mode", choices=MODES, default="qa", help="qa (default), points or precedents")
+    sp.set_defaults(func=cmd_chat)
 
     sp = sub.add_parser("docs", help="list the indexed documents", description="List indexed documents with "
                         "their metadata (title, organisation, date, author) and chunk counts.")

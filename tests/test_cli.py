@@ -8,7 +8,7 @@ from assistant.cli import build_parser
 
 from conftest import ROOT, SEEDS
 
-COMMANDS = ["ingest", "ask", "docs", "remove"]
+COMMANDS = ["ingest", "ask", "chat", "docs", "remove"]
 
 
 def run(args, env, **kw):
