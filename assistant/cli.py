@@ -156,7 +156,7 @@ def cmd_ask(args) -> int:
     filters = _filters(args)
     from .generation import LLMConfig, generate
 
-    llm = LLMConfig.from_env() if args.mode == "qa" else None  # points/precedents: extractive for now
+    llm = LLMConfig.from_env()
     index = _open(args)
     run = _run_mode(args.mode)
     extra = {"k": args.k} if args.k else ({"k": settings.top_k} if args.mode == "qa" else {})

@@ -98,7 +98,7 @@ class Conversation:
 
         standalone = self.standalone(question)
         ans = _run_mode(self.mode)(self.index, standalone)
-        if self.llm is not None and self.mode == "qa":
+        if self.llm is not None:
             ans = generate(self.index, ans, self.llm, on_token=on_token)
         self.turns.append((question, standalone, ans))
         return ans

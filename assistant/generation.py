@@ -21,7 +21,7 @@ from .answering import REFUSAL
 from .chinese import fold, sentence_spans, words
 from .chunking import count_tokens
 from .prompts import render
-from .schema import Answer, Citation, Hit
+from .schema import Answer, Citation, Hit, Point, Row
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,7 @@ SUPPORT_MIN = 0.3  # IDF-weighted share of a sentence's words found in the sourc
 # set the gold answers score ≥ 0.33 (p10 0.77) against their own source, ≤ 0.27 (p95 0.16) against other reports
 _MARK = re.compile(r"\[(\d{1,3})\]")
 # A generated sentence: up to 。！？ or a line break, with the markers that follow the stop (「…。[2]」).
+_STRUCTURE = re.compile(r"[|｜\s\-:：]*(单位|时间|做法|出处|[|｜\s\-:：])*")  # table rules and headers
 _GEN_SENTENCE = re.compile(r"[^。！？!?\n]+(?:[。！？!?]+[”’」』）)]*)?(?:[ \t]*\[\d{1,3}\])*")
 
 
@@ -96,33 +97,36 @@ def _best_quote(hit: Hit, sentence: str, doc_text: str, idf) -> tuple[int, int, 
 
 def verify(reply: str, sources: dict[int, Hit], index) -> tuple[str, list[Citation], list[str]]:
     """Keep the markers that name a supplied source that supports their sentence; drop the rest.
-    Returns (checked text, citations with ``verified``, unsupported sentences)."""
-    out, citations, unsupported, seen = [], [], [], set()
-    for unit in _GEN_SENTENCE.findall(reply):
-        marks = [int(m) for m in _MARK.findall(unit)]
-        body = _MARK.sub("", unit).strip()
-        if not body:
-            continue
-        if not marks:
-            if len(body) >= 8 and body != REFUSAL:
-                unsupported.append(body)  # a claim with no source
-            out.append(body)
-            continue
-        kept = []
-        for n in dict.fromkeys(marks):
-            hit = sources.get(n)
-            if hit is None or support(body, hit.chunk.text, index.keyword.idf) < SUPPORT_MIN:
+    Returns (checked text, line structure kept; citations with ``verified``; unsupported sentences)."""
+    lines, citations, unsupported, seen = [], [], [], set()
+    for line in reply.split("\n"):
+        out = []
+        for unit in _GEN_SENTENCE.findall(line):
+            marks = [int(m) for m in _MARK.findall(unit)]
+            body = _MARK.sub("", unit).strip()
+            if not body:
                 continue
-            kept.append(n)
-            if n not in seen:
-                seen.add(n)
-                start, end, quote = _best_quote(hit, body, index.store.text(hit.chunk.doc_id), index.keyword.idf)
-                citations.append(Citation(n=n, doc_id=hit.chunk.doc_id, title=hit.meta.title, date=hit.meta.date,
-                                          org=hit.meta.org, quote=quote, start=start, end=end, verified=True))
-        if not kept:
-            unsupported.append(body)
-        out.append(body + "".join(f"[{n}]" for n in kept))
-    return "\n".join(x for x in out if x), sorted(citations, key=lambda c: c.n), unsupported
+            if not marks:
+                if len(body) >= 8 and body != REFUSAL and not _STRUCTURE.fullmatch(body):
+                    unsupported.append(body)  # a claim with no source
+                out.append(body)
+                continue
+            kept = []
+            for n in dict.fromkeys(marks):
+                hit = sources.get(n)
+                if hit is None or support(body, hit.chunk.text, index.keyword.idf) < SUPPORT_MIN:
+                    continue
+                kept.append(n)
+                if n not in seen:
+                    seen.add(n)
+                    start, end, quote = _best_quote(hit, body, index.store.text(hit.chunk.doc_id), index.keyword.idf)
+                    citations.append(Citation(n=n, doc_id=hit.chunk.doc_id, title=hit.meta.title, date=hit.meta.date,
+                                              org=hit.meta.org, quote=quote, start=start, end=end, verified=True))
+            if not kept:
+                unsupported.append(body)
+            out.append(body + "".join(f"[{n}]" for n in kept))
+        lines.append("".join(out))
+    return "\n".join(x for x in lines if x.strip()), sorted(citations, key=lambda c: c.n), unsupported
 
 
 def stream_reply(cfg: LLMConfig, mode: str, question: str, sources_text: str) -> Iterator[str]:
@@ -159,9 +163,65 @@ def generate(index, extractive: Answer, cfg: LLMConfig, on_token: Callable[[str]
     reply = "".join(pieces).strip()
     text, citations, unsupported = verify(reply, sources, index)
     refused = reply.startswith(REFUSAL)
-    return Answer(question=extractive.question, answer=REFUSAL if refused else text, refused=refused,
-                  dense=extractive.dense, citations=[] if refused else citations, hits=extractive.hits,
-                  mode=extractive.mode, generator=f"llm:{cfg.model}", unsupported=unsupported)
+    result = Answer(question=extractive.question, answer=REFUSAL if refused else text, refused=refused,
+                    dense=extractive.dense, citations=[] if refused else citations, hits=extractive.hits,
+                    mode=extractive.mode, generator=f"llm:{cfg.model}", unsupported=unsupported)
+    if not refused and result.mode == "points":
+        result.points = parse_points(text)
+    if not refused and result.mode == "precedents":
+        result.rows = parse_rows(text)
+    return result
+
+
+_POINT_LINE = re.compile(r"^\s*\d{1,2}\s*[.、．)）]\s*(?:\*\*)?([^：:*]{1,30}?)(?:\*\*)?\s*[：:]\s*(.+)$")
+
+
+def parse_points(text: str) -> list[Point]:
+    """「1. 小标题：内容[2]」 lines of a (verified) reply → points."""
+    out = []
+    for line in text.split("\n"):
+        m = _POINT_LINE.match(line)
+        if m:
+            body = m.group(2).strip()
+            out.append(Point(heading=m.group(1).strip(), text=body,
+                             citations=tuple(dict.fromkeys(int(n) for n in _MARK.findall(body)))))
+    return out[:7]
+
+
+def parse_rows(text: str) -> list[Row]:
+    """「单位 | 时间 | 做法[2]」 lines of a (verified) reply → rows (header and rule lines skipped)."""
+    out = []
+    for line in text.split("\n"):
+        cells = [c.strip() for c in line.strip().strip("|｜").split("|")]
+        if len(cells) < 3 or cells[0] in ("单位", "") or set(cells[0]) <= set("-: "):
+            continue
+        practice = cells[2]
+        out.append(Row(org=cells[0], date=cells[1], practice=_MARK.sub("", practice).strip(),
+                       citations=tuple(dict.fromkeys(int(n) for n in _MARK.findall(practice)))))
+    return out
+
+
+def stream_answer(index, extractive: Answer, cfg: LLMConfig | None) -> Iterator[str | Answer]:
+    """For the web page: yields the reply's pieces as they arrive, then the final (verified or
+    fallback) Answer. With no LLM configured it yields the extractive answer alone."""
+    if cfg is None:
+        yield extractive
+        return
+    import queue
+    import threading
+
+    q: queue.Queue = queue.Queue()
+    done = object()
+
+    def work():
+        try:
+            q.put(generate(index, extractive, cfg, on_token=q.put))
+        finally:
+            q.put(done)
+
+    threading.Thread(target=work, daemon=True).start()
+    while (item := q.get()) is not done:
+        yield item
 
 
 def _describe(exc: Exception) -> str:

@@ -137,3 +137,37 @@ def test_command_line_with_an_llm(tmp_path):
         r = run("ask", QUESTION, "--json")
         data = json.loads(r.stdout)
         assert data["generator"] == "extractive" and "HTTP 500" in data["notice"] and "notice:" in r.stderr
+
+
+def test_points_and_precedents_through_the_llm(seed_index, llm):
+    from assistant.drafting import draft_points
+    from assistant.precedents import find_precedents
+
+    server, cfg = llm
+    ext = draft_points(seed_index, "请起草关于开展群众评议的发言要点")
+    n = next(i for i, h in enumerate(ext.hits, 1) if "56名群众代表" in h.chunk.text)
+    server.script.replies.append(f"1. 请群众评议：共56名群众代表参加了评议[{n}]。\n2. 编造的要点：全体党员都去了月球[{n}]。")
+    a = generate(seed_index, ext, cfg)
+    assert a.generator == "llm:scripted" and len(a.points) == 2
+    assert a.points[0].heading == "请群众评议" and a.points[0].citations == (n,)
+    assert a.points[1].citations == () and any("月球" in u for u in a.unsupported)
+
+    ext = find_precedents(seed_index, "有哪些单位开展过群众评议？")
+    n = next(i for i, h in enumerate(ext.hits, 1) if "56名群众代表" in h.chunk.text)
+    server.script.replies.append(f"单位 | 时间 | 做法\n---|---|---\n哈尔滨焊接研究所 | 2012-11-05 | 组织56名群众代表评议[{n}]")
+    a = generate(seed_index, ext, cfg)
+    assert [(r.org, r.date, r.citations) for r in a.rows] == [("哈尔滨焊接研究所", "2012-11-05", (n,))]
+    assert not a.unsupported
+
+
+def test_stream_answer_yields_pieces_then_the_answer(seed_index, llm):
+    from assistant.generation import stream_answer
+
+    server, cfg = llm
+    ext = answer(seed_index, QUESTION)
+    n = next(i for i, h in enumerate(ext.hits, 1) if "56名群众代表" in h.chunk.text)
+    server.script.replies.append(f"共有56名群众代表参加了评议[{n}]。")
+    items = list(stream_answer(seed_index, ext, cfg))
+    assert all(isinstance(x, str) for x in items[:-1]) and len(items) > 2
+    assert items[-1].generator == "llm:scripted" and items[-1].citations[0].verified
+    assert list(stream_answer(seed_index, ext, None)) == [ext]
