@@ -29,8 +29,8 @@ def make_handler(script: Script, delay: float):
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
             script.requests.append(body)
             reply = script.next()
-            if reply == "500":
-                self._json(500, {"error": {"message": "scripted failure", "type": "server_error"}})
+            if reply in ("500", "401"):
+                self._json(int(reply), {"error": {"message": "scripted failure", "type": "scripted"}})
                 return
             if reply == "timeout":
                 time.sleep(delay)

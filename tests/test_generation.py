@@ -55,8 +55,8 @@ def test_made_up_and_unsupported_citations_are_caught(seed_index, llm):
     assert all(c.verified for c in a.citations) and {c.n for c in a.citations} == {n}
 
 
-@pytest.mark.parametrize("failure, words", [("500", "HTTP 500"), ("timeout", "超时"), ("broken", "中断"),
-                                            ("empty", "空回复")])
+@pytest.mark.parametrize("failure, words", [("500", "HTTP 500"), ("401", "HTTP 401"), ("timeout", "超时"),
+                                            ("broken", "中断"), ("empty", "空回复")])
 def test_failures_fall_back_to_the_extractive_answer(seed_index, llm, failure, words):
     server, cfg = llm
     ext = answer(seed_index, QUESTION)
