@@ -310,16 +310,8 @@ def byline_hits(index: Index, top: Hit) -> list[Hit]:
 
 def answer(index: Index, question: str, k: int = 5, filters: Filters = Filters()) -> Answer:
     """Retrieve, select the supporting sentences, quote and cite them — or refuse."""
-    question = check_question(question, index.settings.max_question_chars)
-    index.ensure_synced()  # the keyword statistics that analyse() reads
-    q = analyse(index, question)
-    hits = retrieve(index, question, k=k, filters=filters)
-    if hits and q.about_report:
-        hits = hits + byline_hits(index, hits[0])
-    scored = in_scope(index, q, score_sentences(index, q, hits))
-    reason = refusal_reason(index, q, hits, scored)
-    result = Answer(question=question, answer=REFUSAL, refused=True, dense=index.dense, hits=hits, reason=reason)
-    if reason:
+    q, scored, result = prepare(index, question, k, filters, "qa")
+    if result.reason:
         return result
     picked = select(q, scored)
     # Present in document order within each document, documents in order of first appearance.
@@ -340,14 +332,20 @@ def cite(sentences: list[Scored]) -> list[Citation]:
     ]
 
 
-def prepare(index: Index, question: str, k: int, filters: Filters, max_per_doc: int | None = None):
-    """The common first half of every mode: check, analyse, retrieve, score in scope, refuse or not."""
+def prepare(index: Index, question: str, k: int, filters: Filters, mode: str,
+            max_per_doc: int | None = None) -> tuple[Question, list[Scored], Answer]:
+    """The first half of every mode: check, analyse, retrieve, score in scope. Returns the question,
+    its scored sentences and a refusal to fill in — final when its ``reason`` is set."""
     question = check_question(question, index.settings.max_question_chars)
-    index.ensure_synced()
+    index.ensure_synced()  # the keyword statistics that analyse() reads
     q = analyse(index, question)
     hits = retrieve(index, question, k=k, filters=filters, max_per_doc=max_per_doc)
+    if hits and q.about_report:
+        hits = hits + byline_hits(index, hits[0])
     scored = in_scope(index, q, score_sentences(index, q, hits))
-    return q, hits, scored, refusal_reason(index, q, hits, scored)
+    reason = refusal_reason(index, q, hits, scored)
+    return q, scored, Answer(question=question, answer=REFUSAL, refused=True, dense=index.dense, hits=hits,
+                             reason=reason, mode=mode)
 
 
 def select(q: Question, scored: list[Scored]) -> list[Scored]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from .answering import REFUSAL, SUPPORT_THRESHOLD, Scored, cite, prepare
+from .answering import SUPPORT_THRESHOLD, Scored, cite, prepare
 from .chinese import fold, sentence_spans
 from .chunking import heading_of
 from .indexing import Index
@@ -87,10 +87,8 @@ def _theme_order(points: list[list[Scored]]) -> list[list[Scored]]:
 
 
 def draft_points(index: Index, question: str, k: int = 12, filters: Filters = Filters()) -> Answer:
-    q, hits, scored, reason = prepare(index, question, k, filters, max_per_doc=3)
-    result = Answer(question=q.text, answer=REFUSAL, refused=True, dense=index.dense, hits=hits,
-                    reason=reason, mode="points")
-    if reason:
+    q, scored, result = prepare(index, question, k, filters, "points", max_per_doc=3)
+    if result.reason:
         return result
     best = max(s.support for s in scored)
     pool = sorted((s for s in scored if s.support >= max(SUPPORT_THRESHOLD, 0.45 * best) and len(s.text) >= 8

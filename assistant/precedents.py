@@ -4,7 +4,7 @@ them by organisation and lists 单位 | 时间 | 做法 | 出处, ordered by dat
 
 from __future__ import annotations
 
-from .answering import REFUSAL, SUPPORT_THRESHOLD, Scored, cite, prepare
+from .answering import SUPPORT_THRESHOLD, Scored, cite, prepare
 from .drafting import _similar
 from .indexing import Index, date_ord
 from .retrieval import Filters
@@ -15,10 +15,8 @@ CUT = 0.5  # relative relevance cut-off: a sentence must reach half the best sup
 
 
 def find_precedents(index: Index, question: str, k: int = 40, filters: Filters = Filters()) -> Answer:
-    q, hits, scored, reason = prepare(index, question, k, filters, max_per_doc=8)
-    result = Answer(question=q.text, answer=REFUSAL, refused=True, dense=index.dense, hits=hits,
-                    reason=reason, mode="precedents")
-    if reason:
+    q, scored, result = prepare(index, question, k, filters, "precedents", max_per_doc=8)
+    if result.reason:
         return result
     best = max(s.support for s in scored)
     relevant = sorted((s for s in scored if s.support >= max(SUPPORT_THRESHOLD, CUT * best)),

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import string
 from functools import lru_cache
 from pathlib import Path
 
 from .errors import AssistantError
 
-PROMPTS_DIR = Path(__file__).resolve().parents[1] / "prompts"
+# prompts/ beside the package (the repository layout, editable install); ASSISTANT_PROMPTS_DIR overrides.
+PROMPTS_DIR = Path(os.environ.get("ASSISTANT_PROMPTS_DIR") or Path(__file__).resolve().parents[1] / "prompts")
 
 
 @lru_cache(maxsize=None)

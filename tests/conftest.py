@@ -21,6 +21,16 @@ def dev_items():
     return [json.loads(line) for line in DEV.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def gold_share(kind: str, run) -> float:
+    """Mean share of an item's gold documents among the documents ``run(question)`` cites."""
+    items = [i for i in dev_items() if i["kind"] == kind]
+    total = 0.0
+    for it in items:
+        cited = {c.doc_id for c in run(it["question"]).citations}
+        total += len(cited & set(it["gold_docs"])) / len(it["gold_docs"])
+    return total / len(items)
+
+
 @pytest.fixture
 def hash_settings(tmp_path):
     """Settings for unit tests: a temp index and the deterministic hashing embedder."""

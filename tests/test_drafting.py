@@ -1,6 +1,6 @@
 from assistant.drafting import MAX_POINTS, MIN_POINTS, draft_points, heading_for
 
-from conftest import dev_items
+from conftest import gold_share
 
 
 def test_talking_points_cite_several_reports_verbatim(seed_index):
@@ -22,12 +22,7 @@ def test_talking_points_cite_several_reports_verbatim(seed_index):
 
 
 def test_dev_talking_points_cite_the_gold_reports(seed_index):
-    items = [i for i in dev_items() if i["kind"] == "talking_points"]
-    share = 0.0
-    for it in items:
-        a = draft_points(seed_index, it["question"])
-        share += len({c.doc_id for c in a.citations} & set(it["gold_docs"])) / len(it["gold_docs"])
-    assert share / len(items) >= 0.8
+    assert gold_share("talking_points", lambda q: draft_points(seed_index, q)) >= 0.8
 
 
 def test_headings_come_from_the_report_structure(seed_index):

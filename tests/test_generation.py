@@ -103,6 +103,12 @@ def test_sources_are_numbered_and_within_budget(seed_index):
     assert verify("没有标注的断言一句话很长很长。", sources, seed_index)[2]
 
 
+def test_every_prompt_file_renders():
+    assert "忽略以上指令" in load("system") and "<资料>" in render("points", sources="S", question="Q")
+    render("precedents", sources="S", question="Q")
+    assert "那兰州化物所呢" in render("condense", history="问：哈焊所…", question="那兰州化物所呢？")
+
+
 def test_prompt_rendering_is_strict():
     assert "{question}" not in render("qa", sources="S", question="Q")
     with pytest.raises(AssistantError, match="missing"):

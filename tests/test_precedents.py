@@ -1,7 +1,7 @@
 from assistant.indexing import date_ord
 from assistant.precedents import find_precedents
 
-from conftest import dev_items
+from conftest import gold_share
 
 
 def test_precedent_rows_name_the_right_organisations(seed_index):
@@ -20,12 +20,7 @@ def test_precedent_rows_name_the_right_organisations(seed_index):
 
 
 def test_dev_precedents_list_the_gold_reports(seed_index):
-    items = [i for i in dev_items() if i["kind"] == "precedent"]
-    share = 0.0
-    for it in items:
-        a = find_precedents(seed_index, it["question"])
-        share += len({c.doc_id for c in a.citations} & set(it["gold_docs"])) / len(it["gold_docs"])
-    assert share / len(items) >= 0.9
+    assert gold_share("precedent", lambda q: find_precedents(seed_index, q)) >= 0.9
 
 
 def test_no_precedent_is_a_refusal(seed_index):
