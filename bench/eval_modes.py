@@ -7,46 +7,26 @@ precedent rows (`--mode precedents`, precedent items), plus whether every quote 
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from assistant.evaluation import load_items  # noqa: E402
 from assistant.store import DocStore  # noqa: E402
-
-
-def run_mode(exe, env, mode, items):
-    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False, encoding="utf-8") as f:
-        for it in items:
-            f.write(json.dumps({"question": it["question"]}, ensure_ascii=False) + "\n")
-    out = subprocess.run([*exe, "ask", "--questions", f.name, "--json", "--mode", mode], env=env, cwd=ROOT,
-                         capture_output=True, text=True, check=True)
-    return [json.loads(line) for line in out.stdout.splitlines()]
+from bench.cli_run import CLI, parser  # noqa: E402
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--dev", default=str(ROOT.parent / "shared" / "eval" / "qa_dev.jsonl"))
-    ap.add_argument("--index", help="use this existing index instead of building a fresh one")
-    args = ap.parse_args()
+    args = parser(__doc__).parse_args()
     items = load_items(Path(args.dev))
-    index_dir = Path(args.index) if args.index else Path(tempfile.mkdtemp(prefix="eval-modes-"))
-    env = dict(os.environ, ASSISTANT_INDEX_DIR=str(index_dir))
-    exe = [sys.executable, "-m", "assistant"]
-    if not args.index:
-        subprocess.run([*exe, "ingest", str(ROOT / "seeds")], env=env, check=True, cwd=ROOT, capture_output=True)
-    store = DocStore(index_dir / "store.sqlite3")
+    cli = CLI(args.index)
+    store = DocStore(cli.index_dir / "store.sqlite3")
     summary = {}
     for mode, kind, key in (("points", "talking_points", "points"), ("precedents", "precedent", "rows")):
         subset = [i for i in items if i["kind"] == kind]
-        rows = run_mode(exe, env, mode, subset)
+        rows = cli.ask_all(subset, "--mode", mode)
         shares, verbatim, total, sizes = [], 0, 0, []
         for it, row in zip(subset, rows):
             cited = {c["doc_id"] for c in row["citations"]}

@@ -10,41 +10,25 @@ quote equals cleaned_text[start:end].
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from assistant.evaluation import Scores, load_items  # noqa: E402
-from assistant.settings import Settings  # noqa: E402
 from assistant.store import DocStore  # noqa: E402
+from bench.cli_run import CLI, parser  # noqa: E402
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--dev", default=str(ROOT.parent / "shared" / "eval" / "qa_dev.jsonl"))
-    ap.add_argument("--index", help="use this existing index instead of building a fresh one")
+    ap = parser(__doc__)
     ap.add_argument("--verbose", action="store_true", help="print each item")
     args = ap.parse_args()
     items = load_items(Path(args.dev))
-    index_dir = Path(args.index) if args.index else Path(tempfile.mkdtemp(prefix="eval-index-"))
-    env = dict(os.environ, ASSISTANT_INDEX_DIR=str(index_dir))
-    exe = [sys.executable, "-m", "assistant"]
-    if not args.index:
-        subprocess.run([*exe, "ingest", str(ROOT / "seeds")], env=env, check=True, cwd=ROOT)
-    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False, encoding="utf-8") as f:
-        for it in items:
-            f.write(json.dumps({"question": it["question"]}, ensure_ascii=False) + "\n")
-    out = subprocess.run([*exe, "ask", "--questions", f.name, "--json", "--k", "5"], env=env, cwd=ROOT,
-                         capture_output=True, text=True, check=True)
-    rows = [json.loads(line) for line in out.stdout.splitlines()]
-    store = DocStore(Settings(index_dir=index_dir).index_dir / "store.sqlite3")
+    cli = CLI(args.index)
+    rows = cli.ask_all(items, "--k", "5")
+    store = DocStore(cli.index_dir / "store.sqlite3")
     scores = Scores()
     for it, row in zip(items, rows):
         scores.add_retrieval(it, [r["doc_id"] for r in row["retrieved"]], [r["text"] for r in row["retrieved"]])
