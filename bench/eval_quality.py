@@ -31,7 +31,8 @@ def main() -> int:
     store = DocStore(cli.index_dir / "store.sqlite3")
     scores = Scores()
     for it, row in zip(items, rows):
-        scores.add_retrieval(it, [r["doc_id"] for r in row["retrieved"]], [r["text"] for r in row["retrieved"]])
+        top = row["retrieved"][:5]  # byline chunks added for questions about a report come after rank 5
+        scores.add_retrieval(it, [r["doc_id"] for r in top], [r["text"] for r in top])
         scores.add_answer(it, row["refused"])
         for c in row["citations"]:
             scores.citations += 1

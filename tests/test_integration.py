@@ -31,9 +31,9 @@ def test_dev_set_bars(real_index):
             continue
         assert not a.refused, (item["id"], a.reason)
         n += 1
-        docs = {h.chunk.doc_id for h in a.hits}
+        docs = {h.chunk.doc_id for h in a.hits[:5]}
         recall += len(docs & set(item["gold_docs"])) / len(item["gold_docs"])
-        texts = [squash(h.chunk.text) for h in a.hits]
+        texts = [squash(h.chunk.text) for h in a.hits[:5]]
         hit += any(evidence_form(e) in t for e in item["evidence"] for t in texts)
     assert recall / n >= 0.95 and hit / n >= 0.95, (recall / n, hit / n)
 
