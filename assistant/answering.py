@@ -212,7 +212,7 @@ def score_sentences(index: Index, q: Question, hits: list[Hit]) -> list[Scored]:
         if doc_id not in docs:
             text = index.store.text(doc_id)
             all_sents = sentence_spans(text)
-            docs[doc_id] = (text, all_sents, {x.start: i for i, x in enumerate(all_sents)}, fold(text).lower())
+            docs[doc_id] = (text, all_sents, {x.start: i for i, x in enumerate(all_sents)}, index.store.folded(doc_id))
         doc_text, all_sents, pos, folded_doc = docs[doc_id]
         context = fold(" ".join((hit.meta.title, hit.meta.org, *hit.meta.aliases, *hit.chunk.headings))).lower()
         for s in sentence_spans(doc_text, hit.chunk.start, hit.chunk.end):
@@ -247,7 +247,8 @@ def in_scope(index: Index, q: Question, scored: list[Scored]) -> list[Scored]:
         d = s.hit.chunk.doc_id
         if d not in ok:
             m = s.hit.meta
-            ok[d] = bool(pattern.search(fold(" ".join((m.title, m.org, *m.aliases, index.store.text(d)))).lower()))
+            names = fold(" ".join((m.title, m.org, *m.aliases))).lower()
+            ok[d] = bool(pattern.search(names) or pattern.search(index.store.folded(d)))
     return [s for s in scored if ok[s.hit.chunk.doc_id]]
 
 
@@ -260,7 +261,7 @@ def refusal_reason(index: Index, q: Question, hits: list[Hit], scored: list[Scor
     best = max(s.support for s in scored)
     if best < SUPPORT_THRESHOLD:
         return f"best support {best:.2f} < {SUPPORT_THRESHOLD}"
-    retrieved = {h.chunk.doc_id: fold(index.store.text(h.chunk.doc_id)).lower() for h in hits}
+    retrieved = {h.chunk.doc_id: index.store.folded(h.chunk.doc_id) for h in hits}
     scope = {s.hit.chunk.doc_id for s in scored}
     for num in _ARABIC.findall(q.folded):
         # A year or count the question names must be in a report it could be answered from.

@@ -8,6 +8,7 @@ import json
 import sqlite3
 from pathlib import Path
 
+from .chinese import fold
 from .schema import Chunk, DocMeta, Document
 
 SCHEMA = """
@@ -37,6 +38,7 @@ class DocStore:
         self.db.execute("PRAGMA journal_mode = WAL")
         self.db.executescript(SCHEMA)
         self._text_cache: dict[str, str] = {}
+        self._folded_cache: dict[str, str] = {}
         self._meta_cache: dict[str, DocMeta] | None = None
 
     def close(self) -> None:
@@ -75,6 +77,7 @@ class DocStore:
                 ],
             )
         self._text_cache.pop(doc.doc_id, None)
+        self._folded_cache.pop(doc.doc_id, None)
         self._meta_cache = None
 
     def delete(self, doc_id: str) -> list[str]:
@@ -82,6 +85,7 @@ class DocStore:
         with self.db:
             self.db.execute("DELETE FROM docs WHERE doc_id=?", (doc_id,))
         self._text_cache.pop(doc_id, None)
+        self._folded_cache.pop(doc_id, None)
         self._meta_cache = None
         return ids
 
@@ -99,6 +103,12 @@ class DocStore:
                 raise KeyError(doc_id)
             self._text_cache[doc_id] = row[0]
         return self._text_cache[doc_id]
+
+    def folded(self, doc_id: str) -> str:
+        """The cleaned text folded to simplified characters and lower case, for matching."""
+        if doc_id not in self._folded_cache:
+            self._folded_cache[doc_id] = fold(self.text(doc_id)).lower()
+        return self._folded_cache[doc_id]
 
     def chunk_counts(self) -> dict[str, int]:
         return dict(self.db.execute("SELECT doc_id, count(*) FROM chunks GROUP BY doc_id"))
