@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from .errors import AssistantError
+from .modes import MODES, run_mode
 
 SAMPLE_QUESTION = "哈焊所各支部一共申报了多少个争创“党员创新示范岗”小组？"
 
@@ -116,23 +117,6 @@ def _record(index, ans) -> None:
         pass
 
 
-MODES = ("qa", "points", "precedents")
-
-
-def _run_mode(mode: str):
-    if mode == "points":
-        from .drafting import draft_points
-
-        return draft_points
-    if mode == "precedents":
-        from .precedents import find_precedents
-
-        return find_precedents
-    from .answering import answer
-
-    return answer
-
-
 def cmd_ask(args) -> int:
     from .answering import check_question
 
@@ -158,7 +142,7 @@ def cmd_ask(args) -> int:
 
     llm = LLMConfig.from_env()
     index = _open(args)
-    run = _run_mode(args.mode)
+    run = run_mode(args.mode)
     extra = {"k": args.k} if args.k else ({"k": settings.top_k} if args.mode == "qa" else {})
     warned = False
     for q in questions:

@@ -93,11 +93,11 @@ class Conversation:
         return text[0].strip()
 
     def ask(self, question: str, on_token=None) -> Answer:
-        from .cli import _run_mode
         from .generation import generate
+        from .modes import run_mode
 
         standalone = self.standalone(question)
-        ans = _run_mode(self.mode)(self.index, standalone)
+        ans = run_mode(self.mode)(self.index, standalone)
         if self.llm is not None:
             ans = generate(self.index, ans, self.llm, on_token=on_token)
         self.turns.append((question, standalone, ans))
