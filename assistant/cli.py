@@ -1,4 +1,4 @@
-"""Command line: ``assistant ingest | ask | docs | remove``.
+"""Command line: ``assistant ingest | ask | chat | docs | remove | serve``.
 
 Heavy libraries (torch, chromadb, sentence-transformers) load inside the commands, never at import,
 so ``assistant --help`` is instant. Every ``AssistantError`` becomes one line on stderr and exit 1.
@@ -33,7 +33,8 @@ def _open(args, create=False):
     return Index.open(_settings(args), create=create)
 
 
-def _progress_bar():
+def progress_bar():
+    """A tqdm bar per ingest stage on stderr (used by `ingest` and by `serve` on first start)."""
     from tqdm import tqdm
 
     bars = {}
@@ -56,7 +57,7 @@ def _progress_bar():
 def cmd_ingest(args) -> int:
     paths = [Path(p) for p in (args.paths or ["seeds"])]
     index = _open(args, create=True)
-    update, close = _progress_bar()
+    update, close = progress_bar()
     try:
         report = index.ingest(paths, progress=update)
     finally:
@@ -103,18 +104,6 @@ def _print_answer(ans, out=sys.stdout, body: bool = True) -> None:
         for h in ans.hits[:3]:
             snippet = h.chunk.text.replace("\n", " ")
             print(f"- 《{h.meta.title}》：{snippet[:80]}…", file=out)
-
-
-def _record(index, ans) -> None:
-    """Keep each answer as data (question, retrieved chunks, citations) for debugging."""
-    try:
-        with open(index.dir / "answers.jsonl", "a", encoding="utf-8") as f:
-            rec = ans.to_json()
-            rec["reason"] = ans.reason
-            rec["retrieved"] = [{k: v for k, v in r.items() if k != "text"} for r in rec["retrieved"]]
-            f.write(json.dumps(rec, ensure_ascii=False) + "\n")
-    except OSError:
-        pass
 
 
 def cmd_ask(args) -> int:
@@ -166,7 +155,7 @@ def cmd_ask(args) -> int:
         if not index.dense and not warned:
             print(f"warning: dense retrieval is off ({index.dense_error}); keyword retrieval only", file=sys.stderr)
             warned = True
-        _record(index, ans)
+        index.record(ans)
         if args.json or args.questions:
             print(json.dumps(ans.to_json(), ensure_ascii=False), flush=True)
         elif streamed:
@@ -248,6 +237,19 @@ def cmd_remove(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    import os
+
+    from .generation import LLMConfig
+    from .web import parse_auth, serve
+
+    if not 1 <= args.port <= 65535:
+        raise AssistantError(f"--port {args.port} is not a port number; use 1–65535")
+    serve(_settings(args), host=args.host, port=args.port, share=args.share, seeds=Path(args.seeds),
+          llm=LLMConfig.from_env(), auth=parse_auth(os.environ.get("ASSISTANT_AUTH", "")))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="assistant",
@@ -302,6 +304,19 @@ def build_parser() -> argparse.ArgumentParser:
                                     "and the dense index; it is never retrieved again.")
     sp.add_argument("doc_id", help="the document id (its file name)")
     sp.set_defaults(func=cmd_remove)
+
+    sp = sub.add_parser("serve", help="start the web page (chat, talking points, precedents, document library)",
+                        description="Start the Gradio web page on http://127.0.0.1:PORT/. On first start with an "
+                                    "empty index the reports in --seeds are ingested before the page opens. "
+                                    "Set ASSISTANT_AUTH=user:password to require a login.")
+    sp.add_argument("--host", default="127.0.0.1",
+                    help="address to listen on (default 127.0.0.1, this machine only; 0.0.0.0 opens it to the network)")
+    sp.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    sp.add_argument("--seeds", default="seeds", metavar="DIR",
+                    help="reports to ingest when the index is empty (default: seeds/)")
+    sp.add_argument("--share", action="store_true",
+                    help="also publish a public gradio.live link (off by default; exposes every indexed document)")
+    sp.set_defaults(func=cmd_serve)
     return p
 
 

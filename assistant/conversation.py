@@ -92,13 +92,22 @@ class Conversation:
             raise RuntimeError("empty reply")
         return text[0].strip()
 
-    def ask(self, question: str, on_token=None) -> Answer:
-        from .generation import generate
+    def extractive(self, question: str, **options) -> tuple[str, Answer]:
+        """The standalone form of ``question`` and the extractive answer in the current mode
+        (``options``: ``filters``, ``k``), not yet remembered."""
         from .modes import run_mode
 
         standalone = self.standalone(question)
-        ans = run_mode(self.mode)(self.index, standalone)
+        return standalone, run_mode(self.mode)(self.index, standalone, **options)
+
+    def remember(self, question: str, standalone: str, ans: Answer) -> None:
+        self.turns.append((question, standalone, ans))
+
+    def ask(self, question: str, on_token=None, **options) -> Answer:
+        from .generation import generate
+
+        standalone, ans = self.extractive(question, **options)
         if self.llm is not None:
             ans = generate(self.index, ans, self.llm, on_token=on_token)
-        self.turns.append((question, standalone, ans))
+        self.remember(question, standalone, ans)
         return ans

@@ -8,6 +8,7 @@ folder that was ingested before are removed. After every change, and whenever th
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -234,3 +235,15 @@ class Index:
     def document(self, doc_id: str) -> Document:
         meta = self.store.metas()[doc_id]
         return Document(meta=meta, text=self.store.text(doc_id), raw_hash=self.store.raw_hash(doc_id) or "")
+
+    def record(self, ans) -> None:
+        """Keep each answer as data (question, retrieved chunk ids, citations) in answers.jsonl, so a
+        wrong citation can be debugged by reading the record."""
+        try:
+            rec = ans.to_json()
+            rec["reason"] = ans.reason
+            rec["retrieved"] = [{k: v for k, v in r.items() if k != "text"} for r in rec["retrieved"]]
+            with open(self.dir / "answers.jsonl", "a", encoding="utf-8") as f:
+                f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        except OSError as exc:
+            log.info("could not record the answer (%s)", exc)

@@ -13,11 +13,13 @@ class Script:
     """What the server does next: a reply text, or a failure ("500", "timeout", "broken", "empty")."""
 
     def __init__(self):
-        self.replies: list[str] = []
+        self.replies: list = []  # strings, or callables that make the reply from the request body
         self.requests: list[dict] = []
+        self.piece_delay = 0.0  # seconds between streamed pieces
 
-    def next(self) -> str:
-        return self.replies.pop(0) if self.replies else "文档中没有找到相关信息"
+    def next(self, body: dict) -> str:
+        reply = self.replies.pop(0) if self.replies else "文档中没有找到相关信息"
+        return reply(body) if callable(reply) else reply
 
 
 def make_handler(script: Script, delay: float):
@@ -28,7 +30,7 @@ def make_handler(script: Script, delay: float):
         def do_POST(self):
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
             script.requests.append(body)
-            reply = script.next()
+            reply = script.next(body)
             if reply in ("500", "401"):
                 self._json(int(reply), {"error": {"message": "scripted failure", "type": "scripted"}})
                 return
@@ -59,6 +61,7 @@ def make_handler(script: Script, delay: float):
             if reply == "broken":
                 pieces = ["第一句"]
             for p in pieces:
+                time.sleep(script.piece_delay)
                 chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 0, "model": "m",
                          "choices": [{"index": 0, "delta": {"content": p}, "finish_reason": None}]}
                 self.wfile.write(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n".encode())
@@ -93,3 +96,13 @@ class OpenAIServer:
     def __exit__(self, *exc):
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def quote_first_source(body: dict) -> str:
+    """A scripted reply that a careful model could give: the longest sentence of source [1], cited [1]."""
+    import re
+
+    prompt = body["messages"][-1]["content"]
+    block = prompt.split("[1] ", 1)[1].split("\n", 1)[1].split("\n\n[2] ", 1)[0]
+    sentences = [s for s in re.findall(r"[^。！？\n]+[。！？]", block) if len(s) >= 8]
+    return (max(sentences, key=len) if sentences else block[:40]) + "[1]"

@@ -1,0 +1,187 @@
+"""The web page's handlers, called as functions (no browser): chat, modes, filters, conversation,
+downloads, uploads and removal, status line. The page itself is tested in test_browser.py."""
+
+import shutil
+
+import pytest
+
+from assistant.errors import AssistantError
+from assistant.generation import LLMConfig
+from assistant.indexing import Index
+from assistant.web import WebApp, build_ui, parse_auth
+
+from conftest import SEEDS
+from openai_server import OpenAIServer, quote_first_source
+from test_render import tags
+
+Q = "光栅室党支部创先争优活动领导小组的组长是谁？"
+
+
+@pytest.fixture
+def web(hash_settings, tmp_path):
+    index = Index.open(hash_settings, create=True)
+    index.ingest([SEEDS])
+    yield WebApp(index, max_upload_bytes=64 * 1024, download_dir=tmp_path / "downloads")
+    index.close()
+
+
+def final(app, question, mode="问答", orgs=None, since="", until="", session=None):
+    steps = list(app.ask(question, mode, orgs or [], since, until, session))
+    messages, session, ans = steps[-1]
+    return steps, messages, session, ans
+
+
+def test_status_line_tells_the_truth(web):
+    status = web.status_html()
+    docs = web.index.documents()
+    assert f"文档 {len(docs)} 篇" in status and f"分块 {sum(n for _, n in docs)} 个" in status
+    assert "向量模型：hash" in status and "语义检索：已开启" in status and "摘录式" in status
+    web.llm = LLMConfig(base_url="http://127.0.0.1:9/v1", model="qwen-test")
+    assert "大模型 qwen&#45;test" in web.status_html()
+
+
+def test_a_question_streams_a_placeholder_then_the_cited_answer(web):
+    steps, messages, session, ans = final(web, Q)
+    assert len(steps) == 2 and "正在检索" in steps[0][0][-1]["content"] and steps[0][2] is None
+    assert not ans.refused and "巴音贺希格" in ans.answer
+    html = messages[-1]["content"]
+    assert "cite cite-1" in html and "details class=\"src src-1\"" in html and ans.citations[0].title in html
+    assert messages[0]["role"] == "user" and "组长是谁" in messages[0]["content"]
+    assert (web.index.dir / "answers.jsonl").read_text(encoding="utf-8").count(Q) == 1
+
+
+def test_follow_ups_use_the_conversation_and_clear_forgets_it(web):
+    _, _, session, _ = final(web, Q)
+    _, messages, session, ans = final(web, "那副组长呢？", session=session)
+    assert "冯树龙" in ans.answer and "理解为" in messages[-1]["content"] and len(messages) == 4
+    session = web.clear(session)
+    assert session.messages == [] and session.conversation.turns == []
+    _, messages, _, _ = final(web, "那副组长呢？", session=session)
+    assert "理解为" not in messages[-1]["content"]
+
+
+def test_sessions_do_not_share_state(web):
+    _, _, a, _ = final(web, Q)
+    _, _, b, _ = final(web, "质检中心有多少名党员？")
+    assert len(a.messages) == 2 and len(b.messages) == 2 and a.conversation is not b.conversation
+    assert "组长" not in b.messages[0]["content"]
+
+
+def test_bad_input_gets_a_chinese_message_and_no_answer(web):
+    _, messages, _, ans = final(web, Q, since="去年")
+    assert ans is None and "起始日期“去年”无法识别" in messages[-1]["content"]
+    _, messages, _, ans = final(web, "问" * 600)
+    assert ans is None and "请控制在 500 字以内" in messages[-1]["content"]
+    steps = list(web.ask("   ", "问答", [], "", "", None))
+    assert steps[-1][0] == [] and steps[-1][2] is None
+
+
+def test_filters_limit_the_sources(web):
+    org = "哈尔滨焊接研究所"
+    assert org in web.org_choices()
+    _, _, _, ans = final(web, "有哪些单位组织过党建知识竞赛？", mode="查找先例做法", orgs=[org])
+    assert ans.rows and {c.org for c in ans.citations} == {org}
+    _, _, _, ans = final(web, "有哪些单位组织过党建知识竞赛？", mode="查找先例做法", since="2013")
+    assert ans.citations and all(c.date >= "2013" for c in ans.citations)
+
+
+def test_talking_points_render_as_a_list_and_download(web):
+    _, messages, _, ans = final(web, "请为党支部书记起草关于“以学促做”的发言要点", mode="起草发言要点")
+    assert ans.mode == "points" and 3 <= len(ans.points) <= 7
+    assert messages[-1]["content"].count("<li>") == len(ans.points)
+    docx, md = web.export(ans)
+    assert docx.endswith(".docx") and md.endswith(".md")
+    from docx import Document
+
+    paragraphs = [p.text for p in Document(docx).paragraphs]
+    assert any(ans.points[0].heading in p for p in paragraphs)
+    assert ans.points[0].heading in open(md, encoding="utf-8").read()
+    refused = final(web, "2035年的党建规划是什么？")[3]
+    assert refused.refused and web.export(refused) == (None, None)
+
+
+def test_llm_replies_stream_piece_by_piece_then_are_checked(web):
+    with OpenAIServer() as server:
+        server.script.replies.append(quote_first_source)
+        web.llm = LLMConfig(base_url=server.base_url, model="scripted", timeout=5)
+        steps, messages, _, ans = final(web, Q)
+    partial = [s for s in steps if s[2] is None and "cursor" in s[0][-1]["content"] and "正在检索" not in s[0][-1]["content"]]
+    assert len(partial) >= 2  # the reply arrived in pieces, each shown as it came
+    assert ans.generator == "llm:scripted" and ans.citations and ans.citations[0].verified
+    assert "cursor" not in messages[-1]["content"] and "src-1" in messages[-1]["content"]
+
+
+def test_upload_ingests_good_files_and_refuses_bad_ones_clearly(web, tmp_path):
+    before = {m.doc_id: n for m, n in web.index.documents()}
+    up = tmp_path / "up"
+    up.mkdir()
+    good = up / "知识竞赛通知.txt"
+    good.write_text("测试单位党支部关于开展党史知识竞赛的通知\n\n测试单位党支部于2021年3月组织全体党员参加党史知识竞赛，共有42名党员参赛。",
+                    encoding="utf-8")
+    gbk = up / "gbk.md"
+    gbk.write_bytes("# 某所党委\n\n某所党委开展了主题党日活动，共有十八名党员参加。".encode("gb18030"))
+    bad = {
+        up / "report.pdf": b"%PDF-1.4 binary",
+        up / "empty.txt": b"",
+        up / "big.txt": "党".encode() * 30000,
+        up / "binary.txt": bytes(range(256)) * 4,
+        up / seed_name(before): b"",  # same name as an indexed report, but empty: must not touch it
+    }
+    for path, data in bad.items():
+        path.write_bytes(data)
+    progress = []
+    report = web.upload([str(p) for p in [good, gbk, *bad]], progress=lambda f, d: progress.append((f, d)))
+    assert report.count('class="ok"') == 2 and report.count('class="refused"') == 5
+    assert "不支持 .pdf" in report and "文件是空的" in report and "超过 0.1 MB 的上限" in report
+    assert "无法识别为文本" in report
+    assert progress and progress[-1][0] == 1.0
+    after = {m.doc_id: n for m, n in web.index.documents()}
+    assert set(after) == set(before) | {"知识竞赛通知.txt", "gbk.md"}
+    assert all(after[d] == n for d, n in before.items())  # nothing already indexed was disturbed
+    assert "知识竞赛通知.txt" in [r[0] for r in web.library_rows()] and (web.upload_dir / "gbk.md").exists()
+    _, _, _, ans = final(web, "测试单位党支部党史知识竞赛有多少名党员参赛？")
+    assert ans.citations and ans.citations[0].doc_id == "知识竞赛通知.txt"
+    assert web.upload([]).count("请先选择") == 1
+
+
+def seed_name(docs):
+    return sorted(docs)[0]
+
+
+def test_remove_deletes_everywhere_and_is_never_retrieved_again(web, tmp_path):
+    f = tmp_path / "独有文档.txt"
+    f.write_text("独有单位党支部\n\n独有单位党支部开展了紫藤花读书会活动，每月一次。", encoding="utf-8")
+    web.upload([str(f)])
+    assert "独有文档.txt" in web.doc_ids()
+    msg = web.remove("独有文档.txt")
+    assert "已删除" in msg and "独有文档.txt" not in web.doc_ids() and not (web.upload_dir / "独有文档.txt").exists()
+    _, _, _, ans = final(web, "紫藤花读书会是哪个单位开展的？")
+    assert all(c.doc_id != "独有文档.txt" for c in ans.citations)
+    assert all(h.chunk.doc_id != "独有文档.txt" for h in ans.hits)
+    assert "没有" in web.remove("独有文档.txt") and "请先" in web.remove(None)
+
+
+def test_document_text_is_shown_escaped(web, tmp_path):
+    f = tmp_path / "xss.txt"
+    f.write_text('恶意单位党支部<script>window.pwned=1</script>\n\n恶意单位党支部开展了<img src=x onerror="window.pwned=2">'
+                 "网页安全学习活动。![远程](http://203.0.113.9/a.png)", encoding="utf-8")
+    web.upload([str(f)])
+    page = web.document_html("xss.txt")
+    assert {t for t, _ in tags(page)} == {"div", "br"} and "&lt;script&gt;" in page
+    _, messages, _, ans = final(web, "恶意单位党支部开展了什么学习活动？")
+    assert ans.citations and {t for t, _ in tags(messages[-1]["content"])} <= {
+        "div", "p", "a", "details", "summary", "mark", "br"}
+    assert "已不在" in web.document_html("nope.txt")
+
+
+def test_auth_setting():
+    assert parse_auth("") is None and parse_auth("书记:p:w") == ("书记", "p:w")
+    with pytest.raises(AssistantError, match="user:password"):
+        parse_auth("nopassword")
+
+
+def test_the_page_builds(web):
+    demo = build_ui(web)
+    ids = {getattr(b, "elem_id", None) for b in demo.blocks.values()}
+    assert {"chatbot", "question", "send", "clear", "mode", "orgs", "since", "until", "library", "upload",
+            "remove-pick", "download-docx", "download-md", "status"} <= ids
