@@ -1,13 +1,13 @@
-# make run   – set up .venv, install, build the index from seeds/, answer a sample question
+# make run   – set up .venv, install, start the web page (seeds/ ingested first when the index is empty)
 # make test  – set up .venv with test extras, run the tests
-# make bench – quality on the dev set and the speed benchmark against plain LangChain
+# make bench – quality on the dev set, the speed benchmark against plain LangChain, web page start-up
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # torch is pinned to the CPU build: an unpinned torch pulls gigabytes of CUDA packages.
 TORCH := torch==2.13.0
 
-.PHONY: run test bench install install-test clean-index
+.PHONY: run test bench install install-test browser-deps clean-index
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -21,15 +21,25 @@ install-test: install
 	$(BIN)/pip install -q -e '.[test]'
 
 run: install
-	$(BIN)/assistant ingest seeds
-	$(BIN)/assistant ask "哈焊所各支部一共申报了多少个争创“党员创新示范岗”小组？"
+	$(BIN)/assistant serve
 
-test: install-test
+# Debian's Chromium and ChromeDriver for the browser tests (and CJK fonts, so screenshots are readable):
+# installed with apt when missing and we are root; otherwise the browser tests skip with a note.
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && \
+	    apt-get install -y -qq --no-install-recommends chromium chromium-driver fonts-noto-cjk >/dev/null; \
+	  else echo "note: apt-get install chromium chromium-driver fonts-noto-cjk to run the browser tests"; fi; \
+	fi
+
+test: install-test browser-deps
 	$(BIN)/python -m pytest -q
 
-bench: install
+bench: install-test
 	$(BIN)/python bench/eval_quality.py
 	$(BIN)/python bench/benchmark.py
+	$(BIN)/python bench/serve_timing.py
 
 clean-index:
 	find index -mindepth 1 ! -name README.md -exec rm -rf {} +

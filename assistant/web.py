@@ -366,7 +366,7 @@ def build_ui(app: WebApp):
                     with gr.Column(scale=3):
                         mode = gr.Radio(list(MODE_BY_LABEL), value=MODE_LABELS["qa"], label="功能", elem_id="mode")
                         chatbot = gr.Chatbot(elem_id="chatbot", height=620, label="对话", latex_delimiters=[],
-                                             feedback_options=None, buttons=["copy"],
+                                             feedback_options=None, buttons=[],
                                              placeholder="输入问题，例如：哈焊所各支部一共申报了多少个争创“党员创新示范岗”小组？"
                                                          "<br>每句回答都标有 [n]，点击即可查看原文出处。")
                         with gr.Row():
@@ -410,7 +410,12 @@ def build_ui(app: WebApp):
         upload_btn.click(on_upload, [files], [*lib_outputs, files])
         remove_btn.click(on_remove, [remove_pick], lib_outputs)
         view_pick.change(app.document_html, [view_pick], [viewer])
-        demo.load(lambda: (app.status_html(), app.library_rows()), None, [status, table])
+        def on_load():  # another tab may have changed the library since this page was built
+            ids = app.doc_ids()
+            return (app.status_html(), app.library_rows(), gr.update(choices=app.org_choices()),
+                    gr.update(choices=ids), gr.update(choices=ids))
+
+        demo.load(on_load, None, [status, table, orgs, remove_pick, view_pick])
     return demo
 
 

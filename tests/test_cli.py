@@ -8,7 +8,7 @@ from assistant.cli import build_parser
 
 from conftest import ROOT, SEEDS
 
-COMMANDS = ["ingest", "ask", "chat", "docs", "remove"]
+COMMANDS = ["ingest", "ask", "chat", "docs", "remove", "serve"]
 
 
 def run(args, env, **kw):

@@ -1,0 +1,293 @@
+"""The web page in a real browser: `assistant serve` (real e5 model, real Chroma, real Gradio
+server) on a free loopback port, driven by Debian's Chromium through Playwright.
+
+Timings are printed and written to test-artifacts/browser-timings.json (figures, not assertions:
+these machines are shared and noisy). Screenshots go to test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, SEEDS
+from openai_server import OpenAIServer, quote_first_source
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = Path(os.environ.get("ASSISTANT_TEST_CHROMIUM", "/usr/bin/chromium"))
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--lang=zh-CN"]
+ARTIFACTS = ROOT / "test-artifacts"
+TIMINGS: dict[str, float] = {}
+Q = "哈焊所各支部一共申报了多少个争创“党员创新示范岗”小组？"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Served:
+    """`assistant serve` in a child process; ``url`` once it says it is ready."""
+
+    def __init__(self, index_dir: Path, env_extra: dict, log: Path):
+        self.port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+        env.update(ASSISTANT_INDEX_DIR=str(index_dir), PYTHONUNBUFFERED="1", **env_extra)
+        self.log = log
+        self.t0 = time.perf_counter()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "assistant", "serve", "--port", str(self.port), "--seeds", str(SEEDS)],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=open(log, "w"), text=True)
+        self.url = ""
+        self.ready_seconds = 0.0
+        deadline = time.time() + 600
+        for line in self.proc.stdout:
+            m = re.search(r"ready at (http://\S+/)", line)
+            if m:
+                self.url = m.group(1)
+                self.ready_seconds = time.perf_counter() - self.t0
+                break
+            if time.time() > deadline:
+                break
+        if not self.url:
+            self.stop()
+            pytest.fail(f"assistant serve did not start:\n{log.read_text()}")
+        threading.Thread(target=self.proc.stdout.read, daemon=True).start()
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
+        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True)
+        yield b
+        b.close()
+    (ARTIFACTS / "browser-timings.json").write_text(json.dumps(TIMINGS, indent=1), encoding="utf-8")
+    print("\nbrowser timings (s): " + ", ".join(f"{k} {v:.2f}" for k, v in TIMINGS.items()))
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The real thing on an empty index: seeds are ingested (real model) before the page opens."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    s = Served(tmp_path_factory.mktemp("served") / "index", {}, ARTIFACTS / "serve.log")
+    TIMINGS["serve_to_ready_empty_index"] = s.ready_seconds
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN", accept_downloads=True)
+    pg = context.new_page()
+    pg.goto(server.url)
+    pg.wait_for_selector("#question textarea", timeout=60_000)
+    yield pg
+    context.close()
+
+
+_WATCH = """(n) => {
+  window.__t = {click: performance.now()};
+  const obs = new MutationObserver(() => {
+    const bots = document.querySelectorAll('#chatbot [data-testid="bot"]');
+    if (bots.length <= n) return;
+    const last = bots[bots.length - 1];
+    const text = last.innerText.replace('▍', '').trim();
+    if (!window.__t.first && text && !text.includes('正在检索')) window.__t.first = performance.now();
+    if (!window.__t.full && last.querySelector('.sources, .refused, .error')) window.__t.full = performance.now();
+  });
+  obs.observe(document.querySelector('#chatbot'), {subtree: true, childList: true, characterData: true});
+}"""
+
+
+def ask(pg, question: str, mode: str = "问答") -> dict:
+    """Type a question, send it, wait for the full answer; returns in-page timings (ms after the click)."""
+    pg.get_by_label(mode, exact=True).check()
+    n = pg.locator('#chatbot [data-testid="bot"]').count()
+    pg.fill("#question textarea", question)
+    pg.evaluate(_WATCH, n)
+    pg.click("#send")
+    pg.wait_for_function("() => window.__t && window.__t.full", timeout=120_000)
+    t = pg.evaluate("window.__t")
+    return {"first": (t["first"] - t["click"]) / 1000, "full": (t["full"] - t["click"]) / 1000}
+
+
+def last_answer(pg):
+    return pg.locator('#chatbot [data-testid="bot"]').last
+
+
+def test_ask_shows_the_answer_with_clickable_sources(page):
+    t = ask(page, Q)
+    TIMINGS["qa_first_token"], TIMINGS["qa_full_answer"] = t["first"], t["full"]
+    answer = last_answer(page)
+    assert "10个" in answer.inner_text()
+    summary = answer.locator("details.src-1 summary")
+    assert "创先争优做表率服务大局创佳绩" in summary.inner_text() and "2012-11-05" in summary.inner_text()
+    assert not answer.locator("details.src-1").evaluate("d => d.open")
+    answer.locator("a.cite-1").first.click()
+    page.wait_for_function("() => document.querySelector('#chatbot details.src-1').open")
+    assert "10个" in answer.locator("details.src-1 mark").inner_text()
+    status = page.inner_text("#status")
+    assert docs_in(status) >= 5 and "multilingual-e5-small" in status and "语义检索：已开启" in status
+    page.screenshot(path=str(ARTIFACTS / "qa.png"), full_page=True)
+
+
+def test_talking_points_render_as_a_list_and_download(page, tmp_path):
+    t = ask(page, "请为党支部书记起草关于“以学促做”的发言要点", mode="起草发言要点")
+    TIMINGS["points_full_answer"] = t["full"]
+    items = last_answer(page).locator("ol.points > li")
+    assert 3 <= items.count() <= 7
+    first_heading = items.first.locator("strong").inner_text()
+    page.wait_for_selector("#download-docx", state="visible")
+    with page.expect_download() as dl:
+        page.click("#download-docx")
+    path = tmp_path / dl.value.suggested_filename
+    dl.value.save_as(path)
+    assert path.suffix == ".docx" and path.name.startswith("起草发言要点")
+    from docx import Document
+
+    assert any(first_heading in p.text for p in Document(str(path)).paragraphs)
+    with page.expect_download() as dl:
+        page.click("#download-md")
+    md = tmp_path / dl.value.suggested_filename
+    dl.value.save_as(md)
+    assert first_heading in md.read_text(encoding="utf-8")
+    page.screenshot(path=str(ARTIFACTS / "points.png"), full_page=True)
+
+
+def test_precedents_render_as_a_table(page):
+    ask(page, "有哪些单位组织过党建知识竞赛？", mode="查找先例做法")
+    table = last_answer(page).locator("table.precedents")
+    assert table.locator("th").all_inner_texts() == ["单位", "时间", "做法", "出处"]
+    assert table.locator("tbody tr").count() >= 2 and table.locator("a.cite").count() >= 2
+
+
+def _upload(page, paths):
+    page.get_by_role("tab", name="文档库").click()
+    page.set_input_files("#upload input[type=file]", [str(p) for p in paths])
+    page.wait_for_timeout(500)
+    page.click("#upload-btn")
+    page.wait_for_selector("#library-report .upload-report", timeout=120_000)
+    return page.inner_text("#library-report")
+
+
+def docs_in(status: str) -> int:
+    return int(re.search(r"文档 (\d+) 篇", status).group(1))
+
+
+def test_upload_then_find_it_in_the_library(page, tmp_path):
+    before = docs_in(page.inner_text("#status"))
+    good = tmp_path / "党史学习教育总结.txt"
+    good.write_text("测试所党委关于党史学习教育的总结\n\n测试所党委组织开展“红色家书诵读”活动，共有36名党员参加。",
+                    encoding="utf-8")
+    bad = tmp_path / "扫描件.pdf"
+    bad.write_bytes(b"%PDF-1.4")
+    report = _upload(page, [good, bad])
+    assert "党史学习教育总结.txt：已导入" in report and "不支持 .pdf" in report
+    page.wait_for_function("() => document.querySelector('#library').innerText.includes('党史学习教育总结.txt')")
+    assert "扫描件.pdf" not in page.inner_text("#library")
+    assert docs_in(page.inner_text("#status")) == before + 1
+    page.screenshot(path=str(ARTIFACTS / "library.png"), full_page=True)
+    page.get_by_role("tab", name="问答").click()
+    ask(page, "红色家书诵读活动有多少名党员参加？")
+    assert "36名党员" in last_answer(page).inner_text()
+
+
+class Beacon:
+    """A loopback HTTP server that counts every request: a document's image pointing here must not load."""
+
+    def __init__(self):
+        hits = self.hits = []
+
+        class H(BaseHTTPRequestHandler):
+            def do_GET(self):
+                hits.append(self.path)
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *a):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+
+def test_a_hostile_document_runs_and_loads_nothing(page, tmp_path):
+    beacon = Beacon()
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    doc = tmp_path / "恶意文档.md"
+    doc.write_text(
+        "# 钓鱼单位党支部<script>window.__pwned=1;alert(1)</script>\n\n"
+        f"钓鱼单位党支部开展了<img src=x onerror=\"window.__pwned=2\">网络安全学习活动。![图]({beacon.url}/md.png)\n\n"
+        f"<img src=\"{beacon.url}/html.png\"> 钓鱼单位党支部共有7名党员参加网络安全学习活动。",
+        encoding="utf-8")
+    assert "已导入" in _upload(page, [doc])
+    page.locator("#view-pick input").click()
+    page.get_by_role("option", name="恶意文档.md").click()
+    page.wait_for_function("() => document.querySelector('#viewer').innerText.includes('钓鱼单位')")
+    assert "<script>" in page.inner_text("#viewer")  # shown as text
+    page.get_by_role("tab", name="问答").click()
+    ask(page, f"钓鱼单位党支部开展了什么学习活动？<img src={beacon.url}/q.png onerror=alert(3)>")
+    text = last_answer(page).inner_text()
+    assert "网络安全学习活动" in text
+    page.wait_for_timeout(1000)
+    assert page.evaluate("window.__pwned") is None and dialogs == [] and beacon.hits == []
+    assert page.locator(f"img[src^='{beacon.url}']").count() == 0
+    page.screenshot(path=str(ARTIFACTS / "hostile.png"), full_page=True)
+
+
+def test_llm_answers_stream_into_the_page(browser, tmp_path):
+    """With an LLM configured (a local server speaking the OpenAI protocol, 30 ms between pieces), the
+    reply appears piece by piece, then is replaced by the checked answer with its sources."""
+    with OpenAIServer() as llm:
+        llm.script.piece_delay = 0.03
+        llm.script.replies.append(quote_first_source)
+        s = Served(tmp_path / "index", {"ASSISTANT_EMBED_MODEL": "hash", "ASSISTANT_LLM_BASE_URL": llm.base_url,
+                                        "ASSISTANT_LLM_MODEL": "scripted"}, tmp_path / "serve.log")
+        try:
+            context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+            pg = context.new_page()
+            pg.goto(s.url)
+            pg.wait_for_selector("#question textarea", timeout=60_000)
+            assert "大模型 scripted" in pg.inner_text("#status")
+            pg.evaluate("""() => { window.__seen = new Set();
+              new MutationObserver(() => { const s = document.querySelector('#chatbot .streaming');
+                if (s) window.__seen.add(s.innerText); }).observe(document.querySelector('#chatbot'),
+                {subtree: true, childList: true, characterData: true}); }""")
+            t = ask(pg, Q)
+            seen = pg.evaluate("[...window.__seen].filter(t => !t.includes('正在检索'))")
+            assert len(seen) >= 3  # several partial replies were on screen before the final answer
+            assert last_answer(pg).locator("details.src-1").count() == 1
+            TIMINGS["llm_first_token"], TIMINGS["llm_full_answer"] = t["first"], t["full"]
+            pg.screenshot(path=str(ARTIFACTS / "llm-stream.png"), full_page=True)
+            context.close()
+        finally:
+            s.stop()
