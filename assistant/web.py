@@ -37,6 +37,7 @@ EXAMPLES = [
     "请为党支部书记起草关于“以学促做”的发言要点",
     "有哪些单位组织过党建知识竞赛？",
 ]
+INTERNAL_ERROR = "出错了：这个问题没能回答（详细原因已写入服务端日志）。请换个问法再试，或联系管理员。"
 # Content-Security-Policy: images, media and fonts only from this server, no plugins, no framing
 # by other sites — a remote image slipped into a document could not load even if escaping failed.
 CSP = ("img-src 'self' data: blob:; media-src 'self' data: blob:; font-src 'self' data:; object-src 'none'; "
@@ -155,6 +156,11 @@ class WebApp:
             session.messages[-1] = {"role": "assistant", "content": f'<p class="error">{esc(str(exc))}</p>'}
             yield list(session.messages), session, None
             return
+        except Exception:  # noqa: BLE001 - the page says so instead of hanging on 「正在检索…」
+            log.exception("answering %r failed", question)
+            session.messages[-1] = {"role": "assistant", "content": f'<p class="error">{INTERNAL_ERROR}</p>'}
+            yield list(session.messages), session, None
+            return
         final = ans
         if self.llm is not None:
             from .generation import stream_answer
@@ -246,8 +252,14 @@ class WebApp:
                     label = "读取文档" if stage == "read" else "向量化"
                     progress(done / total, f"{label} {done}/{total}")
 
-            with self.lock:
-                result = self.index.ingest(stored, progress=report)
+            try:
+                with self.lock:
+                    result = self.index.ingest(stored, progress=report)
+            except Exception:  # noqa: BLE001 - e.g. the disk is full; what was indexed before stays
+                log.exception("ingesting uploads failed")
+                lines.append('<li class="refused">✗ 导入失败（详细原因已写入服务端日志），'
+                             "文档库中原有的文档不受影响。</li>")
+                return '<ul class="upload-report">' + "".join(lines) + "</ul>"
             counts = {m.doc_id: n for m, n in self.index.documents()}
             for doc_id in result.added:
                 lines.append(f'<li class="ok">✓ {esc(doc_id)}：已导入，{counts.get(doc_id, 0)} 个分块。</li>')

@@ -291,3 +291,26 @@ def test_llm_answers_stream_into_the_page(browser, tmp_path):
             context.close()
         finally:
             s.stop()
+
+
+def test_login_is_required_when_assistant_auth_is_set(browser, tmp_path):
+    s = Served(tmp_path / "index", {"ASSISTANT_EMBED_MODEL": "hash", "ASSISTANT_AUTH": "secretary:dangjian-2026"},
+               tmp_path / "serve.log")
+    try:
+        context = browser.new_context(locale="zh-CN")
+        pg = context.new_page()
+        pg.goto(s.url)
+        pg.wait_for_selector("input[type=password]", timeout=60_000)
+        assert pg.locator("#question").count() == 0  # nothing of the app before logging in
+        pg.locator("input[type=text]").first.fill("secretary")
+        pg.fill("input[type=password]", "wrong")
+        pg.keyboard.press("Enter")
+        pg.wait_for_timeout(1500)
+        assert pg.locator("#question").count() == 0
+        pg.locator("input[type=text]").first.fill("secretary")
+        pg.fill("input[type=password]", "dangjian-2026")
+        pg.keyboard.press("Enter")
+        pg.wait_for_selector("#question textarea", timeout=60_000)
+        context.close()
+    finally:
+        s.stop()

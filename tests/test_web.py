@@ -185,3 +185,9 @@ def test_the_page_builds(web):
     ids = {getattr(b, "elem_id", None) for b in demo.blocks.values()}
     assert {"chatbot", "question", "send", "clear", "mode", "orgs", "since", "until", "library", "upload",
             "remove-pick", "download-docx", "download-md", "status"} <= ids
+
+
+def test_an_unexpected_failure_is_a_message_not_a_hang(web):
+    web.index.store.db.close()  # the database is gone (disk unplugged, say)
+    _, messages, _, ans = final(web, Q)
+    assert ans is None and "出错了" in messages[-1]["content"] and "正在检索" not in messages[-1]["content"]
