@@ -462,6 +462,19 @@ def parse_auth(value: str) -> tuple[str, str] | None:
     return user, password
 
 
+def check_port(host: str, port: int) -> None:
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as s:
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            if exc.errno == 98 or "in use" in str(exc):
+                raise AssistantError(f"port {port} on {host} is in use; choose another with --port")
+            raise AssistantError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); check --host")
+
+
 def prepare_index(settings, seeds: Path | None, out=sys.stderr):
     """Open the index; when it holds no documents, ingest ``seeds`` first (progress on ``out``);
     then load the model and warm it up, so the first question is answered at full speed."""
@@ -494,6 +507,7 @@ def serve(settings, host: str = "127.0.0.1", port: int = 7860, share: bool = Fal
           llm=None, auth: tuple[str, str] | None = None, ready: Callable[[str], None] | None = None) -> None:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from the server
     t0 = time.perf_counter()
+    check_port(host, port)  # before the slow start, not after it
     index = prepare_index(settings, seeds)
     import gradio as gr
     from starlette.middleware import Middleware
@@ -514,8 +528,8 @@ def serve(settings, host: str = "127.0.0.1", port: int = 7860, share: bool = Fal
                     show_error=False, footer_links=[], max_file_size=4 * app.max_upload_bytes,
                     app_kwargs={"middleware": [Middleware(SecurityHeaders)]},
                     theme=theme, css=CSS, js=JS)
-    except OSError as exc:
-        raise AssistantError(f"cannot listen on {host}:{port} ({exc}); choose another port with --port")
+    except OSError:
+        raise AssistantError(f"port {port} on {host} is in use; choose another with --port")
     url = f"http://{'[' + host + ']' if ':' in host else host}:{demo.server_port}/"
     print(f"党建知识助手 is ready at {url} ({time.perf_counter() - t0:.1f} s after start; Ctrl+C stops it)",
           flush=True)

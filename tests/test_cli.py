@@ -102,3 +102,18 @@ def test_modes_and_exports_from_the_command_line(cli_env, tmp_path):
     assert json.loads(r.stdout)["rows"]
     r = run(["ask", "x", "--mode", "points", "--md", "/nonexistent-dir/p.md"], cli_env)
     assert r.returncode == 1 and "cannot write" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_serve_refuses_a_busy_port_at_once(cli_env):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        r = run(["serve", "--port", str(port)], cli_env)
+    assert r.returncode == 1 and f"port {port} on 127.0.0.1 is in use" in r.stderr and "Traceback" not in r.stderr
+    r = run(["serve", "--port", "70000"], cli_env)
+    assert r.returncode == 1 and "1–65535" in r.stderr
+    r = run(["serve"], dict(cli_env, ASSISTANT_AUTH="nopassword"))
+    assert r.returncode == 1 and "user:password" in r.stderr
