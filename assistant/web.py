@@ -512,6 +512,10 @@ def serve(settings, host: str = "127.0.0.1", port: int = 7860, share: bool = Fal
     import gradio as gr
     from starlette.middleware import Middleware
 
+    if llm is not None:
+        from .generation import chat_model
+
+        chat_model(llm, streaming=True)  # import the client now, not on the first question (nothing is sent)
     app = WebApp(index, llm=llm)
     demo = build_ui(app)
     if host not in ("127.0.0.1", "localhost", "::1") and auth is None:

@@ -158,6 +158,21 @@ def test_ask_shows_the_answer_with_clickable_sources(page):
     page.screenshot(path=str(ARTIFACTS / "qa.png"), full_page=True)
 
 
+def test_each_browser_has_its_own_conversation(browser, server, page):
+    ask(page, "光栅室党支部创先争优活动领导小组的组长是谁？")
+    other = browser.new_context(locale="zh-CN").new_page()
+    other.goto(server.url)
+    other.wait_for_selector("#question textarea", timeout=60_000)
+    assert other.locator('#chatbot [data-testid="bot"]').count() == 0
+    ask(other, "那副组长呢？")  # a follow-up with nothing before it in this browser
+    assert "理解为" not in last_answer(other).inner_text()
+    ask(page, "那副组长呢？")
+    assert "理解为" in last_answer(page).inner_text() and "冯树龙" in last_answer(page).inner_text()
+    page.click("#clear")
+    page.wait_for_function("() => document.querySelectorAll('#chatbot [data-testid=\"bot\"]').length === 0")
+    other.context.close()
+
+
 def test_talking_points_render_as_a_list_and_download(page, tmp_path):
     t = ask(page, "请为党支部书记起草关于“以学促做”的发言要点", mode="起草发言要点")
     TIMINGS["points_full_answer"] = t["full"]
