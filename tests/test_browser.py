@@ -113,8 +113,9 @@ def page(browser, server):
 
 
 _WATCH = """(n) => {
+  if (window.__obs) window.__obs.disconnect();  // the previous question's watcher
   window.__t = {click: performance.now()};
-  const obs = new MutationObserver(() => {
+  const obs = window.__obs = new MutationObserver(() => {
     const bots = document.querySelectorAll('#chatbot [data-testid="bot"]');
     if (bots.length <= n) return;
     const last = bots[bots.length - 1];
