@@ -29,7 +29,7 @@ browser-deps:
 	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && \
-	    apt-get install -y -qq --no-install-recommends chromium chromium-driver fonts-noto-cjk >/dev/null; \
+	    apt-get install -y -qq chromium chromium-driver fonts-noto-cjk >/dev/null; \
 	  else echo "note: apt-get install chromium chromium-driver fonts-noto-cjk to run the browser tests"; fi; \
 	fi
 
