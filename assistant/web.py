@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
-from .answering import REFUSAL
 from .conversation import Conversation
 from .errors import AssistantError
 from .loading import SUFFIXES, decode
@@ -42,6 +41,10 @@ INTERNAL_ERROR = "出错了：这个问题没能回答（详细原因已写入�
 # by other sites — a remote image slipped into a document could not load even if escaping failed.
 CSP = ("img-src 'self' data: blob:; media-src 'self' data: blob:; font-src 'self' data:; object-src 'none'; "
        "base-uri 'self'; frame-ancestors 'self'; form-action 'self'")
+
+
+def _error(message: str) -> dict:
+    return {"role": "assistant", "content": f'<p class="error">{esc(message)}</p>'}
 
 
 @dataclass
@@ -136,7 +139,7 @@ class WebApp:
             filters = Filters(orgs=tuple(orgs or ()), since=_date_bound(since, "起始日期"),
                               until=_date_bound(until, "截止日期"))
         except AssistantError as exc:
-            session.messages.append({"role": "assistant", "content": f'<p class="error">{esc(str(exc))}</p>'})
+            session.messages.append(_error(str(exc)))
             yield list(session.messages), session, None
             return
         mode = MODE_BY_LABEL.get(mode_label, "qa")
@@ -153,12 +156,12 @@ class WebApp:
             with self.lock:
                 standalone, ans = conv.extractive(question, **options)
         except AssistantError as exc:
-            session.messages[-1] = {"role": "assistant", "content": f'<p class="error">{esc(str(exc))}</p>'}
+            session.messages[-1] = _error(str(exc))
             yield list(session.messages), session, None
             return
         except Exception:  # noqa: BLE001 - the page says so instead of hanging on 「正在检索…」
             log.exception("answering %r failed", question)
-            session.messages[-1] = {"role": "assistant", "content": f'<p class="error">{INTERNAL_ERROR}</p>'}
+            session.messages[-1] = _error(INTERNAL_ERROR)
             yield list(session.messages), session, None
             return
         final = ans
@@ -303,7 +306,7 @@ details.src.flash {outline: 2px solid #d97706; border-radius: 4px; transition: o
 .passage mark {background: #fde68a; color: inherit; padding: 0 2px;}
 .src-meta {font-size: 0.8em; color: var(--body-text-color-subdued);}
 .refused {font-weight: bold;}
-.error, .refused-file {color: #b91c1c;}
+.error {color: #b91c1c;}
 .notice, .unsupported {color: #b45309; font-size: 0.9em;}
 .understood {color: var(--body-text-color-subdued); font-size: 0.9em;}
 table.precedents {border-collapse: collapse; width: 100%;}

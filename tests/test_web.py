@@ -1,7 +1,6 @@
 """The web page's handlers, called as functions (no browser): chat, modes, filters, conversation,
 downloads, uploads and removal, status line. The page itself is tested in test_browser.py."""
 
-import shutil
 
 import pytest
 
