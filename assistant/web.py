@@ -21,7 +21,7 @@ from typing import Callable, Iterator
 
 from .conversation import Conversation
 from .errors import AssistantError
-from .loading import SUFFIXES, decode
+from .loading import Unreadable, read_file
 from .render import MODE_LABELS, answer_html, esc, esc_lines, question_html, streaming_html
 from .retrieval import Filters, parse_date_bound
 from .schema import Answer
@@ -196,37 +196,36 @@ class WebApp:
         """(docx path, md path) of an answer, or (None, None) when there is nothing to save."""
         if ans is None or ans.refused:
             return None, None
-        from .export import to_docx, to_markdown
+        from .export import export
 
         self.download_dir.mkdir(parents=True, exist_ok=True)
         folder = Path(tempfile.mkdtemp(dir=self.download_dir))
         stem = f"{MODE_LABELS.get(ans.mode, '问答')}-{time.strftime('%Y%m%d-%H%M%S')}"
-        md = folder / f"{stem}.md"
-        md.write_text(to_markdown(ans), encoding="utf-8")
-        docx = folder / f"{stem}.docx"
-        to_docx(ans, docx)
-        return str(docx), str(md)
+        docx, md = str(folder / f"{stem}.docx"), str(folder / f"{stem}.md")
+        export(ans, docx=docx, md=md)
+        return docx, md
 
     # --- the document library
     def check_upload(self, path: Path) -> str | None:
-        """Why this uploaded file cannot be ingested (in Chinese), or None when it can."""
-        name = path.name
-        if path.suffix.lower() not in SUFFIXES:
-            return f"{name}：不支持 {path.suffix or '无扩展名'} 文件，只能上传 .txt 或 .md 文本文件。"
-        if name.startswith("."):
-            return f"{name}：文件名不能以“.”开头，请改名后再上传。"
-        size = path.stat().st_size
-        if size == 0:
-            return f"{name}：文件是空的。"
-        if size > self.max_upload_bytes:
-            return (f"{name}：文件大小 {size / 1048576:.1f} MB，超过 {self.max_upload_bytes / 1048576:.1f} MB 的上限，"
-                    "请拆分后再上传。")
+        """Why this uploaded file cannot be ingested (in Chinese), or None when it can: the same
+        checks as ingest (``loading.read_file``), with the upload size limit."""
+        if path.name.startswith("."):
+            return f"{path.name}：文件名不能以“.”开头，请改名后再上传。"
         try:
-            text, _ = decode(path.read_bytes())
-        except (AssistantError, UnicodeDecodeError):
-            return f"{name}：无法识别为文本（需为 UTF-8、GB18030/GBK 或 Big5 编码的文字），请另存为 UTF-8 文本后再上传。"
-        if not text.strip():
-            return f"{name}：文件里没有文字。"
+            read_file(path, self.max_upload_bytes)
+        except Unreadable as exc:
+            d = exc.detail
+            if exc.kind == "type":
+                reason = f"不支持 {d['suffix'] or '无扩展名'} 文件，只能上传 .txt 或 .md 文本文件。"
+            elif exc.kind == "empty":
+                reason = "文件是空的。"
+            elif exc.kind == "size":
+                reason = f"文件大小 {d['size'] / 1048576:.1f} MB，超过 {d['limit'] / 1048576:.1f} MB 的上限，请拆分后再上传。"
+            elif exc.kind == "no_text":
+                reason = "文件里没有文字。"
+            else:  # binary, encoding
+                reason = "无法识别为文本（需为 UTF-8、GB18030/GBK 或 Big5 编码的文字），请另存为 UTF-8 文本后再上传。"
+            return f"{path.name}：{reason}"
         return None
 
     def upload(self, paths: list[str] | None, progress: Callable[[float, str], None] | None = None) -> str:
