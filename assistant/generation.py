@@ -21,13 +21,12 @@ from .answering import REFUSAL
 from .chinese import fold, sentence_spans, words
 from .chunking import count_tokens
 from .prompts import render
-from .schema import Answer, Citation, Hit, Point, Row
+from .schema import MARKER, Answer, Citation, Hit, Point, Row
 
 log = logging.getLogger(__name__)
 
 SUPPORT_MIN = 0.3  # IDF-weighted share of a sentence's words found in the source it cites. On the dev
 # set the gold answers score ≥ 0.33 (p10 0.77) against their own source, ≤ 0.27 (p95 0.16) against other reports
-_MARK = re.compile(r"\[(\d{1,3})\]")
 # A generated sentence: up to 。！？ or a line break, with the markers that follow the stop (「…。[2]」).
 _STRUCTURE = re.compile(r"[|｜\s\-:：]*(单位|时间|做法|出处|[|｜\s\-:：])*")  # table rules and headers
 _GEN_SENTENCE = re.compile(r"[^。！？!?\n]+(?:[。！？!?]+[”’」』）)]*)?(?:[ \t]*\[\d{1,3}\])*")
@@ -102,8 +101,8 @@ def verify(reply: str, sources: dict[int, Hit], index) -> tuple[str, list[Citati
     for line in reply.split("\n"):
         out = []
         for unit in _GEN_SENTENCE.findall(line):
-            marks = [int(m) for m in _MARK.findall(unit)]
-            body = _MARK.sub("", unit).strip()
+            marks = [int(m) for m in MARKER.findall(unit)]
+            body = MARKER.sub("", unit).strip()
             if not body:
                 continue
             if not marks:
@@ -184,7 +183,7 @@ def parse_points(text: str) -> list[Point]:
         if m:
             body = m.group(2).strip()
             out.append(Point(heading=m.group(1).strip(), text=body,
-                             citations=tuple(dict.fromkeys(int(n) for n in _MARK.findall(body)))))
+                             citations=tuple(dict.fromkeys(int(n) for n in MARKER.findall(body)))))
     return out[:7]
 
 
@@ -196,8 +195,8 @@ def parse_rows(text: str) -> list[Row]:
         if len(cells) < 3 or cells[0] in ("单位", "") or set(cells[0]) <= set("-: "):
             continue
         practice = cells[2]
-        out.append(Row(org=cells[0], date=cells[1], practice=_MARK.sub("", practice).strip(),
-                       citations=tuple(dict.fromkeys(int(n) for n in _MARK.findall(practice)))))
+        out.append(Row(org=cells[0], date=cells[1], practice=MARKER.sub("", practice).strip(),
+                       citations=tuple(dict.fromkeys(int(n) for n in MARKER.findall(practice)))))
     return out
 
 

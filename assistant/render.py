@@ -11,13 +11,11 @@ the only markup on the page.
 from __future__ import annotations
 
 import html
-import re
 from typing import Callable
 
 from .chinese import sentence_spans
-from .schema import Answer, Citation
+from .schema import MARKER, Answer, Citation
 
-_MARK = re.compile(r"\[(\d{1,3})\]")
 # Characters that start Markdown, LaTeX or autolink syntax; written as numeric entities, which
 # Markdown shows as the character and never parses as syntax.
 _MD = {c: f"&#{ord(c)};" for c in "\\`*_{}[]()#+-!|~$:>"}
@@ -42,7 +40,7 @@ def _marker(n: int) -> str:
 def with_markers(text: str) -> str:
     """Escape ``text`` and turn its [n] markers into links to source n."""
     out, pos = [], 0
-    for m in _MARK.finditer(text):
+    for m in MARKER.finditer(text):
         out.append(esc(text[pos:m.start()]))
         out.append(_marker(int(m.group(1))))
         pos = m.end()

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
+
+MARKER = re.compile(r"\[(\d{1,3})\]")  # a citation marker [n] in answer text
 
 
 def content_hash(text: str) -> str:
