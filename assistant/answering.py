@@ -327,8 +327,7 @@ def answer(index: Index, question: str, k: int = 5, filters: Filters = Filters()
 def cite(sentences: list[Scored]) -> list[Citation]:
     """Number the quoted sentences 1…n, in the order given."""
     return [
-        Citation(n=n, doc_id=s.hit.meta.doc_id, title=s.hit.meta.title, date=s.hit.meta.date, org=s.hit.meta.org,
-                 quote=s.text, start=s.start, end=s.end)
+        Citation.of(n, s.hit, s.text, s.start, s.end)
         for n, s in enumerate(sentences, 1)
     ]
 

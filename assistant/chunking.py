@@ -61,6 +61,28 @@ def heading_of(sentence: str) -> tuple[int, str] | None:
     return None
 
 
+def heading_path_at(chunk: Chunk, offset: int) -> tuple[str, ...]:
+    """The heading path in force at document offset ``offset`` inside ``chunk``: the chunk's own
+    path, updated by any heading that opens a sentence between the chunk's start and the offset."""
+    path = dict(enumerate(chunk.headings, 1))  # level → label, as the chunker's stack
+    levels = None
+    for s in sentence_spans(chunk.text, 0, max(0, min(offset, chunk.end) - chunk.start)):
+        h = heading_of(s.text)
+        if h is None:
+            continue
+        if levels is None:  # the chunk's path was built from real levels; rebuild them once
+            levels = {}
+            for label in chunk.headings:
+                found = heading_of(label) or heading_of("# " + label)
+                levels[found[0] if found else len(levels) + 1] = label
+            path = levels
+        level, label = h
+        path = {k: v for k, v in path.items() if k < level}
+        path[level] = label
+        levels = path
+    return tuple(path[k] for k in sorted(path))
+
+
 def _split_long(text: str, s: Sentence, budget: int) -> list[Sentence]:
     """Split one over-budget sentence at commas, then by characters."""
     pieces: list[Sentence] = []

@@ -119,8 +119,7 @@ def verify(reply: str, sources: dict[int, Hit], index) -> tuple[str, list[Citati
                 if n not in seen:
                     seen.add(n)
                     start, end, quote = _best_quote(hit, body, index.store.text(hit.chunk.doc_id), index.keyword.idf)
-                    citations.append(Citation(n=n, doc_id=hit.chunk.doc_id, title=hit.meta.title, date=hit.meta.date,
-                                              org=hit.meta.org, quote=quote, start=start, end=end, verified=True))
+                    citations.append(Citation.of(n, hit, quote, start, end))
             if not kept:
                 unsupported.append(body)
             out.append(body + "".join(f"[{n}]" for n in kept))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -24,6 +25,14 @@ class DocMeta:
     path: str = ""  # where the file was read from
     date_inferred: bool = False  # True when the date was guessed from the body, not a header
     aliases: tuple[str, ...] = ()  # short names of the organisation used in the text (哈焊所)
+    kind: str = "txt"  # the format the text came from: txt | md | docx | pdf | html | doc | wps
+    pages: tuple[int, ...] = ()  # PDF: offset in the cleaned text where each page after the first starts
+
+    def page_of(self, offset: int) -> int:
+        """The page (1-based) a cleaned-text offset falls on, or 0 when the document has no pages."""
+        if not self.pages and self.kind != "pdf":
+            return 0
+        return 1 + bisect.bisect_right(self.pages, offset)
 
 
 @dataclass(frozen=True)
@@ -80,6 +89,23 @@ class Citation:
     start: int
     end: int
     verified: bool = True  # the cited source supports the sentence (always so for extractive quotes)
+    page: int = 0  # PDF page of the quote (1-based), 0 when the source has no pages
+    heading: str = ""  # the section heading path where the quote sits (一、… › （二）…)
+
+    @classmethod
+    def of(cls, n: int, hit: "Hit", quote: str, start: int, end: int, verified: bool = True) -> "Citation":
+        """Cite ``quote`` (the cleaned text's ``[start, end)``) from ``hit``'s document, with the page
+        and the heading it sits under."""
+        from .chunking import heading_path_at
+
+        m = hit.meta
+        return cls(n=n, doc_id=m.doc_id, title=m.title, date=m.date, org=m.org, quote=quote, start=start, end=end,
+                   verified=verified, page=m.page_of(start), heading=" › ".join(heading_path_at(hit.chunk, start)))
+
+    @property
+    def where(self) -> str:
+        """「第3页 · 二、主要做法」: where in the report the quote sits, for sources lists."""
+        return " · ".join(x for x in (f"第{self.page}页" if self.page else "", self.heading) if x)
 
 
 @dataclass(frozen=True)
@@ -137,6 +163,8 @@ class Answer:
                     "start": c.start,
                     "end": c.end,
                     "verified": c.verified,
+                    "page": c.page,
+                    "heading": c.heading,
                 }
                 for c in self.citations
             ],

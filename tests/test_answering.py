@@ -7,7 +7,7 @@ from assistant.errors import AssistantError
 from conftest import SEED_IDS, dev_items
 
 JSON_KEYS = {"question", "answer", "refused", "dense", "citations", "retrieved", "mode", "generator", "unsupported"}
-CITATION_KEYS = {"n", "doc_id", "title", "date", "org", "quote", "start", "end", "verified"}
+CITATION_KEYS = {"n", "doc_id", "title", "date", "org", "quote", "start", "end", "verified", "page", "heading"}
 RETRIEVED_KEYS = {"rank", "doc_id", "chunk_id", "score", "text"}
 
 
