@@ -4,6 +4,10 @@ The cleaned text is canonical: chunk offsets and citation quotes refer to it. It
 document's own title, dateline and author lines (they are what a metadata question cites) and
 drops site chrome: URL lines, navigation and breadcrumbs, 【打印】【关闭】, copyright/address/phone/备案
 footers, stray image names, and the pinyin artefacts of some traditional-Chinese scrapes ("推進(jìn)").
+Control characters are normalised (\v and line/paragraph separators become line breaks, a form
+feed is a page break whose position is kept for citations), and a line longer than ``MAX_LINE``
+characters is cut (at a sentence end, else a comma or space, else anywhere) so that no later stage
+meets unbounded input.
 """
 
 from __future__ import annotations
@@ -20,6 +24,10 @@ _TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü"
 _PINYIN = re.compile(rf"(?<=[\u4e00-\u9fff])[(（](?=[a-z{_TONED}]*[{_TONED}])[a-z{_TONED}]{{1,7}}[)）]")
 _ODD_SPACE = re.compile(r"[\u00a0\u2002-\u200a\u202f\u205f]")
 _ZERO_WIDTH = re.compile(r"[\u200b-\u200d\u2060\ufeff]")
+# C0/C1 controls other than tab, newline and form feed (\v and \r are turned into newlines first).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+MAX_LINE = 4000  # characters; longer lines are cut into pieces of at most this size
+PAGE_BREAK = "\f"
 _URL_LINE = re.compile(r"^\s*(https?://\S+)\s*$")
 _URL = re.compile(r"https?://[^\s|｜]+")
 _BREADCRUMB = re.compile(r"(首页|当前位置|您的位置|你的位置|位置[:：]).*?(>|＞|»|›|→)|(\S\s*(>|＞|»)\s*){2,}")
@@ -53,11 +61,36 @@ def remove_pinyin(text: str) -> str:
     return _PINYIN.sub("", text)
 
 
+def _cut_line(line: str) -> list[str]:
+    """A line of at most MAX_LINE characters stays whole; a longer one is cut in pieces, each at the
+    last sentence end of its window (else the last comma or space, else the window's end)."""
+    if len(line) <= MAX_LINE:
+        return [line]
+    out, start = [], 0
+    while len(line) - start > MAX_LINE:
+        window = line[start : start + MAX_LINE]
+        cut = max(window.rfind(ch) for ch in "。！？；!?;")
+        if cut < MAX_LINE // 2:
+            cut = max(window.rfind(ch) for ch in "，,、 \t")
+        if cut < MAX_LINE // 4:
+            cut = MAX_LINE - 1
+        out.append(line[start : start + cut + 1])
+        start += cut + 1
+    out.append(line[start:])
+    return out
+
+
 def normalize(raw: str) -> str:
     text = raw.replace("\r\n", "\n").replace("\r", "\n")
+    for sep in ("\v", "\u2028", "\u2029", "\x85"):
+        text = text.replace(sep, "\n")
+    text = _CONTROL.sub("", text)
     text = _ZERO_WIDTH.sub("", text)
     text = _ODD_SPACE.sub(" ", text)
-    return remove_pinyin(text)
+    text = remove_pinyin(text)
+    if any(len(line) > MAX_LINE for line in text.split("\n")):
+        text = "\n".join(piece for line in text.split("\n") for piece in _cut_line(line))
+    return text
 
 
 def iso_date(s: str) -> str:
@@ -236,10 +269,27 @@ def _infer_year(body: str) -> str:
     return str(max(years)) if years else ""
 
 
-def clean(raw: str, doc_id: str, path: str = "", raw_hash: str | None = None) -> Document:
-    """Clean ``raw`` (already decoded) and extract its metadata."""
+def _pages(text: str) -> tuple[list[str], list[int]]:
+    """Split into lines, form feeds (page breaks) taken out: (lines, 1-based page of each line)."""
+    lines, pages, page = [], [], 1
+    for ln in text.split("\n"):
+        parts = ln.split(PAGE_BREAK)
+        for j, part in enumerate(parts):
+            if j:
+                page += 1
+            if part or len(parts) == 1:
+                lines.append(part)
+                pages.append(page)
+    return lines, pages
+
+
+def clean(raw: str, doc_id: str, path: str = "", raw_hash: str | None = None, kind: str = "txt",
+          hints: dict | None = None) -> Document:
+    """Clean ``raw`` (already decoded) and extract its metadata. ``hints`` are what the file format
+    itself states (a web page's title and date, a Word file's title): used where the text says nothing."""
+    hints = hints or {}
     text = normalize(raw)
-    lines = text.split("\n")
+    lines, line_pages = _pages(text)
     source = next((m.group(1) for ln in lines[:5] if (m := _URL_LINE.match(ln))), "")
     if not source:
         m = _URL.search("\n".join(lines[:5]))
@@ -258,6 +308,7 @@ def clean(raw: str, doc_id: str, path: str = "", raw_hash: str | None = None) ->
     footer_idx = next((i for i in range(tail_start, len(lines)) if _FOOTER.search(lines[i].strip())), len(lines))
 
     kept: list[str] = []
+    kept_pages: list[int] = []
     for i, ln in enumerate(lines):
         s = ln.strip()
         if not s or i < title_idx:
@@ -276,22 +327,37 @@ def clean(raw: str, doc_id: str, path: str = "", raw_hash: str | None = None) ->
             if not s:
                 continue
         kept.append(s)
+        kept_pages.append(line_pages[i])
     cleaned = "\n".join(kept)
+    page_starts: list[int] = []  # where pages 2, 3, … start in the cleaned text
+    offset = 0
+    for s, page in zip(kept, kept_pages):
+        while len(page_starts) + 1 < page:
+            page_starts.append(offset)
+        offset += len(s) + 1
+    while len(page_starts) + 1 < line_pages[-1]:  # trailing empty pages
+        page_starts.append(len(cleaned))
 
     title_line = lines[title_idx] if lines else ""
-    title = _title_text(title_line) or doc_id
+    title = _title_text(hints.get("title", "")) or _title_text(title_line) or doc_id
     date = ""
     for key in _DATE_LABELS:
         if fields.get(key) and (date := iso_date(fields[key])):
             break
     if not date and date_idx is not None:
         date = iso_date(_PRINT_CLOSE.sub("", lines[date_idx]))
+    if not date and hints.get("date"):
+        date = iso_date(hints["date"])
+    if hints.get("org") and not any(fields.get(k) for k in _ORG_LABELS):
+        fields["org"] = hints["org"]
+    if not source and hints.get("source"):
+        source = hints["source"]
     inferred = False
     if not date:
         date = _infer_year(cleaned)
         inferred = bool(date)
     org = _extract_org(fields, title, page_title, lines, cleaned)
-    author = _extract_author(fields, title_line, lines)
+    author = _extract_author(fields, title_line, lines) or hints.get("author", "")
     meta = DocMeta(
         doc_id=doc_id,
         title=title,
@@ -302,5 +368,7 @@ def clean(raw: str, doc_id: str, path: str = "", raw_hash: str | None = None) ->
         path=path,
         date_inferred=inferred,
         aliases=org_aliases(org, cleaned),
+        kind=kind,
+        pages=tuple(page_starts) if kind == "pdf" or page_starts else (),
     )
     return Document(meta=meta, text=cleaned, raw_hash=raw_hash or content_hash(raw))

@@ -1,14 +1,20 @@
-"""Read .txt/.md files from disk: encoding detection (UTF-8 ± BOM, GB18030/GBK, Big5) and sanity checks."""
+"""Read files from disk: .txt/.md with encoding detection (UTF-8 ± BOM, UTF-16, GB18030/GBK, Big5),
+and .docx/.pdf/.html/.htm/.doc/.wps through ``converters``; sanity checks with a reason for each refusal."""
 
 from __future__ import annotations
 
 import codecs
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import AssistantError
 
-SUFFIXES = (".txt", ".md")
+TEXT_SUFFIXES = (".txt", ".md")
+CONVERTED_SUFFIXES = (".docx", ".pdf", ".html", ".htm", ".doc", ".wps")  # read by converters.convert
+SUFFIXES = TEXT_SUFFIXES + CONVERTED_SUFFIXES
+FORMATS = "Word (.docx, .doc, .wps), PDF with a text layer, web pages (.html/.htm), text (.txt/.md)"
+MAX_TEXT_CHARS = 8_000_000  # about 20 MB of Chinese text: beyond it a file is refused, not half-read
 
 
 class Unreadable(AssistantError):
@@ -27,6 +33,23 @@ class RawFile:
     text: str
     encoding: str
     data: bytes
+    kind: str = "txt"  # txt | md | docx | pdf | html | doc | wps
+    hints: dict = field(default_factory=dict)  # title/date/author/org/source the format itself states
+
+
+def display(path: Path | str) -> str:
+    """A path as text that can always be printed (a name that is not UTF-8 shows replacement marks)."""
+    return os.fsencode(str(path)).decode("utf-8", "replace")
+
+
+def bad_name(path: Path) -> str | None:
+    """Why a file name cannot be used as a document name, or None."""
+    try:
+        path.name.encode("utf-8")
+    except UnicodeEncodeError:
+        return ("file name is not valid UTF-8 (probably GBK from Windows); rename it, e.g. "
+                "`convmv -f gbk -t utf-8 --notest FILE`, and ingest again")
+    return None
 
 
 @dataclass(frozen=True)
@@ -58,42 +81,69 @@ def decode(data: bytes) -> tuple[str, str]:
 
 def read_file(path: Path, max_bytes: int) -> RawFile:
     """Read one file; Unreadable carries the reason it cannot be ingested."""
-    if path.suffix.lower() not in SUFFIXES:
-        raise Unreadable("type", f"unsupported file type {path.suffix or '(none)'}; only .txt and .md are read",
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise Unreadable("type", f"unsupported file type {path.suffix or '(none)'}; supported: {FORMATS}",
                          suffix=path.suffix)
+    if not path.is_file():
+        raise Unreadable("type", "is not a regular file", suffix=path.suffix)
     size = path.stat().st_size
     if size == 0:
         raise Unreadable("empty", "is empty")
     if size > max_bytes:
-        raise Unreadable("size", f"is {size // 1024} KiB, over the {max_bytes // 1024} KiB limit", size=size,
-                         limit=max_bytes)
+        raise Unreadable("size", f"is {size // 1024} KiB, over the {max_bytes // 1024} KiB limit; split it into "
+                                 "smaller files", size=size, limit=max_bytes)
     data = path.read_bytes()
-    try:
-        text, encoding = decode(data)
-    except UnicodeDecodeError:
-        raise Unreadable("encoding", "cannot be decoded as UTF-8, GB18030/GBK or Big5 text")
-    controls = sum(1 for ch in text[:4096] if ord(ch) < 32 and ch not in "\n\r\t\f")
-    if controls > 8:
-        raise Unreadable("binary", "looks like a binary file (control characters)")
+    if suffix in CONVERTED_SUFFIXES:
+        from .converters import convert
+
+        conv = convert(path, data)
+        text, encoding, kind = conv.text, "", conv.kind
+        hints = {k: v for k in ("title", "date", "author", "org", "source") if (v := getattr(conv, k, ""))}
+    else:
+        try:
+            text, encoding = decode(data)
+        except UnicodeDecodeError:
+            raise Unreadable("encoding", "cannot be decoded as UTF-8, GB18030/GBK or Big5 text; save it as UTF-8")
+        controls = sum(1 for ch in text[:4096] if ord(ch) < 32 and ch not in "\n\r\t\f\v")
+        if controls > 8:
+            raise Unreadable("binary", "looks like a binary file (control characters), not text")
+        kind, hints = suffix.lstrip("."), {}
     if not text.strip():
         raise Unreadable("no_text", "has no text")
-    return RawFile(path=path, text=text, encoding=encoding, data=data)
+    if len(text) > MAX_TEXT_CHARS:
+        raise Unreadable("size", f"holds {len(text):,} characters of text, over the {MAX_TEXT_CHARS:,} limit; "
+                                 "split it into smaller files", size=size, limit=max_bytes)
+    return RawFile(path=path, text=text, encoding=encoding, data=data, kind=kind, hints=hints)
 
 
 def discover(paths: list[Path]) -> tuple[list[Path], list[Skipped]]:
-    """Expand directories into their .txt/.md files (sorted); report what does not exist."""
+    """Expand folders into the files we can read (sorted; symlinked folders are not followed, so a
+    link loop cannot trap us); report what does not exist and what is left out, with the reason."""
     files: list[Path] = []
     skipped: list[Skipped] = []
     for p in paths:
         if not p.exists():
-            raise AssistantError(f"path does not exist: {p} — check the spelling or pass an existing file or folder")
+            raise AssistantError(f"path does not exist: {display(p)} — check the spelling or pass an existing file "
+                                 "or folder")
         if p.is_dir():
-            for f in sorted(p.rglob("*")):
-                if f.is_file() and not f.name.startswith("."):
-                    if f.suffix.lower() in SUFFIXES:
-                        files.append(f)
-                    else:
+            found = []
+            for root, dirs, names in os.walk(p, onerror=lambda e: skipped.append(
+                    Skipped(Path(e.filename or p), f"folder cannot be read ({e.strerror})"))):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in names:
+                    f = Path(root) / name
+                    if name.startswith((".", "~$")) or not f.is_file():
+                        continue  # hidden files, Word's lock files, sockets and broken links
+                    if f.suffix.lower() not in SUFFIXES:
                         skipped.append(Skipped(f, f"unsupported file type {f.suffix or '(none)'}"))
+                    elif why := bad_name(f):
+                        skipped.append(Skipped(f, why))
+                    else:
+                        found.append(f)
+            files.extend(sorted(found))
+        elif why := bad_name(p):
+            skipped.append(Skipped(p, why))
         else:
             files.append(p)
     return files, skipped
