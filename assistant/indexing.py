@@ -1,16 +1,34 @@
-"""The index: document store (SQLite) + keyword index (BM25) + dense index (Chroma).
+"""The index: document store (SQLite) + keyword index (BM25) + dense index (Chroma), shared by
+several processes (a web server, CLI runs) and threads.
 
-Ingest is incremental and idempotent, keyed by a hash of each file's bytes and the pipeline
-version: unchanged files are skipped, a changed file replaces all of its chunks, files gone from a
-folder that was ingested before are removed. After every change, and whenever the index opens,
-``sync`` makes BM25 and Chroma hold exactly the chunks of the store — nothing more, nothing less.
+Identity. A document is not its file name: it is the file at a path. Re-ingesting the same path
+updates that document; another file whose name is taken becomes a document of its own (its id gets
+a suffix, ``name-2.txt``); the same bytes or the same text under another name are recognised and
+not indexed twice (a file that moved is followed to its new path).
+
+Writers. Reading, converting, cleaning, chunking and embedding a file take no lock. Only the commit
+does: under an exclusive file lock (``index/write.lock``) the vectors go into Chroma, then the
+document and its chunks into the store in one transaction that also bumps the store's generation,
+then old vectors are deleted and BM25 is rebuilt (at most every few seconds, and at the end). A
+crash at any point leaves at most vectors no document owns, or a keyword index that is behind: the
+next ingest finds both (``finish``) and repairs them, and embeds documents whose vectors are
+missing. ``ask`` never embeds: ``docs`` and ``ask`` say which documents are incomplete.
+
+Readers take no lock. ``refresh`` compares the store's generation with the one this process last
+saw and, when another process (or thread) committed meanwhile, reloads the keyword index and reopens
+Chroma (whose in-memory HNSW does not see another process's writes).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
+import os
+import re
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -21,15 +39,17 @@ from .cleaning import clean
 from .embedding import EmbedderUnavailable, load_embedder
 from .errors import AssistantError
 from .keyword import KeywordIndex, fingerprint
-from .loading import Skipped, discover, read_file
+from .loading import Skipped, Unreadable, discover, display, read_file
 from .schema import Chunk, DocMeta, Document, content_hash
 from .settings import Settings
-from .store import DocStore
+from .store import DocRecord, DocStore
 
 log = logging.getLogger(__name__)
 
-PIPELINE_VERSION = "4"  # bump when cleaning/chunking changes so every file is re-ingested
+PIPELINE_VERSION = "5"  # bump when cleaning/chunking changes so every file is re-ingested
 COLLECTION = "chunks"
+KEYWORD_SAVE_EVERY = 3.0  # seconds: during a long ingest BM25 is rebuilt at most this often
+UPSERT_BATCH = 4000  # Chroma refuses batches above ~5,400
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -41,6 +61,11 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
+    duplicates: list[tuple[Path, str]] = field(default_factory=list)  # (file, the document it repeats)
+    renamed: list[tuple[Path, str, str]] = field(default_factory=list)  # (file, its doc id, who had the name)
+    moved: list[tuple[str, Path]] = field(default_factory=list)  # (doc id, its new path)
+    finished: list[str] = field(default_factory=list)  # documents an earlier, interrupted ingest left incomplete
+    incomplete: list[str] = field(default_factory=list)  # committed without vectors (no embedding model)
     chunks_added: int = 0
     chunks_removed: int = 0
     total_docs: int = 0
@@ -48,6 +73,11 @@ class IngestReport:
     dense: bool = False
     seconds: float = 0.0
     embed_seconds: float = 0.0
+
+    @property
+    def ingested(self) -> int:
+        """Files that are in the index as asked: added, updated, unchanged, moved or already there."""
+        return len(self.added) + len(self.updated) + len(self.unchanged) + len(self.moved) + len(self.duplicates)
 
 
 def date_ord(date: str) -> int:
@@ -62,6 +92,31 @@ def index_text(meta: DocMeta, c: Chunk) -> str:
     return fold(f"{head}\n{c.text}")
 
 
+def text_hash(text: str) -> str:
+    """The same report whatever its file: folded cleaned text without white space."""
+    return content_hash(re.sub(r"\s+", "", fold(text)))
+
+
+@dataclass
+class Prepared:
+    """A file read, cleaned and chunked, ready to be embedded and committed."""
+
+    path: Path
+    key: str  # pipeline version + bytes hash: decides "unchanged"
+    content_hash: str
+    doc: Document | None = None
+    chunks: list[Chunk] = field(default_factory=list)
+    index_texts: list[str] = field(default_factory=list)
+    text_hash: str = ""
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: str  # unchanged | duplicate | moved | update | new
+    doc_id: str  # the document it is, repeats or becomes
+    taken_by: str = ""  # for a new document whose file name was taken: the document that has it
+
+
 class Index:
     def __init__(self, settings: Settings, embedder=None):
         self.settings = settings
@@ -72,7 +127,13 @@ class Index:
         self._embedder_tried = embedder is not None
         self.dense_error: str | None = None
         self._vs = None
-        self._synced = False
+        self._seen_gen = -1  # the store generation this process's keyword index and Chroma reflect
+        self._reload_lock = threading.Lock()
+        self._keyword_saved = 0.0
+        from .housekeeping import AnswerLog
+
+        self.answer_log = AnswerLog(self.dir / "answers.jsonl", max_bytes=settings.log_max_bytes,
+                                    backups=settings.log_backups, enabled=settings.log_answers)
 
     @classmethod
     def open(cls, settings: Settings, embedder=None, create: bool = False) -> "Index":
@@ -104,129 +165,348 @@ class Index:
         return self.embedder is not None
 
     @property
+    def model_id(self) -> str:
+        return self.settings.model.name
+
+    @property
     def vectorstore(self):
         if self._vs is None and self.embedder is not None:
-            import chromadb
-            from langchain_chroma import Chroma
-
-            client = chromadb.PersistentClient(
-                path=str(self.dir / "chroma"), settings=chromadb.Settings(anonymized_telemetry=False)
-            )
-            self._vs = Chroma(
-                collection_name=COLLECTION,
-                embedding_function=self.embedder,
-                client=client,
-                collection_metadata={"hnsw:space": "cosine"},
-            )
+            self._vs = self._open_chroma()
         return self._vs
 
-    # --- keeping BM25 and Chroma in step with the store
-    def sync(self, progress: Progress | None = None) -> None:
+    def _open_chroma(self, fresh: bool = False):
+        import chromadb
+        from chromadb.api.shared_system_client import SharedSystemClient
+        from langchain_chroma import Chroma
+
+        path = str(self.dir / "chroma")
+        if fresh:
+            # Chroma keeps one system per path and process; its in-memory HNSW does not see what another
+            # process wrote. Forget ours (in-flight queries keep the old one) so the next client reloads.
+            SharedSystemClient._identifier_to_system.pop(path, None)
+            SharedSystemClient._identifier_to_refcount.pop(path, None)
+        client = chromadb.PersistentClient(path=path, settings=chromadb.Settings(anonymized_telemetry=False))
+        return Chroma(collection_name=COLLECTION, embedding_function=self.embedder, client=client,
+                      collection_metadata={"hnsw:space": "cosine"})
+
+    # --- readers: see what other processes and threads committed
+    def refresh(self) -> bool:
+        """Bring this process's view up to date with the store; True when something changed. Never
+        embeds and takes no lock another process holds: cheap when nothing changed (one query)."""
+        gen = self.store.generation()
+        if gen == self._seen_gen:
+            return False
+        with self._reload_lock:
+            if gen == self._seen_gen:
+                return False
+            self._reload(gen)
+        return True
+
+    def _reload(self, gen: int) -> None:
         ids = self.store.chunk_ids()
-        if not self.keyword.fp and not self.keyword.load() or self.keyword.fp != fingerprint(ids):
-            self.keyword.rebuild(*self.store.all_words())
-        vs = self.vectorstore
-        if vs is not None:
-            model_id = self.embedder.model_id
-            if self.store.get_meta("embed_model") not in ("", model_id):
-                log.warning("index was embedded with %s; re-embedding with %s", self.store.get_meta("embed_model"), model_id)
-                vs.reset_collection()
-            self.store.set_meta("embed_model", model_id)
-            have = set(vs.get(include=[])["ids"])
-            stale = sorted(have - ids)
-            if stale:
-                vs.delete(ids=stale)
-            missing = sorted(ids - have)
-            if missing:
-                self._embed(missing, progress)
-        self._synced = True
+        fp = fingerprint(ids)
+        if self.keyword.fp != fp or not self.keyword.fp:
+            fresh = KeywordIndex(self.keyword.dir)
+            if not fresh.load() and ids:
+                # Nothing usable on disk: build it here (saved when no writer is at work). A saved index
+                # that is merely behind is used as it is; the writer at work saves a new one within
+                # seconds, and the next ingest finishes one that a crash left behind.
+                with self._try_writing() as got:
+                    fresh.rebuild(*self.store.all_words(), save=got)
+            self.keyword = fresh  # one assignment: a search in flight keeps the old, consistent index
+        if self._vs is not None and self._seen_gen >= 0:
+            self._vs = self._open_chroma(fresh=True)
+        self._seen_gen = gen
 
-    def _embed(self, ids: list[str], progress: Progress | None) -> None:
-        texts = self.store.index_texts(ids)
-        metas = self.store.metas()
-        batch = 256  # the model sorts each batch by length, so larger batches pad less
-        for i in range(0, len(ids), batch):
-            part = ids[i : i + batch]
-            docs = [texts[c][0] for c in part]
-            self.vectorstore.add_texts(
-                texts=[texts[c][1] for c in part],
-                metadatas=[
-                    {"doc_id": d, "org": metas[d].org, "date_ord": date_ord(metas[d].date)} for d in docs
-                ],
-                ids=part,
-            )
+    def ensure_synced(self) -> None:  # the name callers used before readers stopped writing
+        self.refresh()
+
+    # --- writers: one at a time across processes, each commit short
+    @contextmanager
+    def writing(self):
+        """Exclusive write access to the whole index for one short commit."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with open(self.dir / "write.lock", "a+") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                self._catch_up()
+                yield
+                self._seen_gen = self.store.generation()
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    @contextmanager
+    def _try_writing(self):
+        """Write access only if no other writer is at work right now (yields whether it got it)."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with open(self.dir / "write.lock", "a+") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def _catch_up(self) -> None:
+        """Inside the write lock: if another process committed since we last looked, reopen Chroma and
+        reload BM25 before writing (a stale in-memory index must never be written back)."""
+        gen = self.store.generation()
+        if gen != self._seen_gen:
+            if self._vs is not None:
+                self._vs = self._open_chroma(fresh=True)
+            if self.keyword.changed_on_disk() or not self.keyword.fp:
+                fresh = KeywordIndex(self.keyword.dir)
+                if fresh.load():
+                    self.keyword = fresh
+            self._seen_gen = gen
+
+    def _save_keyword(self, force: bool = False) -> None:
+        """Inside the write lock: rebuild BM25 from the store and save it, when it is behind."""
+        ids = self.store.chunk_ids()
+        if self.keyword.fp == fingerprint(ids) and self.keyword.fp:
+            return
+        if not force and time.monotonic() - self._keyword_saved < KEYWORD_SAVE_EVERY:
+            return
+        fresh = KeywordIndex(self.keyword.dir)
+        fresh.rebuild(*self.store.all_words(), save=True)
+        self.keyword = fresh
+        self._keyword_saved = time.monotonic()
+
+    def _collection(self):
+        return self.vectorstore._collection
+
+    def _chroma_ids(self) -> set[str]:
+        col, out, offset = self._collection(), set(), 0
+        while True:
+            part = col.get(include=[], limit=5000, offset=offset)["ids"]
+            out.update(part)
+            if len(part) < 5000:
+                return out
+            offset += len(part)
+
+    def _upsert(self, ids: list[str], vectors: list[list[float]], texts: list[str], metas: list[dict]) -> None:
+        col = self._collection()
+        for i in range(0, len(ids), UPSERT_BATCH):
+            j = i + UPSERT_BATCH
+            col.upsert(ids=ids[i:j], embeddings=vectors[i:j], documents=texts[i:j], metadatas=metas[i:j])
+
+    def _delete_vectors(self, ids) -> None:
+        ids = sorted(ids)
+        col = self._collection()
+        for i in range(0, len(ids), UPSERT_BATCH):
+            col.delete(ids=ids[i : i + UPSERT_BATCH])
+
+    def _embed(self, texts: list[str], progress: Progress | None, done: int = 0, total: int | None = None):
+        total = total or len(texts)
+        out: list[list[float]] = []
+        for i in range(0, len(texts), 256):  # the model sorts each group by length, so larger groups pad less
+            out.extend(self.embedder.embed_documents(texts[i : i + 256]))
             if progress:
-                progress("embed", min(i + batch, len(ids)), len(ids))
+                progress("embed", done + len(out), total)
+        return out
 
-    def ensure_synced(self) -> None:
-        if not self._synced:
-            self.sync()
+    @staticmethod
+    def _vector_meta(meta: DocMeta) -> dict:
+        return {"doc_id": meta.doc_id, "org": meta.org, "date_ord": date_ord(meta.date)}
+
+    # --- repair what an interrupted ingest left
+    def finish(self, progress: Progress | None = None) -> list[str]:
+        """Make Chroma and BM25 hold exactly the store's chunks: delete vectors no document owns,
+        embed documents whose vectors are missing, save BM25. Returns the documents completed."""
+        completed: list[str] = []
+        if self.vectorstore is not None:
+            with self.writing():
+                if self.store.get_meta("embed_model") not in ("", self.model_id):
+                    log.warning("index was embedded with %s; re-embedding with %s",
+                                self.store.get_meta("embed_model"), self.model_id)
+                    self.vectorstore.reset_collection()
+                    self.store.set_dense(list(self.store.metas()), "")
+                self.store.set_meta("embed_model", self.model_id)
+                store_ids = self.store.chunk_ids()
+                have = self._chroma_ids()
+                if have - store_ids:
+                    self._delete_vectors(have - store_ids)
+                todo = sorted(set(self.store.not_embedded(self.model_id)) | {
+                    c.doc_id for c in self.store.chunks(sorted(store_ids - have)).values()})
+            for n, doc_id in enumerate(todo):
+                chunks = self.store.doc_chunks(doc_id)
+                texts = self.store.index_texts([c.chunk_id for c in chunks])
+                ids = [c.chunk_id for c in chunks]
+                vectors = self._embed([texts[i][1] for i in ids], progress)
+                with self.writing():
+                    if {c.chunk_id for c in self.store.doc_chunks(doc_id)} != set(ids):
+                        continue  # changed meanwhile by another writer, who embedded it
+                    meta = self.store.metas()[doc_id]
+                    self._upsert(ids, vectors, [texts[i][1] for i in ids], [self._vector_meta(meta)] * len(ids))
+                    self.store.set_dense([doc_id], self.model_id)
+                    completed.append(doc_id)
+        with self.writing():
+            self._save_keyword(force=True)
+        return completed
+
+    def sync(self, progress: Progress | None = None) -> None:  # the older name of finish
+        self.finish(progress)
+
+    def incomplete(self) -> list[str]:
+        """Documents without vectors (an interrupted ingest, or ingested without the model)."""
+        return self.store.not_embedded(self.model_id)
+
+    def keyword_behind(self) -> bool:
+        return self.keyword.fp != fingerprint(self.store.chunk_ids())
 
     # --- ingest and remove
+    def _prepare_text(self, path: Path, raw, key: str, bytes_hash: str) -> Prepared:
+        resolved = str(path.resolve())
+        doc = clean(raw.text, path.name, path=resolved, raw_hash=key, kind=raw.kind, hints=raw.hints)
+        return Prepared(path=path, key=key, content_hash=bytes_hash, doc=doc, text_hash=text_hash(doc.text))
+
+    @staticmethod
+    def _free_id(name: str, records: dict[str, DocRecord]) -> str:
+        if name not in records:
+            return name
+        stem, dot, suffix = name.rpartition(".")
+        stem, suffix = (stem, dot + suffix) if stem else (name, "")
+        n = 2
+        while f"{stem}-{n}{suffix}" in records:
+            n += 1
+        return f"{stem}-{n}{suffix}"
+
+    @staticmethod
+    def decide(p: Prepared, records: dict[str, DocRecord]) -> Decision:
+        resolved = str(p.path.resolve())
+        own = next((r for r in records.values() if r.path == resolved), None)
+        if own is not None and own.raw_hash == p.key:
+            return Decision("unchanged", own.doc_id)
+        same = next((r for r in records.values() if r is not own and (
+            r.content_hash == p.content_hash or (p.text_hash and r.text_hash == p.text_hash))), None)
+        if same is not None:
+            if own is None and same.path and not os.path.exists(same.path):
+                return Decision("moved", same.doc_id)
+            return Decision("duplicate", same.doc_id)
+        if own is not None:
+            return Decision("update", own.doc_id)
+        doc_id = Index._free_id(p.path.name, records)
+        return Decision("new", doc_id, taken_by=p.path.name if doc_id != p.path.name else "")
+
     def ingest(self, paths: list[Path], progress: Progress | None = None) -> IngestReport:
         t0 = time.perf_counter()
         report = IngestReport()
         files, report.skipped = discover(paths)
-        seen: dict[str, Path] = {}
-        metas = dict(self.store.metas())
+        embed_time = 0.0
+        report.finished = self.finish(progress) if self.store.chunk_ids() else []
         for n, path in enumerate(files, 1):
             if progress:
                 progress("read", n, len(files))
-            doc_id = path.name
-            if doc_id in seen:
-                report.skipped.append(Skipped(path, f"same file name as {seen[doc_id]}; rename one of them"))
-                continue
             try:
+                records = self.store.records()
                 raw = read_file(path, self.settings.max_file_bytes)
-            except AssistantError as exc:
+                bytes_hash = content_hash(raw.data.hex())
+                key = content_hash(f"{PIPELINE_VERSION}|{self.settings.chunk_tokens}|") + bytes_hash
+                own = next((r for r in records.values() if r.path == str(path.resolve())), None)
+                if own is not None and own.raw_hash == key:
+                    report.unchanged.append(own.doc_id)
+                    continue
+                prep = self._prepare_text(path, raw, key, bytes_hash)
+            except Unreadable as exc:
                 report.skipped.append(Skipped(path, str(exc)))
                 continue
             except OSError as exc:
                 report.skipped.append(Skipped(path, f"cannot be read ({exc.strerror or exc})"))
                 continue
-            seen[doc_id] = path
-            key = content_hash(f"{PIPELINE_VERSION}|{self.settings.chunk_tokens}|") + content_hash(raw.data.hex())
-            previous = self.store.raw_hash(doc_id)
-            if previous == key:
-                report.unchanged.append(doc_id)
+            decision = self.decide(prep, records)
+            if decision.action in ("unchanged", "duplicate", "moved"):
+                self._commit(prep, None, report)
                 continue
-            doc = clean(raw.text, doc_id, path=str(path.resolve()), raw_hash=key)
+            doc = prep.doc
+            if decision.doc_id != doc.doc_id:
+                doc = Document(meta=_with(doc.meta, doc_id=decision.doc_id), text=doc.text, raw_hash=doc.raw_hash)
             chunks = chunk(doc, self.settings.chunk_tokens, self.settings.overlap_sentences)
             if not chunks:
                 report.skipped.append(Skipped(path, "has no text left after removing boilerplate"))
                 continue
-            itexts = [index_text(doc.meta, c) for c in chunks]
-            old = len(self.store.doc_chunks(doc_id)) if previous else 0
-            self.store.put(doc, chunks, itexts, [words(t) for t in itexts])
-            report.chunks_added += len(chunks)
-            report.chunks_removed += old
-            (report.updated if previous else report.added).append(doc_id)
+            prep.doc, prep.chunks = doc, chunks
+            prep.index_texts = [index_text(doc.meta, c) for c in chunks]
+            vectors = None
+            if self.vectorstore is not None:
+                t_embed = time.perf_counter()
+                vectors = self._embed(prep.index_texts, progress)
+                embed_time += time.perf_counter() - t_embed
+            self._commit(prep, vectors, report)
 
         # Files that were ingested from one of these folders before and are gone now.
         folders = [p.resolve() for p in paths if p.is_dir()]
-        for doc_id, meta in metas.items():
-            if doc_id in seen or not meta.path:
-                continue
-            mpath = Path(meta.path)
-            if any(folder in mpath.parents for folder in folders) and not mpath.exists():
-                report.chunks_removed += len(self.store.delete(doc_id))
-                report.removed.append(doc_id)
-
-        t_embed = time.perf_counter()
-        self.sync(progress)
-        report.embed_seconds = time.perf_counter() - t_embed
+        if folders:
+            with self.writing():
+                for rec in self.store.records().values():
+                    mpath = Path(rec.path) if rec.path else None
+                    if mpath and any(f in mpath.parents for f in folders) and not mpath.exists():
+                        self._delete_doc(rec.doc_id, report)
+        with self.writing():
+            self._save_keyword(force=True)
         report.dense = self.dense
+        report.embed_seconds = embed_time
+        counts = self.store.chunk_counts()
         report.total_docs = len(self.store.metas())
-        report.total_chunks = sum(self.store.chunk_counts().values())
+        report.total_chunks = sum(counts.values())
         report.seconds = time.perf_counter() - t0
         return report
 
+    def _commit(self, prep: Prepared, vectors, report: IngestReport) -> None:
+        with self.writing():
+            decision = self.decide(prep, self.store.records())  # another writer may have committed meanwhile
+            if decision.action == "unchanged":
+                report.unchanged.append(decision.doc_id)
+                return
+            if decision.action == "duplicate":
+                report.duplicates.append((prep.path, decision.doc_id))
+                return
+            if decision.action == "moved":
+                self.store.set_path(decision.doc_id, str(prep.path.resolve()))
+                report.moved.append((decision.doc_id, prep.path))
+                return
+            if prep.doc is None or decision.doc_id != prep.doc.doc_id:
+                report.skipped.append(Skipped(prep.path, "changed by another ingest at the same time; ingest it again"))
+                return
+            doc, chunks = prep.doc, prep.chunks
+            old = self.store.chunk_ids([doc.doc_id]) if decision.action == "update" else set()
+            new_ids = [c.chunk_id for c in chunks]
+            if vectors is not None:
+                self._upsert(new_ids, vectors, prep.index_texts, [self._vector_meta(doc.meta)] * len(chunks))
+            self.store.put(doc, chunks, prep.index_texts, [words(t) for t in prep.index_texts],
+                           content_hash=prep.content_hash, text_hash=prep.text_hash,
+                           dense=self.model_id if vectors is not None else "")
+            if vectors is not None and old - set(new_ids):
+                self._delete_vectors(old - set(new_ids))
+            self._save_keyword()
+        report.chunks_added += len(chunks)
+        report.chunks_removed += len(old)
+        (report.updated if decision.action == "update" else report.added).append(doc.doc_id)
+        if decision.taken_by:
+            report.renamed.append((prep.path, doc.doc_id, decision.taken_by))
+        if vectors is None:
+            report.incomplete.append(doc.doc_id)
+
+    def _delete_doc(self, doc_id: str, report: IngestReport | None = None) -> int:
+        """Inside the write lock: the document goes from the store first (readers stop seeing it at
+        once), then its vectors."""
+        ids = self.store.delete(doc_id)
+        if self.vectorstore is not None and ids:
+            self._delete_vectors(ids)
+        if report is not None:
+            report.chunks_removed += len(ids)
+            report.removed.append(doc_id)
+        return len(ids)
+
     def remove(self, doc_id: str) -> int:
-        if doc_id not in self.store.metas():
-            raise AssistantError(f"No document with id {doc_id!r} in the index; `assistant docs` lists them.")
-        removed = self.store.delete(doc_id)
-        self.sync()
-        return len(removed)
+        with self.writing():
+            if doc_id not in self.store.records():
+                raise AssistantError(f"No document with id {doc_id!r} in the index; `assistant docs` lists them.")
+            n = self._delete_doc(doc_id)
+            self._save_keyword(force=True)
+        return n
 
     def documents(self) -> list[tuple[DocMeta, int]]:
         counts = self.store.chunk_counts()
@@ -237,13 +517,18 @@ class Index:
         return Document(meta=meta, text=self.store.text(doc_id), raw_hash=self.store.raw_hash(doc_id) or "")
 
     def record(self, ans) -> None:
-        """Keep each answer as data (question, retrieved chunk ids, citations) in answers.jsonl, so a
-        wrong citation can be debugged by reading the record."""
-        try:
-            rec = ans.to_json()
-            rec["reason"] = ans.reason
-            rec["retrieved"] = [{k: v for k, v in r.items() if k != "text"} for r in rec["retrieved"]]
-            with open(self.dir / "answers.jsonl", "a", encoding="utf-8") as f:
-                f.write(json.dumps(rec, ensure_ascii=False) + "\n")
-        except OSError as exc:
-            log.info("could not record the answer (%s)", exc)
+        """Keep each answer as data (question, retrieved chunk ids, citations) in the answer log
+        (``index/answers.jsonl``, rotated; off with ASSISTANT_LOG_ANSWERS=0), so a wrong citation can
+        be debugged by reading the record."""
+        rec = ans.to_json()
+        rec["reason"] = ans.reason
+        rec["time"] = time.strftime("%Y-%m-%dT%H:%M:%S")
+        rec["retrieved"] = [{k: v for k, v in r.items() if k != "text"} for r in rec["retrieved"]]
+        self.answer_log.append(rec)
+
+
+def _with(meta: DocMeta, **changes) -> DocMeta:
+    from dataclasses import replace
+
+    return replace(meta, **changes)
+

@@ -9,6 +9,9 @@ import hashlib
 import json
 import logging
 import math
+import shutil
+import time
+import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -39,9 +42,14 @@ class KeywordIndex:
         self.fp = ""
         self._bm25 = None
         self._vocab: dict[str, int] = {}
+        self._loaded_mtime = 0
 
     # --- build and persist
-    def rebuild(self, ids: list[str], doc_ids: list[str], words: list[list[str]]) -> None:
+    def rebuild(self, ids: list[str], doc_ids: list[str], words: list[list[str]], save: bool = True) -> None:
+        """Index these chunks; with ``save``, persist them so other processes load the same index.
+
+        Each build is saved into a folder of its own and ``state.json`` — which names the folder —
+        is replaced last, atomically: a reader loads either the old index or the new, never half."""
         bm25s = _bm25s()
         self.ids, self.doc_ids = list(ids), list(doc_ids)
         self.chunk_df = dict(Counter(t for w in words for t in set(w)))
@@ -51,34 +59,59 @@ class KeywordIndex:
         self.doc_df = dict(Counter(t for s in per_doc.values() for t in s))
         self.n_docs = len(per_doc)
         self.fp = fingerprint(ids)
-        self.dir.mkdir(parents=True, exist_ok=True)
         if ids:
             bm25 = bm25s.BM25(k1=1.2, b=0.75)
             bm25.index([w if w else [""] for w in words], show_progress=False)
-            bm25.save(str(self.dir / "bm25"), show_progress=False)
             self._bm25 = bm25
             self._vocab = bm25.vocab_dict
         else:
             self._bm25 = None
             self._vocab = {}
-        state = {"fingerprint": self.fp, "ids": self.ids, "doc_ids": self.doc_ids, "chunk_df": self.chunk_df,
-                 "doc_df": self.doc_df, "n_docs": self.n_docs}
-        tmp = self.dir / "state.json.tmp"
+        if save:
+            self.save()
+
+    def save(self) -> None:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        folder = f"bm25-{self.fp[:16]}-{uuid.uuid4().hex[:8]}"
+        if self._bm25 is not None:
+            self._bm25.save(str(self.dir / folder), show_progress=False)
+        state = {"fingerprint": self.fp, "folder": folder, "ids": self.ids, "doc_ids": self.doc_ids,
+                 "chunk_df": self.chunk_df, "doc_df": self.doc_df, "n_docs": self.n_docs}
+        tmp = self.dir / f"state.json.{uuid.uuid4().hex[:8]}.tmp"
         tmp.write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
         tmp.replace(self.dir / "state.json")
+        self._loaded_mtime = (self.dir / "state.json").stat().st_mtime_ns
+        # Older builds go once they are a minute old (a reader in another process may still be loading one).
+        for old in self.dir.glob("bm25-*"):
+            if old.name != folder and time.time() - old.stat().st_mtime > 60:
+                shutil.rmtree(old, ignore_errors=True)
+        for old in self.dir.glob("state.json.*.tmp"):
+            if time.time() - old.stat().st_mtime > 60:
+                old.unlink(missing_ok=True)
+
+    def changed_on_disk(self) -> bool:
+        """Has another process saved a newer build since this one was loaded or saved?"""
+        try:
+            return (self.dir / "state.json").stat().st_mtime_ns != self._loaded_mtime
+        except OSError:
+            return False
 
     def load(self) -> bool:
         state_path = self.dir / "state.json"
         if not state_path.exists():
             return False
         try:
+            mtime = state_path.stat().st_mtime_ns
             state = json.loads(state_path.read_text(encoding="utf-8"))
+            bm25, vocab = None, {}
+            if state["ids"]:
+                bm25 = _bm25s().BM25.load(str(self.dir / state.get("folder", "bm25")), show_progress=False)
+                vocab = bm25.vocab_dict
             self.ids, self.doc_ids = state["ids"], state["doc_ids"]
             self.chunk_df, self.doc_df, self.n_docs = state["chunk_df"], state["doc_df"], state["n_docs"]
             self.fp = state["fingerprint"]
-            if self.ids:
-                self._bm25 = _bm25s().BM25.load(str(self.dir / "bm25"), show_progress=False)
-                self._vocab = self._bm25.vocab_dict
+            self._bm25, self._vocab = bm25, vocab
+            self._loaded_mtime = mtime
             return True
         except Exception as exc:  # noqa: BLE001 - a damaged index is rebuilt from the store
             log.warning("keyword index unreadable (%s); it will be rebuilt", exc)

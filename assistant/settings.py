@@ -59,6 +59,17 @@ def _int_env(env: dict, key: str, default: int, lo: int, hi: int) -> int:
     return value
 
 
+def _bool_env(env: dict, key: str, default: bool) -> bool:
+    raw = (env.get(key) or "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise AssistantError(f"{key}={raw!r} is not a yes/no value; set it to 1 or 0.")
+
+
 @dataclass(frozen=True)
 class Settings:
     index_dir: Path = Path("index")
@@ -70,6 +81,9 @@ class Settings:
     max_per_doc: int = 2  # diversity cap inside the top k (relaxed when too few documents match)
     max_question_chars: int = 500
     max_file_bytes: int = 20 * 1024 * 1024
+    log_answers: bool = True  # keep each answer in index/answers.jsonl (ASSISTANT_LOG_ANSWERS=0 switches it off)
+    log_max_bytes: int = 5 * 1024 * 1024  # the log rotates at this size …
+    log_backups: int = 3  # … keeping this many older files (answers.jsonl.1 …)
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "Settings":
@@ -81,6 +95,9 @@ class Settings:
             model=spec,
             chunk_tokens=_int_env(env, "ASSISTANT_CHUNK_TOKENS", 300, 50, 2000),
             top_k=_int_env(env, "ASSISTANT_TOP_K", 5, 1, 50),
+            log_answers=_bool_env(env, "ASSISTANT_LOG_ANSWERS", True),
+            log_max_bytes=_int_env(env, "ASSISTANT_LOG_MAX_MB", 5, 1, 1024) * 1024 * 1024,
+            log_backups=_int_env(env, "ASSISTANT_LOG_BACKUPS", 3, 0, 100),
         )
 
     def with_(self, **changes) -> "Settings":

@@ -1,11 +1,18 @@
 """The document store: SQLite under the index directory, the source of truth for documents,
-their cleaned text and their chunks. Chroma (dense) and BM25 (keyword) are derived from it and
-checked against it whenever the index opens."""
+their cleaned text and their chunks. Chroma (dense) and BM25 (keyword) are derived from it.
+
+Several processes share one store (a web server, CLI runs): every change commits in one
+transaction that also bumps ``generation``, so a reader notices another process's change with one
+cheap query and reloads what it caches. Each thread has its own SQLite connection (WAL mode:
+readers never wait for a writer and see the last committed state).
+"""
 
 from __future__ import annotations
 
 import json
 import sqlite3
+import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 from .chinese import fold
@@ -22,29 +29,85 @@ CREATE TABLE IF NOT EXISTS chunks (
     tokens INTEGER NOT NULL, index_text TEXT NOT NULL, words TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 """
+# Columns added after the first release (an older index is migrated in place on open).
+IDENTITY_COLUMNS = {
+    "path": "TEXT NOT NULL DEFAULT ''",  # where the file was read from (resolved): re-ingesting it updates the doc
+    "content_hash": "TEXT NOT NULL DEFAULT ''",  # sha256 of the file's bytes: the same bytes elsewhere are a duplicate
+    "text_hash": "TEXT NOT NULL DEFAULT ''",  # sha256 of the folded cleaned text without spaces: the same report again
+    "dense": "TEXT NOT NULL DEFAULT ''",  # the embedding model its vectors were written with; '' = not embedded yet
+}
 
 
 def _meta_from_json(raw: str) -> DocMeta:
     data = json.loads(raw)
     data["aliases"] = tuple(data.get("aliases", ()))
+    data["pages"] = tuple(data.get("pages", ()))
     return DocMeta(**data)
+
+
+@dataclass(frozen=True)
+class DocRecord:
+    """What identity decisions need to know about an indexed document."""
+
+    doc_id: str
+    path: str
+    raw_hash: str
+    content_hash: str
+    text_hash: str
+    dense: str
 
 
 class DocStore:
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(str(path), check_same_thread=False)
-        self.db.execute("PRAGMA foreign_keys = ON")
-        self.db.execute("PRAGMA journal_mode = WAL")
-        self.db.executescript(SCHEMA)
+        self.path = path
+        self._local = threading.local()
+        self._conns: list[sqlite3.Connection] = []
+        self._conns_lock = threading.Lock()
+        db = self.db
+        db.executescript(SCHEMA)
+        have = {r[1] for r in db.execute("PRAGMA table_info(docs)")}
+        with db:
+            for name, decl in IDENTITY_COLUMNS.items():
+                if name not in have:
+                    db.execute(f"ALTER TABLE docs ADD COLUMN {name} {decl}")
+            if "path" not in have:  # an index made before identity columns: take the path from the meta
+                for doc_id, raw in list(db.execute("SELECT doc_id, meta FROM docs")):
+                    db.execute("UPDATE docs SET path=? WHERE doc_id=?", (json.loads(raw).get("path", ""), doc_id))
+            db.execute("CREATE INDEX IF NOT EXISTS docs_path ON docs(path)")
+            db.execute("CREATE INDEX IF NOT EXISTS docs_content ON docs(content_hash)")
+            db.execute("CREATE INDEX IF NOT EXISTS docs_text ON docs(text_hash)")
+        self._cache_lock = threading.Lock()
+        self._cache_gen = -1
         self._text_cache: dict[str, str] = {}
         self._folded_cache: dict[str, str] = {}
         self._meta_cache: dict[str, DocMeta] | None = None
 
-    def close(self) -> None:
-        self.db.close()
+    @property
+    def db(self) -> sqlite3.Connection:
+        """This thread's connection (SQLite connections must not be shared between threads)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(str(self.path), timeout=60, check_same_thread=False)
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA busy_timeout = 60000")
+            self._local.conn = conn
+            with self._conns_lock:
+                self._conns.append(conn)
+        return conn
 
-    # --- meta
+    def close(self) -> None:
+        with self._conns_lock:
+            for conn in self._conns:
+                try:
+                    conn.close()
+                except sqlite3.ProgrammingError:  # closed from its own thread already
+                    pass
+            self._conns.clear()
+        self._local = threading.local()
+
+    # --- meta and the change counter
     def get_meta(self, key: str, default: str = "") -> str:
         row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         return row[0] if row else default
@@ -53,21 +116,45 @@ class DocStore:
         with self.db:
             self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
 
+    def generation(self) -> int:
+        """How many changes the store has committed (by any process)."""
+        return int(self.get_meta("generation", "0"))
+
+    @staticmethod
+    def _bump(db: sqlite3.Connection) -> None:
+        db.execute("INSERT INTO meta(key, value) VALUES ('generation', '1') "
+                   "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1")
+
+    def _fresh(self) -> None:
+        """Drop the caches when another change has been committed since they were filled."""
+        gen = self.generation()
+        if gen != self._cache_gen:
+            with self._cache_lock:
+                self._text_cache, self._folded_cache, self._meta_cache = {}, {}, None
+                self._cache_gen = gen
+
     # --- documents
     def raw_hash(self, doc_id: str) -> str | None:
         row = self.db.execute("SELECT raw_hash FROM docs WHERE doc_id=?", (doc_id,)).fetchone()
         return row[0] if row else None
 
-    def put(self, doc: Document, chunks: list[Chunk], index_texts: list[str], words: list[list[str]]) -> None:
+    def records(self) -> dict[str, DocRecord]:
+        return {r[0]: DocRecord(*r) for r in self.db.execute(
+            "SELECT doc_id, path, raw_hash, content_hash, text_hash, dense FROM docs")}
+
+    def put(self, doc: Document, chunks: list[Chunk], index_texts: list[str], words: list[list[str]],
+            content_hash: str = "", text_hash: str = "", dense: str = "") -> None:
         """Replace a document and all its chunks in one transaction."""
         meta = json.dumps(doc.meta.__dict__, ensure_ascii=False)
-        with self.db:
-            self.db.execute("DELETE FROM docs WHERE doc_id=?", (doc.doc_id,))
-            self.db.execute(
-                "INSERT INTO docs(doc_id, raw_hash, meta, text) VALUES (?, ?, ?, ?)",
-                (doc.doc_id, doc.raw_hash, meta, doc.text),
+        db = self.db
+        with db:
+            db.execute("DELETE FROM docs WHERE doc_id=?", (doc.doc_id,))
+            db.execute(
+                "INSERT INTO docs(doc_id, raw_hash, meta, text, path, content_hash, text_hash, dense) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (doc.doc_id, doc.raw_hash, meta, doc.text, doc.meta.path, content_hash, text_hash, dense),
             )
-            self.db.executemany(
+            db.executemany(
                 'INSERT INTO chunks(chunk_id, doc_id, idx, start, "end", headings, tokens, index_text, words) '
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
@@ -76,42 +163,65 @@ class DocStore:
                     for c, it, w in zip(chunks, index_texts, words)
                 ],
             )
-        self._text_cache.pop(doc.doc_id, None)
-        self._folded_cache.pop(doc.doc_id, None)
-        self._meta_cache = None
+            self._bump(db)
+
+    def set_path(self, doc_id: str, path: str) -> None:
+        """A document's file moved: same content, new place."""
+        db = self.db
+        with db:
+            row = db.execute("SELECT meta FROM docs WHERE doc_id=?", (doc_id,)).fetchone()
+            meta = json.loads(row[0])
+            meta["path"] = path
+            db.execute("UPDATE docs SET path=?, meta=? WHERE doc_id=?",
+                       (path, json.dumps(meta, ensure_ascii=False), doc_id))
+            self._bump(db)
+
+    def set_dense(self, doc_ids: list[str], model_id: str) -> None:
+        db = self.db
+        with db:
+            db.executemany("UPDATE docs SET dense=? WHERE doc_id=?", [(model_id, d) for d in doc_ids])
+            self._bump(db)
 
     def delete(self, doc_id: str) -> list[str]:
-        ids = [r[0] for r in self.db.execute("SELECT chunk_id FROM chunks WHERE doc_id=?", (doc_id,))]
-        with self.db:
-            self.db.execute("DELETE FROM docs WHERE doc_id=?", (doc_id,))
-        self._text_cache.pop(doc_id, None)
-        self._folded_cache.pop(doc_id, None)
-        self._meta_cache = None
+        db = self.db
+        with db:
+            ids = [r[0] for r in db.execute("SELECT chunk_id FROM chunks WHERE doc_id=?", (doc_id,))]
+            db.execute("DELETE FROM docs WHERE doc_id=?", (doc_id,))
+            self._bump(db)
         return ids
 
     def metas(self) -> dict[str, DocMeta]:
-        if self._meta_cache is None:
-            self._meta_cache = {
-                d: _meta_from_json(m) for d, m in self.db.execute("SELECT doc_id, meta FROM docs ORDER BY doc_id")
-            }
-        return self._meta_cache
+        self._fresh()
+        cache = self._meta_cache
+        if cache is None:
+            cache = {d: _meta_from_json(m) for d, m in self.db.execute("SELECT doc_id, meta FROM docs ORDER BY doc_id")}
+            self._meta_cache = cache
+        return cache
 
     def text(self, doc_id: str) -> str:
-        if doc_id not in self._text_cache:
+        self._fresh()
+        cached = self._text_cache.get(doc_id)
+        if cached is None:
             row = self.db.execute("SELECT text FROM docs WHERE doc_id=?", (doc_id,)).fetchone()
             if row is None:
                 raise KeyError(doc_id)
-            self._text_cache[doc_id] = row[0]
-        return self._text_cache[doc_id]
+            cached = self._text_cache[doc_id] = row[0]
+        return cached
 
     def folded(self, doc_id: str) -> str:
         """The cleaned text folded to simplified characters and lower case, for matching."""
-        if doc_id not in self._folded_cache:
-            self._folded_cache[doc_id] = fold(self.text(doc_id)).lower()
-        return self._folded_cache[doc_id]
+        self._fresh()
+        cached = self._folded_cache.get(doc_id)
+        if cached is None:
+            cached = self._folded_cache[doc_id] = fold(self.text(doc_id)).lower()
+        return cached
 
     def chunk_counts(self) -> dict[str, int]:
         return dict(self.db.execute("SELECT doc_id, count(*) FROM chunks GROUP BY doc_id"))
+
+    def not_embedded(self, model_id: str) -> list[str]:
+        """Documents whose vectors are missing or were made by another model."""
+        return [r[0] for r in self.db.execute("SELECT doc_id FROM docs WHERE dense != ? ORDER BY doc_id", (model_id,))]
 
     # --- chunks
     def _chunk(self, row) -> Chunk:
@@ -127,14 +237,17 @@ class DocStore:
             for row in self.db.execute(
                 f'SELECT chunk_id, doc_id, idx, start, "end", headings, tokens FROM chunks WHERE chunk_id IN ({q})', part
             ):
-                out[row[0]] = self._chunk(row)
+                try:
+                    out[row[0]] = self._chunk(row)
+                except KeyError:  # its document was removed between the two reads
+                    continue
         return out
 
     def doc_chunks(self, doc_id: str) -> list[Chunk]:
         rows = self.db.execute(
             'SELECT chunk_id, doc_id, idx, start, "end", headings, tokens FROM chunks WHERE doc_id=? ORDER BY idx',
             (doc_id,),
-        )
+        ).fetchall()
         return [self._chunk(r) for r in rows]
 
     def all_words(self) -> tuple[list[str], list[str], list[list[str]]]:
@@ -158,5 +271,12 @@ class DocStore:
                 out[cid] = (did, t)
         return out
 
-    def chunk_ids(self) -> set[str]:
-        return {r[0] for r in self.db.execute("SELECT chunk_id FROM chunks")}
+    def chunk_ids(self, doc_ids: list[str] | None = None) -> set[str]:
+        if doc_ids is None:
+            return {r[0] for r in self.db.execute("SELECT chunk_id FROM chunks")}
+        out: set[str] = set()
+        for i in range(0, len(doc_ids), 500):
+            part = doc_ids[i : i + 500]
+            q = ",".join("?" * len(part))
+            out.update(r[0] for r in self.db.execute(f"SELECT chunk_id FROM chunks WHERE doc_id IN ({q})", part))
+        return out
