@@ -54,27 +54,72 @@ def progress_bar():
     return update, close
 
 
+def report_dict(report) -> dict:
+    """An ingest report as JSON (what `ingest --progress-json` prints last; the web page reads it)."""
+    from .loading import display
+
+    return {
+        "added": report.added, "updated": report.updated, "unchanged": report.unchanged,
+        "removed": report.removed, "finished": report.finished, "incomplete": report.incomplete,
+        "skipped": [{"path": display(s.path), "name": display(s.path.name), "reason": s.reason}
+                    for s in report.skipped],
+        "duplicates": [{"path": display(p), "name": display(p.name), "of": d} for p, d in report.duplicates],
+        "renamed": [{"path": display(p), "name": display(p.name), "doc_id": d, "taken_by": t}
+                    for p, d, t in report.renamed],
+        "moved": [{"doc_id": d, "path": display(p)} for d, p in report.moved],
+        "chunks_added": report.chunks_added, "chunks_removed": report.chunks_removed,
+        "total_docs": report.total_docs, "total_chunks": report.total_chunks, "dense": report.dense,
+        "seconds": round(report.seconds, 3),
+    }
+
+
 def cmd_ingest(args) -> int:
+    from .loading import FORMATS, display
+
     paths = [Path(p) for p in (args.paths or ["seeds"])]
     index = _open(args, create=True)
-    update, close = progress_bar()
+    if args.progress_json:
+        def update(stage: str, done: int, total: int) -> None:
+            print(json.dumps({"stage": stage, "done": done, "total": total}), flush=True)
+
+        def close():
+            pass
+    else:
+        update, close = progress_bar()
     try:
         report = index.ingest(paths, progress=update)
     finally:
         close()
+    if args.progress_json:
+        print(json.dumps({"report": report_dict(report)}, ensure_ascii=False), flush=True)
     for s in report.skipped:
-        print(f"skipped {s.path}: {s.reason}", file=sys.stderr)
+        print(f"skipped {display(s.path)}: {s.reason}", file=sys.stderr)
+    for p, doc_id in report.duplicates:
+        print(f"not indexed twice: {display(p)} has the same content as document {doc_id}", file=sys.stderr)
+    for p, doc_id, taken in report.renamed:
+        print(f"note: the name {taken} is taken by another document; {display(p)} is indexed as {doc_id}",
+              file=sys.stderr)
+    for doc_id, p in report.moved:
+        print(f"note: document {doc_id} moved to {display(p)}", file=sys.stderr)
+    if report.finished:
+        print(f"finished {len(report.finished)} documents an interrupted ingest had left incomplete", file=sys.stderr)
     if not report.dense:
         print(f"warning: dense retrieval is off ({index.dense_error}); keyword retrieval only", file=sys.stderr)
-    print(
-        f"documents: {len(report.added)} added, {len(report.updated)} updated, "
-        f"{len(report.unchanged)} unchanged, {len(report.removed)} removed, {len(report.skipped)} skipped"
-    )
-    print(
-        f"chunks: {report.chunks_added} added, {report.chunks_removed} removed; "
-        f"index now holds {report.total_docs} documents, {report.total_chunks} chunks "
-        f"({'dense + keyword' if report.dense else 'keyword only'}) in {index.dir}/"
-    )
+    if not args.progress_json:
+        print(
+            f"documents: {len(report.added)} added, {len(report.updated)} updated, "
+            f"{len(report.unchanged)} unchanged, {len(report.removed)} removed, "
+            f"{len(report.duplicates)} duplicates, {len(report.skipped)} skipped"
+        )
+        print(
+            f"chunks: {report.chunks_added} added, {report.chunks_removed} removed; "
+            f"index now holds {report.total_docs} documents, {report.total_chunks} chunks "
+            f"({'dense + keyword' if report.dense else 'keyword only'}) in {index.dir}/"
+        )
+    if report.ingested == 0 and not report.removed:
+        what = "none of the files could be ingested" if report.skipped else "no files to ingest were found"
+        print(f"error: {what} (supported: {FORMATS})", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -106,6 +151,31 @@ def _print_answer(ans, out=sys.stdout, body: bool = True) -> None:
             print(f"- 《{h.meta.title}》：{snippet[:80]}…", file=out)
 
 
+def _read_questions(qfile: Path) -> str:
+    """A questions file in UTF-8 (± BOM), UTF-16, GB18030/GBK or Big5."""
+    from .loading import Unreadable, decode
+
+    if qfile.is_dir():
+        raise AssistantError(f"{qfile} is a folder; pass a .jsonl file with one {{\"question\": …}} per line")
+    try:
+        data = qfile.read_bytes()
+    except OSError as exc:
+        raise AssistantError(f"cannot read {qfile} ({exc.strerror or exc})")
+    if not data.strip():
+        raise AssistantError(f"{qfile} is empty; write one {{\"question\": …}} per line")
+    try:
+        return decode(data)[0].lstrip("\ufeff")
+    except (Unreadable, UnicodeDecodeError):
+        raise AssistantError(f"{qfile} is not text in UTF-8, UTF-16, GB18030/GBK or Big5; save it as UTF-8")
+
+
+def _warn_incomplete(index) -> None:
+    missing = index.incomplete() if index.dense else []
+    if missing:
+        print(f"warning: {len(missing)} documents have no vectors yet (an ingest was interrupted or ran without "
+              "the model); they are found by keyword only — run `assistant ingest` to finish them", file=sys.stderr)
+
+
 def cmd_ask(args) -> int:
     from .answering import check_question
 
@@ -115,13 +185,16 @@ def cmd_ask(args) -> int:
         if not qfile.exists():
             raise AssistantError(f"path does not exist: {qfile} — pass a .jsonl file with one {{\"question\": …}} per line")
         questions = []
-        for n, line in enumerate(qfile.read_text(encoding="utf-8").splitlines(), 1):
+        for n, line in enumerate(_read_questions(qfile).splitlines(), 1):
             if not line.strip():
                 continue
             try:
                 questions.append(str(json.loads(line)["question"]))
             except (ValueError, KeyError, TypeError):
-                raise AssistantError(f"{qfile}:{n} is not a JSON object with a \"question\" field")
+                raise AssistantError(f"{qfile}:{n} is not a JSON object with a \"question\" field; write one "
+                                     "{\"question\": \"…\"} per line")
+        if not questions:
+            raise AssistantError(f"{qfile} holds no questions; write one {{\"question\": …}} per line")
     else:
         if args.question is None:
             raise AssistantError("Give a question, e.g. assistant ask \"质检中心有多少名党员？\", or --questions FILE.jsonl")
@@ -152,8 +225,10 @@ def cmd_ask(args) -> int:
             streamed = on_token is not None and ans.generator != "extractive"
         if ans.notice:
             print(f"notice: {ans.notice}", file=sys.stderr)
-        if not index.dense and not warned:
-            print(f"warning: dense retrieval is off ({index.dense_error}); keyword retrieval only", file=sys.stderr)
+        if not warned:
+            if not index.dense:
+                print(f"warning: dense retrieval is off ({index.dense_error}); keyword retrieval only", file=sys.stderr)
+            _warn_incomplete(index)
             warned = True
         index.record(ans)
         if args.json or args.questions:
@@ -216,17 +291,26 @@ def cmd_chat(args) -> int:
 def cmd_docs(args) -> int:
     index = _open(args)
     docs = index.documents()
+    incomplete = set(index.incomplete())
+    behind = index.keyword_behind()
     if args.json:
-        print(json.dumps([dict(m.__dict__, chunks=n) for m, n in docs], ensure_ascii=False, indent=1))
+        print(json.dumps([dict(m.__dict__, chunks=n, complete=m.doc_id not in incomplete) for m, n in docs],
+                         ensure_ascii=False, indent=1))
         return 0
     if not docs:
         print("The index is empty: run `assistant ingest PATH`.")
         return 0
     for m, n in docs:
         date = m.date + ("（推断）" if m.date_inferred else "")
-        print(f"{m.doc_id}\t{n} chunks\t{date or '日期不详'}\t{m.org or '未知单位'}\t{m.title}"
-              + (f"\t作者：{m.author}" if m.author else ""))
+        state = "\tINCOMPLETE (no vectors)" if m.doc_id in incomplete else ""
+        print(f"{m.doc_id}\t{n} chunks\t{m.kind}\t{date or '日期不详'}\t{m.org or '未知单位'}\t{m.title}"
+              + (f"\t作者：{m.author}" if m.author else "") + state)
     print(f"{len(docs)} documents, {sum(n for _, n in docs)} chunks")
+    if incomplete:
+        print(f"{len(incomplete)} documents are incomplete (an ingest was interrupted or ran without the embedding "
+              "model): run `assistant ingest` to finish them")
+    if behind:
+        print("the keyword index is behind the documents (an ingest was interrupted): run `assistant ingest`")
     return 0
 
 
@@ -260,10 +344,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     sp = sub.add_parser("ingest", help="add or update documents (default: seeds/)",
-                        description="Ingest .txt/.md files (UTF-8, GB18030/GBK or Big5). Unchanged files are "
-                                    "skipped, changed files replace their old chunks, files gone from an ingested "
-                                    "folder are removed.")
+                        description="Ingest Word (.docx, .doc, .wps), PDF (with a text layer), web pages "
+                                    "(.html/.htm) and text (.txt/.md in UTF-8, GB18030/GBK or Big5). Re-ingesting "
+                                    "a file updates its document; unchanged files are skipped; a file whose name "
+                                    "is taken becomes a document of its own; the same content under another name "
+                                    "is not indexed twice; files gone from an ingested folder are removed. Exits "
+                                    "with 1 when none of the files could be ingested.")
     sp.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: seeds/)")
+    sp.add_argument("--progress-json", action="store_true",
+                    help="print progress and the final report as JSON lines (for programs driving an ingest)")
     sp.set_defaults(func=cmd_ingest)
 
     sp = sub.add_parser("ask", help="answer a question with cited sentences",
