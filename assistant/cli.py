@@ -61,8 +61,8 @@ def report_dict(report) -> dict:
     return {
         "added": report.added, "updated": report.updated, "unchanged": report.unchanged,
         "removed": report.removed, "finished": report.finished, "incomplete": report.incomplete,
-        "skipped": [{"path": display(s.path), "name": display(s.path.name), "reason": s.reason}
-                    for s in report.skipped],
+        "skipped": [{"path": display(s.path), "name": display(s.path.name), "reason": s.reason, "kind": s.kind,
+                     "detail": s.detail} for s in report.skipped],
         "duplicates": [{"path": display(p), "name": display(p.name), "of": d} for p, d in report.duplicates],
         "renamed": [{"path": display(p), "name": display(p.name), "doc_id": d, "taken_by": t}
                     for p, d, t in report.renamed],

@@ -3,6 +3,7 @@ sources as an endnote list (title, organisation, date, the quoted sentence)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from .errors import AssistantError
@@ -11,8 +12,18 @@ from .schema import Answer
 _TITLES = {"qa": "问答", "points": "发言要点", "precedents": "先例做法"}
 
 
+# Characters XML 1.0 (so Word) cannot hold: C0 controls but tab/newline/CR, and the non-characters.
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml_safe(text: str) -> str:
+    """A form feed or vertical tab (pdftotext, Word) becomes a line break; other controls go."""
+    return _NOT_XML.sub("", text.replace("\f", "\n").replace("\v", "\n"))
+
+
 def _source_line(c) -> str:
-    return f"[{c.n}] 《{c.title}》，{c.org or '未知单位'}，{c.date or '日期不详'}：“{c.quote}”"
+    where = f"（{c.where}）" if c.where else ""
+    return f"[{c.n}] 《{c.title}》，{c.org or '未知单位'}，{c.date or '日期不详'}{where}：“{c.quote}”"
 
 
 def to_markdown(ans: Answer) -> str:
@@ -31,15 +42,16 @@ def to_markdown(ans: Answer) -> str:
 def to_docx(ans: Answer, path: Path) -> None:
     from docx import Document
 
+    x = _xml_safe  # every text that comes from a report or a question
     doc = Document()
-    doc.add_heading(f"{_TITLES.get(ans.mode, '问答')}：{ans.question}", level=1)
+    doc.add_heading(x(f"{_TITLES.get(ans.mode, '问答')}：{ans.question}"), level=1)
     if ans.refused:
-        doc.add_paragraph(ans.answer)
+        doc.add_paragraph(x(ans.answer))
     elif ans.mode == "points":
         for p in ans.points:
             para = doc.add_paragraph(style="List Number")
-            para.add_run(p.heading + "：").bold = True
-            para.add_run(p.text)
+            para.add_run(x(p.heading) + "：").bold = True
+            para.add_run(x(p.text))
     elif ans.mode == "precedents":
         table = doc.add_table(rows=1, cols=4)
         table.style = "Table Grid"
@@ -47,16 +59,16 @@ def to_docx(ans: Answer, path: Path) -> None:
             cell.text = label
         for r in ans.rows:
             cells = table.add_row().cells
-            cells[0].text, cells[1].text = r.org, r.date or "日期不详"
-            cells[2].text = r.practice + "".join(f"[{n}]" for n in r.citations)
+            cells[0].text, cells[1].text = x(r.org), r.date or "日期不详"
+            cells[2].text = x(r.practice) + "".join(f"[{n}]" for n in r.citations)
             cells[3].text = "、".join(f"[{n}]" for n in r.citations)
     else:
-        for line in ans.answer.split("\n"):
+        for line in x(ans.answer).split("\n"):
             doc.add_paragraph(line)
     if ans.citations:
         doc.add_heading("出处", level=2)
         for c in ans.citations:
-            doc.add_paragraph(_source_line(c))
+            doc.add_paragraph(x(_source_line(c)))
     doc.save(str(path))
 
 

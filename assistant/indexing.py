@@ -411,10 +411,10 @@ class Index:
                     continue
                 prep = self._prepare_text(path, raw, key, bytes_hash)
             except Unreadable as exc:
-                report.skipped.append(Skipped(path, str(exc)))
+                report.skipped.append(Skipped(path, str(exc), exc.kind, exc.detail))
                 continue
             except OSError as exc:
-                report.skipped.append(Skipped(path, f"cannot be read ({exc.strerror or exc})"))
+                report.skipped.append(Skipped(path, f"cannot be read ({exc.strerror or exc})", "os"))
                 continue
             decision = self.decide(prep, records)
             if decision.action in ("unchanged", "duplicate", "moved"):
@@ -425,7 +425,7 @@ class Index:
                 doc = Document(meta=_with(doc.meta, doc_id=decision.doc_id), text=doc.text, raw_hash=doc.raw_hash)
             chunks = chunk(doc, self.settings.chunk_tokens, self.settings.overlap_sentences)
             if not chunks:
-                report.skipped.append(Skipped(path, "has no text left after removing boilerplate"))
+                report.skipped.append(Skipped(path, "has no text left after removing boilerplate", "no_text"))
                 continue
             prep.doc, prep.chunks = doc, chunks
             prep.index_texts = [index_text(doc.meta, c) for c in chunks]

@@ -55,7 +55,9 @@ def bad_name(path: Path) -> str | None:
 @dataclass(frozen=True)
 class Skipped:
     path: Path
-    reason: str
+    reason: str  # in English, for the CLI
+    kind: str = ""  # Unreadable.kind, so the page can say it in Chinese
+    detail: dict = field(default_factory=dict)
 
 
 def decode(data: bytes) -> tuple[str, str]:
@@ -136,14 +138,15 @@ def discover(paths: list[Path]) -> tuple[list[Path], list[Skipped]]:
                     if name.startswith((".", "~$")) or not f.is_file():
                         continue  # hidden files, Word's lock files, sockets and broken links
                     if f.suffix.lower() not in SUFFIXES:
-                        skipped.append(Skipped(f, f"unsupported file type {f.suffix or '(none)'}"))
+                        skipped.append(Skipped(f, f"unsupported file type {f.suffix or '(none)'}", "type",
+                                               {"suffix": f.suffix}))
                     elif why := bad_name(f):
-                        skipped.append(Skipped(f, why))
+                        skipped.append(Skipped(f, why, "name"))
                     else:
                         found.append(f)
             files.extend(sorted(found))
         elif why := bad_name(p):
-            skipped.append(Skipped(p, why))
+            skipped.append(Skipped(p, why, "name"))
         else:
             files.append(p)
     return files, skipped

@@ -73,6 +73,9 @@ def passage(doc_text: str, start: int, end: int, context: int = _CONTEXT_CHARS) 
 
 def source_html(c: Citation, doc_text: str | None) -> str:
     head = f"[{c.n}] 《{esc(c.title)}》 · {esc(c.org or '未知单位')} · {esc(c.date or '日期不详')}"
+    if c.where:
+        head += f' <span class="where">（{esc(c.where)}）</span>'
+
     if doc_text is not None and doc_text[c.start:c.end] == c.quote:
         before, quote, after = passage(doc_text, c.start, c.end)
     else:

@@ -12,16 +12,17 @@ import logging
 import os
 import shutil
 import sys
-import tempfile
-import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
 from .conversation import Conversation
 from .errors import AssistantError
-from .loading import Unreadable, read_file
+from .housekeeping import DownloadDir
+from .jobs import JobRunner
+from .loading import CONVERTED_SUFFIXES, Unreadable, bad_name, display, read_file
 from .render import MODE_LABELS, answer_html, esc, esc_lines, question_html, streaming_html
 from .retrieval import Filters, parse_date_bound
 from .schema import Answer
@@ -29,7 +30,9 @@ from .schema import Answer
 log = logging.getLogger(__name__)
 
 MODE_BY_LABEL = {label: mode for mode, label in MODE_LABELS.items()}
-LIBRARY_HEADERS = ["文件", "标题", "单位", "日期", "作者", "分块数"]
+LIBRARY_HEADERS = ["文档", "标题", "单位", "日期", "作者", "分块数（格式）"]
+UPLOAD_FORMATS = "Word（.docx/.doc/.wps）、PDF（含文字层）、网页（.html/.htm）、文本（.txt/.md）"
+UPLOAD_TYPES = [".docx", ".doc", ".wps", ".pdf", ".html", ".htm", ".txt", ".md"]
 EXAMPLES = [
     "哈焊所各支部一共申报了多少个争创“党员创新示范岗”小组？",
     "光栅室党支部创先争优活动领导小组的组长是谁？",
@@ -37,23 +40,29 @@ EXAMPLES = [
     "有哪些单位组织过党建知识竞赛？",
 ]
 INTERNAL_ERROR = "出错了：这个问题没能回答（详细原因已写入服务端日志）。请换个问法再试，或联系管理员。"
-# Content-Security-Policy: images, media and fonts only from this server, no plugins, no framing
-# by other sites — a remote image slipped into a document could not load even if escaping failed.
-CSP = ("img-src 'self' data: blob:; media-src 'self' data: blob:; font-src 'self' data:; object-src 'none'; "
-       "base-uri 'self'; frame-ancestors 'self'; form-action 'self'")
-
 
 def _error(message: str) -> dict:
     return {"role": "assistant", "content": f'<p class="error">{esc(message)}</p>'}
 
 
 @dataclass
+class PendingUpload:
+    """Uploaded files waiting for the user to say what to do about same-named documents."""
+
+    staged: list[Path]
+    conflicts: dict[str, str]  # staged file name → the document an upload of that name would replace
+
+
+@dataclass
 class Session:
-    """One browser tab's state: its conversation and the messages on its page."""
+    """One browser tab's state: its conversation, the messages on its page, its uploads."""
 
     conversation: Conversation | None = None
     messages: list[dict] = field(default_factory=list)
     last: Answer | None = None
+    jobs: list[str] = field(default_factory=list)  # its background ingest jobs, newest last
+    pending: PendingUpload | None = None
+    seen: int = -1  # the index generation its library view shows
 
 
 def _date_bound(value: str, label: str) -> str:
@@ -63,55 +72,101 @@ def _date_bound(value: str, label: str) -> str:
         raise AssistantError(f"{label}“{value.strip()}”无法识别，请写成 2012 或 2012-06-30 的形式。")
 
 
+def reason_zh(kind: str, detail: dict, english: str = "") -> str:
+    """Why a file cannot be ingested, in Chinese, from ``loading.Unreadable``'s kind and detail."""
+    d = detail or {}
+    if kind == "type":
+        return f"不支持 {d.get('suffix') or '无扩展名'} 文件。可上传：{UPLOAD_FORMATS}。"
+    if kind == "empty":
+        return "文件是空的。"
+    if kind == "size":
+        if d.get("pages"):
+            return f"PDF 共 {d['pages']} 页，超过上限，请拆分后再上传。"
+        return f"文件超过 {d.get('limit', 0) / 1048576:.0f} MB 的上限（或文字过多），请拆分后再上传。"
+    if kind == "no_text":
+        return "文件里没有可读的文字。"
+    if kind == "scanned":
+        return f"这是扫描件（{d.get('pages', '若干')} 页图片，没有文字层），请先做文字识别（OCR）再上传。"
+    if kind == "encrypted":
+        return "文件有密码保护，请去掉密码后再上传。"
+    if kind == "corrupt":
+        return "文件已损坏或格式不对，无法打开，请用原程序另存一份再上传。"
+    if kind == "converter":
+        return (f"服务器上缺少读取 {d.get('suffix', '.doc')} 的转换程序（antiword、catdoc 或 LibreOffice），"
+                "请联系管理员安装，或另存为 .docx 后上传。")
+    if kind == "timeout":
+        return "文件转换超时，请另存为 .docx 或 .txt 后再上传。"
+    if kind == "name":
+        return "文件名不是 UTF-8 编码，请改名后再上传。"
+    if kind in ("binary", "encoding"):
+        return "无法识别为文本（需为 UTF-8、GB18030/GBK 或 Big5 编码的文字），请另存为 UTF-8 文本后再上传。"
+    return f"未导入（{english}）。" if english else "未导入。"
+
+
 class WebApp:
     def __init__(self, index, llm=None, max_upload_bytes: int | None = None, download_dir: Path | None = None):
         self.index = index
         self.llm = llm
-        self.lock = threading.RLock()  # one writer (upload/remove) at a time; answers wait for it
         self.upload_dir = Path(index.dir) / "uploads"
         self.max_upload_bytes = max_upload_bytes or index.settings.max_file_bytes
-        self.download_dir = Path(download_dir or tempfile.mkdtemp(prefix="assistant-downloads-"))
+        self.downloads = DownloadDir(Path(download_dir) if download_dir else None)
+        self.jobs = JobRunner(index.settings)
+        self._cleaned: set[str] = set()  # jobs whose refused uploads were already deleted
 
-    # --- what the page shows about the index
+    def close(self) -> None:
+        self.jobs.close()
+        self.downloads.close()
+
+    # --- what the page shows about the index (always the latest committed state: no lock)
+    def _docs(self):
+        self.index.refresh()
+        return self.index.documents()
+
     def status_html(self) -> str:
-        with self.lock:
-            docs = self.index.documents()
+        docs = self._docs()
         chunks = sum(n for _, n in docs)
         if self.index.dense:
             dense = "语义检索：已开启（语义 + 关键词混合检索）"
+            missing = self.index.incomplete()
+            if missing:
+                dense += f"，{len(missing)} 篇文档尚未完成向量化（仅关键词可检索）"
         else:
             dense = f"语义检索：未开启，仅关键词检索（{esc(self.index.dense_error or '向量模型不可用')}）"
         generator = (f"回答方式：大模型 {esc(self.llm.model)}（每条引用都经核对）" if self.llm
                      else "回答方式：摘录式（逐句引用原文，未配置大模型）")
         parts = [f"文档 {len(docs)} 篇", f"分块 {chunks} 个", f"向量模型：{esc(self.index.settings.model.name)}",
                  dense, generator]
+        running = self.jobs.running()
+        if running:
+            parts.append(f"后台导入中：{sum(len(j.files) for j in running)} 个文件")
         return '<div class="status">' + " ｜ ".join(parts) + "</div>"
 
     def org_choices(self) -> list[str]:
-        with self.lock:
-            return sorted({m.org for m, _ in self.index.documents() if m.org})
+        return sorted({m.org for m, _ in self._docs() if m.org})
 
     def doc_ids(self) -> list[str]:
-        with self.lock:
-            return [m.doc_id for m, _ in self.index.documents()]
+        return [m.doc_id for m, _ in self._docs()]
 
     def library_rows(self) -> list[list]:
-        with self.lock:
-            docs = self.index.documents()
+        docs = self._docs()
         rows = []
         for m, n in sorted(docs, key=lambda d: (d[0].date or "0", d[0].doc_id), reverse=True):
             date = (m.date or "日期不详") + ("（推断）" if m.date_inferred and m.date else "")
-            rows.append([m.doc_id, m.title, m.org or "未知单位", date, m.author or "", n])
+            pages = f"，{len(m.pages) + 1} 页" if m.kind == "pdf" else ""
+            rows.append([m.doc_id, m.title, m.org or "未知单位", date, m.author or "", f"{n}（{m.kind}{pages}）"])
         return rows
+
+    def generation(self) -> int:
+        return self.index.store.generation()
 
     def document_html(self, doc_id: str | None) -> str:
         if not doc_id:
             return '<div class="viewer empty">选择一篇文档查看清洗后的全文。</div>'
-        with self.lock:
-            metas = self.index.store.metas()
-            if doc_id not in metas:
-                return '<div class="viewer empty">这篇文档已不在文档库中。</div>'
-            text = self.index.store.text(doc_id)
+        self.index.refresh()
+        metas = self.index.store.metas()
+        text = self._text_of(doc_id) if doc_id in metas else None
+        if text is None:
+            return '<div class="viewer empty">这篇文档已不在文档库中。</div>'
         m = metas[doc_id]
         head = f"《{esc(m.title)}》 · {esc(m.org or '未知单位')} · {esc(m.date or '日期不详')}"
         return f'<div class="viewer"><div class="viewer-title">{head}</div><div class="viewer-text">{esc_lines(text)}</div></div>'
@@ -153,8 +208,7 @@ class WebApp:
         if mode == "qa":
             options["k"] = self.index.settings.top_k
         try:
-            with self.lock:
-                standalone, ans = conv.extractive(question, **options)
+            standalone, ans = conv.extractive(question, **options)
         except AssistantError as exc:
             session.messages[-1] = _error(str(exc))
             yield list(session.messages), session, None
@@ -193,13 +247,13 @@ class WebApp:
         return session
 
     def export(self, ans: Answer | None) -> tuple[str | None, str | None]:
-        """(docx path, md path) of an answer, or (None, None) when there is nothing to save."""
+        """(docx path, md path) of an answer, or (None, None) when there is nothing to save. The files
+        live in a folder of their own that is swept an hour later."""
         if ans is None or ans.refused:
             return None, None
         from .export import export
 
-        self.download_dir.mkdir(parents=True, exist_ok=True)
-        folder = Path(tempfile.mkdtemp(dir=self.download_dir))
+        folder = self.downloads.new_folder()
         stem = f"{MODE_LABELS.get(ans.mode, '问答')}-{time.strftime('%Y%m%d-%H%M%S')}"
         docx, md = str(folder / f"{stem}.docx"), str(folder / f"{stem}.md")
         export(ans, docx=docx, md=md)
@@ -207,85 +261,148 @@ class WebApp:
 
     # --- the document library
     def check_upload(self, path: Path) -> str | None:
-        """Why this uploaded file cannot be ingested (in Chinese), or None when it can: the same
-        checks as ingest (``loading.read_file``), with the upload size limit."""
-        if path.name.startswith("."):
-            return f"{path.name}：文件名不能以“.”开头，请改名后再上传。"
+        """Why this uploaded file cannot be ingested (in Chinese), or None when it can. Text files get
+        every check of ``loading.read_file`` here; converted formats are checked by the ingest job."""
+        if path.name.startswith((".", "~$")):
+            return f"{path.name}：文件名不能以“.”或“~$”开头，请改名后再上传。"
+        if bad_name(path):
+            return f"{display(path.name)}：{reason_zh('name', {})}"
         try:
-            read_file(path, self.max_upload_bytes)
+            if path.suffix.lower() in CONVERTED_SUFFIXES:
+                size = path.stat().st_size
+                if size == 0:
+                    raise Unreadable("empty", "is empty")
+                if size > self.max_upload_bytes:
+                    raise Unreadable("size", "too large", size=size, limit=self.max_upload_bytes)
+            else:
+                read_file(path, self.max_upload_bytes)
         except Unreadable as exc:
-            d = exc.detail
-            if exc.kind == "type":
-                reason = f"不支持 {d['suffix'] or '无扩展名'} 文件，只能上传 .txt 或 .md 文本文件。"
-            elif exc.kind == "empty":
-                reason = "文件是空的。"
-            elif exc.kind == "size":
-                reason = f"文件大小 {d['size'] / 1048576:.1f} MB，超过 {d['limit'] / 1048576:.1f} MB 的上限，请拆分后再上传。"
-            elif exc.kind == "no_text":
-                reason = "文件里没有文字。"
-            else:  # binary, encoding
-                reason = "无法识别为文本（需为 UTF-8、GB18030/GBK 或 Big5 编码的文字），请另存为 UTF-8 文本后再上传。"
-            return f"{path.name}：{reason}"
+            return f"{path.name}：{reason_zh(exc.kind, exc.detail)}"
+        except OSError as exc:
+            return f"{path.name}：无法读取（{exc.strerror or exc}）。"
         return None
 
-    def upload(self, paths: list[str] | None, progress: Callable[[float, str], None] | None = None) -> str:
-        """Check, store and ingest uploaded files; returns an HTML report. Files that fail a check
-        are refused one by one and never touch the index."""
+    def upload(self, paths: list[str] | None, session: Session | None = None) -> tuple[str, Session]:
+        """Check uploaded files and stage the good ones. When a staged file would replace a document
+        uploaded before under the same name, ask first (``session.pending``); otherwise start the
+        background ingest at once. Refused files never touch the index."""
+        session = session or Session()
         paths = [Path(p) for p in (paths or [])]
         if not paths:
-            return '<div class="upload-report">请先选择要上传的 .txt 或 .md 文件。</div>'
-        lines, accepted = [], []
+            return f'<div class="upload-report">请先选择要上传的文件（{UPLOAD_FORMATS}）。</div>', session
+        lines, staged = [], []
+        stage_dir = self.upload_dir / ".staging" / uuid.uuid4().hex[:12]
         for p in paths:
             problem = self.check_upload(p)
             if problem:
                 lines.append(f'<li class="refused">✗ {esc(problem)}</li>')
-            else:
-                accepted.append(p)
-        if accepted:
-            self.upload_dir.mkdir(parents=True, exist_ok=True)
-            stored = []
-            for p in accepted:
-                dest = self.upload_dir / p.name
-                shutil.copyfile(p, dest)
-                stored.append(dest)
+                continue
+            stage_dir.mkdir(parents=True, exist_ok=True)
+            dest = stage_dir / p.name
+            shutil.copyfile(p, dest)
+            staged.append(dest)
+        if not staged:
+            return '<ul class="upload-report">' + "".join(lines) + "</ul>", session
+        records = {r.path: r.doc_id for r in self.index.store.records().values()}
+        conflicts = {}
+        for f in staged:
+            target = self.upload_dir / f.name
+            doc_id = records.get(str(target.resolve()))
+            if doc_id and target.is_file() and target.read_bytes() != f.read_bytes():
+                conflicts[f.name] = doc_id
+        if conflicts:
+            session.pending = PendingUpload(staged=staged, conflicts=conflicts)
+            names = "、".join(f"{esc(n)}（将替换文档 {esc(d)}）" for n, d in conflicts.items())
+            lines.append(f'<li class="ask">? 文档库中已有同名的上传文档且内容不同：{names}。'
+                         "请选择“替换原文档”“作为新文档导入”或“取消”。</li>")
+            return '<ul class="upload-report">' + "".join(lines) + "</ul>", session
+        return self._launch(staged, "new", session, lines), session
 
-            def report(stage: str, done: int, total: int) -> None:
-                if progress and total:
-                    label = "读取文档" if stage == "read" else "向量化"
-                    progress(done / total, f"{label} {done}/{total}")
+    def confirm(self, choice: str, session: Session | None) -> tuple[str, Session]:
+        """The user's answer about same-named documents: replace | new | cancel."""
+        session = session or Session()
+        pending, session.pending = session.pending, None
+        if pending is None:
+            return '<div class="upload-report">没有等待确认的上传。</div>', session
+        if choice == "cancel":
+            shutil.rmtree(pending.staged[0].parent, ignore_errors=True)
+            return '<div class="upload-report">已取消，文档库没有任何改动。</div>', session
+        return self._launch(pending.staged, choice, session, []), session
 
-            try:
-                with self.lock:
-                    result = self.index.ingest(stored, progress=report)
-            except Exception:  # noqa: BLE001 - e.g. the disk is full; what was indexed before stays
-                log.exception("ingesting uploads failed")
-                lines.append('<li class="refused">✗ 导入失败（详细原因已写入服务端日志），'
-                             "文档库中原有的文档不受影响。</li>")
-                return '<ul class="upload-report">' + "".join(lines) + "</ul>"
-            counts = {m.doc_id: n for m, n in self.index.documents()}
-            for doc_id in result.added:
-                lines.append(f'<li class="ok">✓ {esc(doc_id)}：已导入，{counts.get(doc_id, 0)} 个分块。</li>')
-            for doc_id in result.updated:
-                lines.append(f'<li class="ok">✓ {esc(doc_id)}：已更新，{counts.get(doc_id, 0)} 个分块。</li>')
-            for doc_id in result.unchanged:
-                lines.append(f'<li class="ok">✓ {esc(doc_id)}：与库中文档相同，未重复导入。</li>')
-            for s in result.skipped:
-                lines.append(f'<li class="refused">✗ {esc(s.path.name)}：未导入（{esc(s.reason)}）。</li>')
-                if s.path.parent == self.upload_dir and s.path.name not in counts:
-                    s.path.unlink(missing_ok=True)
+    def _launch(self, staged: list[Path], choice: str, session: Session, lines: list[str]) -> str:
+        """Move staged files into uploads/ (``replace``: over the same-named upload; ``new``: under a
+        free name when the name holds other content) and ingest them in the background."""
+        self.upload_dir.mkdir(parents=True, exist_ok=True)
+        final = []
+        for f in staged:
+            target = self.upload_dir / f.name
+            if target.exists() and choice != "replace" and target.read_bytes() != f.read_bytes():
+                stem, suffix, n = target.stem, target.suffix, 2
+                while (self.upload_dir / f"{stem}-{n}{suffix}").exists():
+                    n += 1
+                target = self.upload_dir / f"{stem}-{n}{suffix}"
+            os.replace(f, target)
+            final.append(target)
+        shutil.rmtree(staged[0].parent, ignore_errors=True)
+        job = self.jobs.start(final)
+        session.jobs.append(job.id)
+        lines.append(f'<li class="ok">… {len(final)} 个文件已开始在后台导入，可以继续提问；导入完成后会在这里报告。</li>')
+        return '<ul class="upload-report">' + "".join(lines) + "</ul>"
+
+    def job_html(self, session: Session | None) -> str:
+        """The progress bar of this tab's latest upload, or its report when it is done."""
+        job = self.jobs.get(session.jobs[-1]) if session and session.jobs else None
+        if job is None:
+            return ""
+        if not job.finished:
+            label = {"read": "读取文档", "embed": "向量化"}.get(job.stage, "准备中")
+            count = f" {job.done}/{job.total}" if job.total else ""
+            pct = round(100 * job.fraction())
+            return (f'<div class="job"><progress max="100" value="{pct}"></progress> {pct}% · {label}{count}'
+                    f"（后台导入 {len(job.files)} 个文件，可以继续提问）</div>")
+        return self._job_report(job)
+
+    def _job_report(self, job) -> str:
+        if job.report is None:
+            return ('<ul class="upload-report"><li class="refused">✗ 导入失败（详细原因已写入服务端日志），'
+                    "文档库中原有的文档不受影响。</li></ul>")
+        r = job.report
+        counts = {m.doc_id: n for m, n in self._docs()}
+        renamed = {x["doc_id"]: x for x in r["renamed"]}
+        lines = []
+        for doc_id in r["added"]:
+            note = ""
+            if doc_id in renamed:
+                note = f"（文件名与已有文档 {esc(renamed[doc_id]['taken_by'])} 相同，已作为新文档导入，不影响原文档）"
+            lines.append(f'<li class="ok">✓ {esc(doc_id)}：已导入，{counts.get(doc_id, 0)} 个分块{note}。</li>')
+        for doc_id in r["updated"]:
+            lines.append(f'<li class="ok">✓ {esc(doc_id)}：已替换为新内容，{counts.get(doc_id, 0)} 个分块。</li>')
+        for doc_id in r["unchanged"]:
+            lines.append(f'<li class="ok">✓ {esc(doc_id)}：与库中文档相同，未重复导入。</li>')
+        for d in r["duplicates"]:
+            lines.append(f'<li class="ok">✓ {esc(d["name"])}：内容与文档库中的 {esc(d["of"])} 相同，未重复导入。</li>')
+        for sk in r["skipped"]:
+            lines.append(f'<li class="refused">✗ {esc(sk["name"])}：{esc(reason_zh(sk["kind"], sk["detail"], sk["reason"]))}</li>')
+        if job.id not in self._cleaned:  # refused or duplicate uploads are not kept
+            self._cleaned.add(job.id)
+            kept = {r.path for r in self.index.store.records().values()}
+            for item in r["skipped"] + r["duplicates"]:
+                f = Path(item["path"])
+                if f.resolve().parent == self.upload_dir.resolve() and str(f.resolve()) not in kept:
+                    f.unlink(missing_ok=True)
         return '<ul class="upload-report">' + "".join(lines) + "</ul>"
 
     def remove(self, doc_id: str | None) -> str:
         if not doc_id:
             return '<div class="upload-report">请先在下拉框中选择要删除的文档。</div>'
+        record = self.index.store.records().get(doc_id)
         try:
-            with self.lock:
-                n = self.index.remove(doc_id)
+            n = self.index.remove(doc_id)
         except AssistantError:
             return f'<div class="upload-report">文档库中没有 {esc(doc_id)}，可能已被删除。</div>'
-        stored = self.upload_dir / doc_id
-        if stored.is_file():
-            stored.unlink()
+        stored = Path(record.path) if record and record.path else None
+        if stored and stored.parent == self.upload_dir.resolve() and stored.is_file():
+            stored.unlink()  # the uploaded copy goes too; files ingested from elsewhere are not touched
         return (f'<div class="upload-report">已删除 {esc(doc_id)}（{n} 个分块），'
                 "它不会再出现在任何回答中。</div>")
 
@@ -340,7 +457,12 @@ JS = """
 
 
 def build_ui(app: WebApp):
+    """The page. Nothing about the library is in the page as built (with a login, Gradio serves the
+    page and its API description before login): every list and table is filled by ``demo.load`` and
+    the timer, which need a login; and every event is private (no API description at all)."""
     import gradio as gr
+
+    private = {"api_visibility": "private"}
 
     def hidden():
         return gr.update(value=None, visible=False), gr.update(value=None, visible=False)
@@ -358,22 +480,40 @@ def build_ui(app: WebApp):
         session = app.clear(session)
         return [], session, *hidden()
 
-    def library_outputs(report: str):
+    def library(session):
+        """Everything on the page that shows the library, as of now."""
+        session = session or Session()
+        session.seen = app.generation()
         ids = app.doc_ids()
-        return (report, app.library_rows(), gr.update(choices=app.org_choices()),
-                gr.update(choices=ids, value=None), gr.update(choices=ids), app.status_html())
+        return (app.library_rows(), gr.update(choices=app.org_choices()), gr.update(choices=ids),
+                gr.update(choices=ids), app.status_html(), session)
 
-    def on_upload(paths, progress=gr.Progress()):
-        report = app.upload(paths, progress=lambda frac, desc: progress(frac, desc=desc))
-        return (*library_outputs(report), None)
+    def on_upload(paths, session):
+        report, session = app.upload(paths, session)
+        asking = session.pending is not None
+        return report, session, None, gr.update(visible=asking), app.job_html(session)
 
-    def on_remove(doc_id):
-        return library_outputs(app.remove(doc_id))
+    def on_confirm(choice):
+        def run(session):
+            report, session = app.confirm(choice, session)
+            return report, session, gr.update(visible=False), app.job_html(session)
+        return run
 
-    with gr.Blocks(title="党建知识助手") as demo:
+    def on_remove(doc_id, session):
+        return app.remove(doc_id), *library(session)
+
+    def on_tick(session):
+        """Every few seconds: this tab's upload progress, and the library when anyone changed it."""
+        session = session or Session()
+        job = app.job_html(session)
+        if app.generation() == session.seen:
+            return (job, *(gr.skip() for _ in range(5)), session)
+        return (job, *library(session))
+
+    with gr.Blocks(title="党建知识助手", delete_cache=(1800, 3600)) as demo:
         session = gr.State(None)
         gr.HTML("<h2 style='margin:0'>党建知识助手</h2>")
-        status = gr.HTML(app.status_html(), elem_id="status")
+        status = gr.HTML("", elem_id="status")
         with gr.Tabs():
             with gr.Tab("问答", id="chat"):
                 with gr.Row():
@@ -394,65 +534,47 @@ def build_ui(app: WebApp):
                         gr.Examples(EXAMPLES, inputs=[box], label="示例问题")
                     with gr.Column(scale=1):
                         gr.HTML("<b>筛选</b>")
-                        orgs = gr.Dropdown(app.org_choices(), multiselect=True, label="单位（可多选）", elem_id="orgs")
+                        orgs = gr.Dropdown([], multiselect=True, label="单位（可多选）", elem_id="orgs")
                         since = gr.Textbox(label="起始日期", placeholder="如 2010 或 2012-06-30", elem_id="since")
                         until = gr.Textbox(label="截止日期", placeholder="如 2016-12-31", elem_id="until")
                         gr.HTML("<div class='status'>问答：逐句引用原文回答；起草发言要点：3–7 条要点，可下载 Word；"
                                 "查找先例做法：列出各单位的相关做法。追问（如“那兰州化物所呢？”）会结合上文理解。</div>")
             with gr.Tab("文档库", id="library"):
-                table = gr.Dataframe(app.library_rows(), headers=LIBRARY_HEADERS, interactive=False, wrap=True,
-                                     elem_id="library", column_widths=["20%", "38%", "16%", "11%", "8%", "7%"])
+                table = gr.Dataframe([], headers=LIBRARY_HEADERS, interactive=False, wrap=True,
+                                     elem_id="library", column_widths=["20%", "36%", "16%", "11%", "7%", "10%"])
                 with gr.Row():
                     with gr.Column():
-                        files = gr.File(label=f"上传文档（.txt / .md，单个不超过 {app.max_upload_bytes // 1048576} MB）",
+                        files = gr.File(label=f"上传文档：{UPLOAD_FORMATS}，单个不超过 {app.max_upload_bytes // 1048576} MB",
                                         file_count="multiple", type="filepath", elem_id="upload")
                         upload_btn = gr.Button("导入所选文件", variant="primary", elem_id="upload-btn")
                     with gr.Column():
-                        remove_pick = gr.Dropdown(app.doc_ids(), value=None, label="删除文档", elem_id="remove-pick")
+                        remove_pick = gr.Dropdown([], value=None, label="删除文档", elem_id="remove-pick")
                         remove_btn = gr.Button("删除所选文档", variant="stop", elem_id="remove-btn")
                 report = gr.HTML(elem_id="library-report")
-                view_pick = gr.Dropdown(app.doc_ids(), value=None, label="查看全文", elem_id="view-pick")
+                with gr.Row(visible=False, elem_id="confirm") as confirm_row:
+                    replace_btn = gr.Button("替换原文档", variant="stop", elem_id="confirm-replace")
+                    new_btn = gr.Button("作为新文档导入", variant="primary", elem_id="confirm-new")
+                    cancel_btn = gr.Button("取消", elem_id="confirm-cancel")
+                job = gr.HTML(elem_id="job")
+                view_pick = gr.Dropdown([], value=None, label="查看全文", elem_id="view-pick")
                 viewer = gr.HTML(app.document_html(None), elem_id="viewer")
+        timer = gr.Timer(2.0)
 
+        lib_outputs = [table, orgs, remove_pick, view_pick, status, session]
         ask_outputs = [chatbot, session, box, docx_btn, md_btn]
         ask_inputs = [box, mode, orgs, since, until, session]
-        box.submit(on_ask, ask_inputs, ask_outputs)
-        send.click(on_ask, ask_inputs, ask_outputs)
-        clear.click(on_clear, [session], [chatbot, session, docx_btn, md_btn])
-        chatbot.clear(on_clear, [session], [chatbot, session, docx_btn, md_btn])  # the chat's own 🗑 button
-        lib_outputs = [report, table, orgs, remove_pick, view_pick, status]
-        upload_btn.click(on_upload, [files], [*lib_outputs, files])
-        remove_btn.click(on_remove, [remove_pick], lib_outputs)
-        view_pick.change(app.document_html, [view_pick], [viewer])
-        def on_load():  # another tab may have changed the library since this page was built
-            ids = app.doc_ids()
-            return (app.status_html(), app.library_rows(), gr.update(choices=app.org_choices()),
-                    gr.update(choices=ids), gr.update(choices=ids))
-
-        demo.load(on_load, None, [status, table, orgs, remove_pick, view_pick])
+        box.submit(on_ask, ask_inputs, ask_outputs, **private)
+        send.click(on_ask, ask_inputs, ask_outputs, **private)
+        clear.click(on_clear, [session], [chatbot, session, docx_btn, md_btn], **private)
+        chatbot.clear(on_clear, [session], [chatbot, session, docx_btn, md_btn], **private)  # the chat's own 🗑
+        upload_btn.click(on_upload, [files, session], [report, session, files, confirm_row, job], **private)
+        for btn, choice in ((replace_btn, "replace"), (new_btn, "new"), (cancel_btn, "cancel")):
+            btn.click(on_confirm(choice), [session], [report, session, confirm_row, job], **private)
+        remove_btn.click(on_remove, [remove_pick, session], [report, *lib_outputs], **private)
+        view_pick.change(app.document_html, [view_pick], [viewer], **private)
+        timer.tick(on_tick, [session], [job, *lib_outputs], show_progress="hidden", **private)
+        demo.load(library, [session], lib_outputs, **private)
     return demo
-
-
-class SecurityHeaders:
-    """ASGI middleware: the CSP above, no MIME sniffing, no referrer to other sites."""
-
-    def __init__(self, app):
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-
-        async def send_with_headers(message):
-            if message["type"] == "http.response.start":
-                message["headers"] = list(message.get("headers", [])) + [
-                    (b"content-security-policy", CSP.encode()),
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"no-referrer"),
-                ]
-            await send(message)
-
-        return await self.app(scope, receive, send_with_headers)
 
 
 def parse_auth(value: str) -> tuple[str, str] | None:
@@ -514,6 +636,8 @@ def serve(settings, host: str = "127.0.0.1", port: int = 7860, share: bool = Fal
     import gradio as gr
     from starlette.middleware import Middleware
 
+    from .security import LoginThrottle, SecurityHeaders
+
     if llm is not None:
         from .generation import chat_model
 
@@ -530,9 +654,9 @@ def serve(settings, host: str = "127.0.0.1", port: int = 7860, share: bool = Fal
     try:
         demo.queue(default_concurrency_limit=4)
         demo.launch(server_name=host, server_port=port, share=share, auth=auth,
-                    auth_message="党建知识助手：请登录", prevent_thread_lock=True, quiet=True, ssr_mode=False,
+                    auth_message="党建知识助手：请登录（连续输错 5 次后需等待几分钟再试）", prevent_thread_lock=True, quiet=True, ssr_mode=False,
                     show_error=False, footer_links=[], max_file_size=4 * app.max_upload_bytes,
-                    app_kwargs={"middleware": [Middleware(SecurityHeaders)]},
+                    app_kwargs={"middleware": [Middleware(SecurityHeaders), Middleware(LoginThrottle)]},
                     theme=theme, css=CSS, js=JS)
     except OSError:
         raise AssistantError(f"port {port} on {host} is in use; choose another with --port")
@@ -547,4 +671,5 @@ def serve(settings, host: str = "127.0.0.1", port: int = 7860, share: bool = Fal
         pass
     finally:
         demo.close()
+        app.close()
         index.close()

@@ -20,7 +20,9 @@ Q = "光栅室党支部创先争优活动领导小组的组长是谁？"
 def web(hash_settings, tmp_path):
     index = Index.open(hash_settings, create=True)
     index.ingest([SEEDS])
-    yield WebApp(index, max_upload_bytes=64 * 1024, download_dir=tmp_path / "downloads")
+    app = WebApp(index, max_upload_bytes=64 * 1024, download_dir=tmp_path / "downloads")
+    yield app
+    app.close()
     index.close()
 
 
@@ -110,6 +112,18 @@ def test_llm_replies_stream_piece_by_piece_then_are_checked(web):
     assert "cursor" not in messages[-1]["content"] and "src-1" in messages[-1]["content"]
 
 
+def upload(web, paths, session=None, choice=None):
+    """Upload like the page does: check and stage, answer the replace question if asked, then wait
+    for the background job; returns (first report, final job report, session)."""
+    first, session = web.upload([str(p) for p in paths], session)
+    if choice is not None:
+        assert session.pending is not None, first
+        first, session = web.confirm(choice, session)
+    if session.jobs:
+        web.jobs.wait(session.jobs[-1], timeout=120)
+    return first, web.job_html(session), session
+
+
 def test_upload_ingests_good_files_and_refuses_bad_ones_clearly(web, tmp_path):
     before = {m.doc_id: n for m, n in web.index.documents()}
     up = tmp_path / "up"
@@ -120,7 +134,8 @@ def test_upload_ingests_good_files_and_refuses_bad_ones_clearly(web, tmp_path):
     gbk = up / "gbk.md"
     gbk.write_bytes("# 某所党委\n\n某所党委开展了主题党日活动，共有十八名党员参加。".encode("gb18030"))
     bad = {
-        up / "report.pdf": b"%PDF-1.4 binary",
+        up / "report.pdf": b"%PDF-1.4 binary",  # passes the quick check, refused by the converter in the job
+        up / "photo.jpg": b"\xff\xd8\xff\xe0",
         up / "empty.txt": b"",
         up / "big.txt": "党".encode() * 30000,
         up / "binary.txt": bytes(range(256)) * 4,
@@ -128,19 +143,60 @@ def test_upload_ingests_good_files_and_refuses_bad_ones_clearly(web, tmp_path):
     }
     for path, data in bad.items():
         path.write_bytes(data)
-    progress = []
-    report = web.upload([str(p) for p in [good, gbk, *bad]], progress=lambda f, d: progress.append((f, d)))
-    assert report.count('class="ok"') == 2 and report.count('class="refused"') == 5
-    assert "不支持 .pdf" in report and "文件是空的" in report and "超过 0.1 MB 的上限" in report
-    assert "无法识别为文本" in report
-    assert progress and progress[-1][0] == 1.0
+    first, done, session = upload(web, [good, gbk, *bad])
+    assert first.count('class="refused"') == 5 and "后台导入" in first
+    assert "不支持 .jpg" in first and "文件是空的" in first and "超过 0 MB 的上限" in first
+    assert "无法识别为文本" in first
+    assert done.count('class="ok"') == 2 and "report.pdf：文件已损坏" in done, done
     after = {m.doc_id: n for m, n in web.index.documents()}
     assert set(after) == set(before) | {"知识竞赛通知.txt", "gbk.md"}
     assert all(after[d] == n for d, n in before.items())  # nothing already indexed was disturbed
     assert "知识竞赛通知.txt" in [r[0] for r in web.library_rows()] and (web.upload_dir / "gbk.md").exists()
+    assert not (web.upload_dir / "report.pdf").exists()  # a refused upload is not kept
     _, _, _, ans = final(web, "测试单位党支部党史知识竞赛有多少名党员参赛？")
     assert ans.citations and ans.citations[0].doc_id == "知识竞赛通知.txt"
-    assert web.upload([]).count("请先选择") == 1
+    assert web.upload([])[0].count("请先选择") == 1
+
+
+def test_a_same_named_upload_is_never_replaced_without_asking(web, tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir(), b.mkdir()
+    (a / "通知.txt").write_text("甲单位党支部\n\n甲单位党支部开展了红色观影活动。", encoding="utf-8")
+    (b / "通知.txt").write_text("乙单位党支部\n\n乙单位党支部开展了植树志愿活动。", encoding="utf-8")
+    upload(web, [a / "通知.txt"])
+    first, _, session = upload(web, [b / "通知.txt"])
+    assert session.pending and "请选择" in first and "通知.txt" in first
+    assert "红色观影" in web.index.store.text("通知.txt")  # nothing happened yet
+    _, done, session = upload(web, [b / "通知.txt"], choice="new")
+    assert "已导入" in done and "通知-2.txt" in web.doc_ids()
+    assert "红色观影" in web.index.store.text("通知.txt") and "植树" in web.index.store.text("通知-2.txt")
+    (b / "通知.txt").write_text("乙单位党支部\n\n乙单位党支部开展了清明祭扫活动。", encoding="utf-8")
+    _, done, _ = upload(web, [b / "通知.txt"], choice="replace")
+    assert "已替换" in done and "清明祭扫" in web.index.store.text("通知.txt")
+    first, _, session = upload(web, [a / "通知.txt"], choice="cancel")
+    assert "已取消" in first and "清明祭扫" in web.index.store.text("通知.txt")
+
+
+def test_the_same_report_under_another_name_is_not_indexed_twice(web, tmp_path):
+    copy = tmp_path / "副本.txt"
+    copy.write_bytes((SEEDS / seed_name({m.doc_id: 0 for m, _ in web.index.documents()})).read_bytes())
+    n = len(web.doc_ids())
+    _, done, _ = upload(web, [copy])
+    assert "相同，未重复导入" in done and len(web.doc_ids()) == n and not (web.upload_dir / "副本.txt").exists()
+
+
+def test_questions_are_answered_while_an_upload_is_being_ingested(web, tmp_path):
+    big = tmp_path / "长文.txt"
+    big.write_text("长文单位党委\n\n" + "长文单位党委组织党员开展学习活动，交流心得体会。\n" * 800, encoding="utf-8")
+    first, session = web.upload([str(big)], None)
+    job = web.jobs.get(session.jobs[-1])
+    answered = 0
+    while not job.finished:
+        _, _, _, ans = final(web, Q)
+        assert not ans.refused and "巴音贺希格" in ans.answer
+        answered += 1
+    assert answered >= 1 and job.report and job.report["added"] == ["长文.txt"]
+    assert "长文.txt" in web.doc_ids()  # seen at once, without a restart
 
 
 def seed_name(docs):
@@ -150,7 +206,7 @@ def seed_name(docs):
 def test_remove_deletes_everywhere_and_is_never_retrieved_again(web, tmp_path):
     f = tmp_path / "独有文档.txt"
     f.write_text("独有单位党支部\n\n独有单位党支部开展了紫藤花读书会活动，每月一次。", encoding="utf-8")
-    web.upload([str(f)])
+    upload(web, [f])
     assert "独有文档.txt" in web.doc_ids()
     msg = web.remove("独有文档.txt")
     assert "已删除" in msg and "独有文档.txt" not in web.doc_ids() and not (web.upload_dir / "独有文档.txt").exists()
@@ -164,12 +220,12 @@ def test_document_text_is_shown_escaped(web, tmp_path):
     f = tmp_path / "xss.txt"
     f.write_text('恶意单位党支部<script>window.pwned=1</script>\n\n恶意单位党支部开展了<img src=x onerror="window.pwned=2">'
                  "网页安全学习活动。![远程](http://203.0.113.9/a.png)", encoding="utf-8")
-    web.upload([str(f)])
+    upload(web, [f])
     page = web.document_html("xss.txt")
     assert {t for t, _ in tags(page)} == {"div", "br"} and "&lt;script&gt;" in page
     _, messages, _, ans = final(web, "恶意单位党支部开展了什么学习活动？")
     assert ans.citations and {t for t, _ in tags(messages[-1]["content"])} <= {
-        "div", "p", "a", "details", "summary", "mark", "br"}
+        "div", "p", "a", "details", "summary", "mark", "br", "span"}
     assert "已不在" in web.document_html("nope.txt")
 
 

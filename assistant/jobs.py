@@ -1,0 +1,128 @@
+"""Background ingest jobs for the web page.
+
+An upload is ingested by a child process, ``assistant ingest --progress-json FILE …``, at a lower
+CPU priority and with one math thread, so the server keeps answering questions at full speed while
+it runs; the server sees the new documents as soon as the child commits them (the index's
+generation counter), exactly as it sees a CLI ingest run beside it. A child that dies leaves the
+index consistent (the next ingest finishes its work), and the job says so.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class IngestJob:
+    id: str
+    files: list[Path]
+    started: float = field(default_factory=time.time)
+    stage: str = "start"  # start | read | embed | done
+    done: int = 0
+    total: int = 0
+    report: dict | None = None  # the child's final report (cli.report_dict)
+    error: str = ""  # why the job failed, when it did
+    finished: bool = False
+
+    def fraction(self) -> float:
+        """0..1 for a progress bar: reading is the first tenth, embedding the rest."""
+        if self.finished:
+            return 1.0
+        part = self.done / self.total if self.total else 0.0
+        return 0.1 * part if self.stage == "read" else 0.1 + 0.9 * part if self.stage == "embed" else 0.0
+
+
+def child_env(settings) -> dict:
+    """The environment of an ingest child: this server's index and model settings, one math thread."""
+    env = dict(os.environ)
+    env.update({
+        "ASSISTANT_INDEX_DIR": str(Path(settings.index_dir).resolve()),
+        "ASSISTANT_EMBED_MODEL": settings.model.name,
+        "ASSISTANT_QUERY_PROMPT": settings.model.query_prompt,
+        "ASSISTANT_PASSAGE_PROMPT": settings.model.passage_prompt,
+        "ASSISTANT_CHUNK_TOKENS": str(settings.chunk_tokens),
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+        "PYTHONIOENCODING": "utf-8",
+    })
+    return env
+
+
+class JobRunner:
+    def __init__(self, settings, nice: int = 10):
+        self.settings = settings
+        self.nice = nice
+        self._jobs: dict[str, IngestJob] = {}
+        self._procs: dict[str, subprocess.Popen] = {}
+        self._lock = threading.Lock()
+
+    def start(self, files: list[Path]) -> IngestJob:
+        job = IngestJob(id=uuid.uuid4().hex[:12], files=list(files))
+        cmd = [sys.executable, "-m", "assistant", "ingest", "--progress-json", *[str(f) for f in files]]
+        errors = tempfile.TemporaryFile()
+        nice = self.nice
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors,
+                                env=child_env(self.settings), text=True, encoding="utf-8",
+                                preexec_fn=(lambda: os.nice(nice)) if nice else None)
+        with self._lock:
+            self._jobs[job.id] = job
+            self._procs[job.id] = proc
+        threading.Thread(target=self._follow, args=(job, proc, errors), daemon=True, name=f"ingest-{job.id}").start()
+        return job
+
+    def _follow(self, job: IngestJob, proc: subprocess.Popen, errors) -> None:
+        for line in proc.stdout:
+            try:
+                msg = json.loads(line)
+            except ValueError:
+                continue
+            if "report" in msg:
+                job.report = msg["report"]
+            elif "stage" in msg:
+                job.stage, job.done, job.total = msg["stage"], msg["done"], msg["total"]
+        rc = proc.wait()
+        errors.seek(0)
+        tail = [ln for ln in errors.read().decode("utf-8", "replace").splitlines() if ln.strip()]
+        errors.close()
+        if job.report is None:
+            job.error = (tail[-1] if tail else f"the ingest process ended with code {rc}")[:300]
+            log.warning("background ingest %s failed (exit %s): %s", job.id, rc, "\n".join(tail[-20:]))
+        job.stage, job.finished = "done", True
+        with self._lock:
+            self._procs.pop(job.id, None)
+
+    def get(self, job_id: str) -> IngestJob | None:
+        with self._lock:
+            return self._jobs.get(job_id)
+
+    def running(self) -> list[IngestJob]:
+        with self._lock:
+            return [j for j in self._jobs.values() if not j.finished]
+
+    def wait(self, job_id: str, timeout: float = 600.0) -> IngestJob:
+        """Block until the job is finished (for tests and scripts)."""
+        deadline = time.monotonic() + timeout
+        job = self.get(job_id)
+        while job is not None and not job.finished and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return job
+
+    def close(self) -> None:
+        """Stop running children (the next ingest finishes whatever they had not committed)."""
+        with self._lock:
+            procs = list(self._procs.values())
+        for p in procs:
+            p.terminate()
