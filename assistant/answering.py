@@ -80,12 +80,22 @@ class Scored:
     bonus: float = 0.0
 
 
+_QUESTION_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200d\u2060\ufeff]+")
+
+
+def strip_controls(question: str) -> str:
+    return _QUESTION_CONTROLS.sub(" ", question or "").strip()
+
+
 def check_question(question: str, limit: int) -> str:
-    q = (question or "").strip()
+    """The question with control characters gone; AssistantError when nothing askable is left."""
+    q = strip_controls(question)
     if not q:
         raise AssistantError("The question is empty: type a question, e.g. assistant ask \"质检中心有多少名党员？\"")
     if len(q) > limit:
         raise AssistantError(f"The question is {len(q)} characters long; keep it under {limit} characters.")
+    if not any(ch.isalnum() for ch in q):
+        raise AssistantError("The question has no words, only punctuation or symbols: type a question in words.")
     return q
 
 

@@ -134,7 +134,8 @@ def _filters(args):
     )
 
 
-def _print_answer(ans, out=sys.stdout, body: bool = True) -> None:
+def _print_answer(ans, out=None, body: bool = True) -> None:
+    out = out or sys.stdout
     if body:
         print(ans.answer, file=out)
     for sentence in ans.unsupported:

@@ -115,6 +115,7 @@ class Decision:
     action: str  # unchanged | duplicate | moved | update | new
     doc_id: str  # the document it is, repeats or becomes
     taken_by: str = ""  # for a new document whose file name was taken: the document that has it
+    replaces: str = ""  # for a duplicate: the document this path held before (its text is gone from disk)
 
 
 class Index:
@@ -355,6 +356,8 @@ class Index:
         return self.store.not_embedded(self.model_id)
 
     def keyword_behind(self) -> bool:
+        """Is the saved keyword index older than the documents (a crash before it was saved)?"""
+        self.refresh()
         return self.keyword.fp != fingerprint(self.store.chunk_ids())
 
     # --- ingest and remove
@@ -375,17 +378,33 @@ class Index:
         return f"{stem}-{n}{suffix}"
 
     @staticmethod
+    def _holds(rec: DocRecord) -> bool:
+        """Does the file a document was read from still hold the bytes that were indexed?"""
+        if not rec.path:
+            return False
+        if not rec.content_hash:  # an index made before content hashes: trust the file is still it
+            return os.path.exists(rec.path)
+        try:
+            return content_hash(Path(rec.path).read_bytes().hex()) == rec.content_hash
+        except OSError:
+            return False
+
+    @staticmethod
     def decide(p: Prepared, records: dict[str, DocRecord]) -> Decision:
         resolved = str(p.path.resolve())
         own = next((r for r in records.values() if r.path == resolved), None)
         if own is not None and own.raw_hash == p.key:
             return Decision("unchanged", own.doc_id)
-        same = next((r for r in records.values() if r is not own and (
-            r.content_hash == p.content_hash or (p.text_hash and r.text_hash == p.text_hash))), None)
-        if same is not None:
-            if own is None and same.path and not os.path.exists(same.path):
-                return Decision("moved", same.doc_id)
-            return Decision("duplicate", same.doc_id)
+        same = [r for r in records.values() if r is not own and (
+            r.content_hash == p.content_hash or (p.text_hash and r.text_hash == p.text_hash))]
+        held = next((r for r in same if Index._holds(r)), None)
+        if held is not None:
+            # A repeat of a document whose file still holds it. If this path held a document of its
+            # own, that text is gone from disk (the file was overwritten with the other report).
+            return Decision("duplicate", held.doc_id, replaces=own.doc_id if own is not None else "")
+        if same and own is None:
+            # The text of a document whose file is gone or now holds something else: it moved here.
+            return Decision("moved", same[0].doc_id)
         if own is not None:
             return Decision("update", own.doc_id)
         doc_id = Index._free_id(p.path.name, records)
@@ -461,13 +480,18 @@ class Index:
                 report.unchanged.append(decision.doc_id)
                 return
             if decision.action == "duplicate":
+                if decision.replaces:
+                    self._delete_doc(decision.replaces, report)
+                    self._save_keyword()
                 report.duplicates.append((prep.path, decision.doc_id))
                 return
             if decision.action == "moved":
                 self.store.set_path(decision.doc_id, str(prep.path.resolve()))
                 report.moved.append((decision.doc_id, prep.path))
                 return
-            if prep.doc is None or decision.doc_id != prep.doc.doc_id:
+            if prep.doc is None or not prep.chunks or decision.doc_id != prep.doc.doc_id:
+                # Decided "duplicate"/"moved" before the lock (so not chunked or embedded) and it no
+                # longer is, or its id was taken meanwhile: never commit a document without its chunks.
                 report.skipped.append(Skipped(prep.path, "changed by another ingest at the same time; ingest it again"))
                 return
             doc, chunks = prep.doc, prep.chunks

@@ -35,6 +35,7 @@ class IngestJob:
     report: dict | None = None  # the child's final report (cli.report_dict)
     error: str = ""  # why the job failed, when it did
     finished: bool = False
+    finished_at: float = 0.0
 
     def fraction(self) -> float:
         """0..1 for a progress bar: reading is the first tenth, embedding the rest."""
@@ -100,6 +101,7 @@ class JobRunner:
         if job.report is None:
             job.error = (tail[-1] if tail else f"the ingest process ended with code {rc}")[:300]
             log.warning("background ingest %s failed (exit %s): %s", job.id, rc, "\n".join(tail[-20:]))
+        job.finished_at = time.time()
         job.stage, job.finished = "done", True
         with self._lock:
             self._procs.pop(job.id, None)

@@ -76,7 +76,7 @@ def decode(data: bytes) -> tuple[str, str]:
 
     best = from_bytes(data, cp_isolation=["gb18030", "big5"]).best()
     if best is None:
-        raise Unreadable("encoding", "is not UTF-8, GB18030/GBK or Big5 text")
+        raise Unreadable("encoding", "is not text in UTF-8, GB18030/GBK or Big5 (a binary file?); save it as UTF-8 text")
     encoding = "big5" if best.encoding.startswith("big5") else "gb18030"
     return data.decode(encoding, errors="strict"), encoding
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
+from .answering import strip_controls
 from .conversation import Conversation
 from .errors import AssistantError
 from .housekeeping import DownloadDir
@@ -63,6 +64,12 @@ class Session:
     jobs: list[str] = field(default_factory=list)  # its background ingest jobs, newest last
     pending: PendingUpload | None = None
     seen: int = -1  # the index generation its library view shows
+
+
+def _report(lines: list[str], when: float | None = None) -> str:
+    """An upload report, stamped with its time (so a user can tell one upload's report from the next)."""
+    stamp = time.strftime("%H:%M:%S", time.localtime(when))
+    return f'<ul class="upload-report"><li class="when">{stamp}</li>' + "".join(lines) + "</ul>"
 
 
 def _date_bound(value: str, label: str) -> str:
@@ -182,7 +189,7 @@ class WebApp:
             session: Session | None) -> Iterator[tuple[list[dict], Session, Answer | None]]:
         """Yields (messages, session, final answer or None while it is still coming)."""
         session = session or Session()
-        question = (question or "").strip()
+        question = strip_controls(question)
         if not question:
             yield list(session.messages), session, None
             return
@@ -191,6 +198,8 @@ class WebApp:
             limit = self.index.settings.max_question_chars
             if len(question) > limit:
                 raise AssistantError(f"问题有 {len(question)} 个字，太长了；请控制在 {limit} 字以内。")
+            if not any(ch.isalnum() for ch in question):
+                raise AssistantError("问题里没有文字（只有标点或符号），请输入一个完整的问题。")
             filters = Filters(orgs=tuple(orgs or ()), since=_date_bound(since, "起始日期"),
                               until=_date_bound(until, "截止日期"))
         except AssistantError as exc:
@@ -302,7 +311,7 @@ class WebApp:
             shutil.copyfile(p, dest)
             staged.append(dest)
         if not staged:
-            return '<ul class="upload-report">' + "".join(lines) + "</ul>", session
+            return _report(lines), session
         records = {r.path: r.doc_id for r in self.index.store.records().values()}
         conflicts = {}
         for f in staged:
@@ -315,7 +324,7 @@ class WebApp:
             names = "、".join(f"{esc(n)}（将替换文档 {esc(d)}）" for n, d in conflicts.items())
             lines.append(f'<li class="ask">? 文档库中已有同名的上传文档且内容不同：{names}。'
                          "请选择“替换原文档”“作为新文档导入”或“取消”。</li>")
-            return '<ul class="upload-report">' + "".join(lines) + "</ul>", session
+            return _report(lines), session
         return self._launch(staged, "new", session, lines), session
 
     def confirm(self, choice: str, session: Session | None) -> tuple[str, Session]:
@@ -347,7 +356,7 @@ class WebApp:
         job = self.jobs.start(final)
         session.jobs.append(job.id)
         lines.append(f'<li class="ok">… {len(final)} 个文件已开始在后台导入，可以继续提问；导入完成后会在这里报告。</li>')
-        return '<ul class="upload-report">' + "".join(lines) + "</ul>"
+        return _report(lines)
 
     def job_html(self, session: Session | None) -> str:
         """The progress bar of this tab's latest upload, or its report when it is done."""
@@ -364,8 +373,8 @@ class WebApp:
 
     def _job_report(self, job) -> str:
         if job.report is None:
-            return ('<ul class="upload-report"><li class="refused">✗ 导入失败（详细原因已写入服务端日志），'
-                    "文档库中原有的文档不受影响。</li></ul>")
+            return _report(['<li class="refused">✗ 导入失败（详细原因已写入服务端日志），'
+                            "文档库中原有的文档不受影响。</li>"], job.finished_at)
         r = job.report
         counts = {m.doc_id: n for m, n in self._docs()}
         renamed = {x["doc_id"]: x for x in r["renamed"]}
@@ -390,7 +399,7 @@ class WebApp:
                 f = Path(item["path"])
                 if f.resolve().parent == self.upload_dir.resolve() and str(f.resolve()) not in kept:
                     f.unlink(missing_ok=True)
-        return '<ul class="upload-report">' + "".join(lines) + "</ul>"
+        return _report(lines, job.finished_at)
 
     def remove(self, doc_id: str | None) -> str:
         if not doc_id:

@@ -44,6 +44,7 @@ class Served:
 
     def __init__(self, index_dir: Path, env_extra: dict, log: Path):
         self.port = free_port()
+        self.index_dir = index_dir
         env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
         env.update(ASSISTANT_INDEX_DIR=str(index_dir), PYTHONUNBUFFERED="1", **env_extra)
         self.log = log
@@ -204,13 +205,27 @@ def test_precedents_render_as_a_table(page):
     assert table.locator("tbody tr").count() >= 2 and table.locator("a.cite").count() >= 2
 
 
-def _upload(page, paths):
+def _upload(page, paths, choice: str | None = None):
+    """Upload through the page; answer the replace question with ``choice`` when it is asked; wait
+    for the background ingest's report (the page's timer brings it)."""
     page.get_by_role("tab", name="文档库").click()
     page.set_input_files("#upload input[type=file]", [str(p) for p in paths])
     page.wait_for_timeout(500)
+    changed = "([id, before]) => document.querySelector('#' + id).innerText !== before"
+    report, job = page.inner_text("#library-report"), page.inner_text("#job")
     page.click("#upload-btn")
-    page.wait_for_selector("#library-report .upload-report", timeout=120_000)
-    return page.inner_text("#library-report")
+    page.wait_for_function(changed, arg=["library-report", report], timeout=120_000)
+    first = page.inner_text("#library-report")
+    if choice:
+        page.wait_for_selector("#confirm-replace", state="visible", timeout=30_000)
+        page.click({"replace": "#confirm-replace", "new": "#confirm-new", "cancel": "#confirm-cancel"}[choice])
+        page.wait_for_function(changed, arg=["library-report", first], timeout=30_000)
+        if choice == "cancel":
+            return page.inner_text("#library-report")
+    page.wait_for_function("([before]) => { const j = document.querySelector('#job');"
+                           " return j.innerText !== before && j.querySelector('.upload-report'); }",
+                           arg=[job], timeout=300_000)
+    return first + "\n" + page.inner_text("#job")
 
 
 def docs_in(status: str) -> int:
@@ -224,8 +239,11 @@ def test_upload_then_find_it_in_the_library(page, tmp_path):
                     encoding="utf-8")
     bad = tmp_path / "扫描件.pdf"
     bad.write_bytes(b"%PDF-1.4")
-    report = _upload(page, [good, bad])
-    assert "党史学习教育总结.txt：已导入" in report and "不支持 .pdf" in report
+    photo = tmp_path / "照片.jpg"
+    photo.write_bytes(b"\xff\xd8\xff\xe0")
+    report = _upload(page, [good, bad, photo])
+    assert "后台导入" in report and "不支持 .jpg" in report
+    assert "党史学习教育总结.txt：已导入" in report and "扫描件.pdf：文件已损坏" in report
     page.wait_for_function("() => document.querySelector('#library').innerText.includes('党史学习教育总结.txt')")
     assert "扫描件.pdf" not in page.inner_text("#library")
     assert docs_in(page.inner_text("#status")) == before + 1
@@ -233,6 +251,48 @@ def test_upload_then_find_it_in_the_library(page, tmp_path):
     page.get_by_role("tab", name="问答").click()
     ask(page, "红色家书诵读活动有多少名党员参加？")
     assert "36名党员" in last_answer(page).inner_text()
+
+
+def test_a_same_named_upload_asks_before_replacing(page, tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir(), b.mkdir()
+    (a / "支部通知.txt").write_text("甲所党支部\n\n甲所党支部组织党员观看红色电影《长津湖》。", encoding="utf-8")
+    (b / "支部通知.txt").write_text("乙所党支部\n\n乙所党支部组织党员到养老院开展志愿服务。", encoding="utf-8")
+    assert "已导入" in _upload(page, [a / "支部通知.txt"])
+    assert "已取消" in _upload(page, [b / "支部通知.txt"], choice="cancel")
+    report = _upload(page, [b / "支部通知.txt"], choice="new")
+    assert "支部通知-2.txt：已导入" in report
+    page.wait_for_function("() => document.querySelector('#library').innerText.includes('支部通知-2.txt')")
+    page.screenshot(path=str(ARTIFACTS / "confirm.png"), full_page=True)
+    page.get_by_role("tab", name="问答").click()
+    ask(page, "甲所党支部组织党员观看了什么电影？")
+    assert "长津湖" in last_answer(page).inner_text()
+
+
+def test_a_cli_ingest_and_remove_beside_the_server_show_on_the_page(page, server, tmp_path):
+    """Another process changes the library: the open page shows it within seconds, no reload."""
+    doc = tmp_path / "命令行导入.txt"
+    doc.write_text("命令行单位党委\n\n命令行单位党委开展了“银杏树下”读书分享会。", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    env["ASSISTANT_INDEX_DIR"] = str(server.index_dir)
+    run = [sys.executable, "-m", "assistant"]
+    subprocess.run([*run, "ingest", str(doc)], env=env, cwd=ROOT, check=True, capture_output=True, timeout=300)
+    t0 = time.perf_counter()
+    page.get_by_role("tab", name="文档库").click()
+    page.wait_for_function("() => document.querySelector('#library').innerText.includes('命令行导入.txt')",
+                           timeout=30_000)
+    TIMINGS["cli_ingest_seen_by_page"] = time.perf_counter() - t0
+    page.get_by_role("tab", name="问答").click()
+    ask(page, "命令行单位党委开展了什么读书分享会？")
+    assert "银杏树下" in last_answer(page).inner_text()
+    subprocess.run([*run, "remove", "命令行导入.txt"], env=env, cwd=ROOT, check=True, capture_output=True,
+                   timeout=300)
+    page.get_by_role("tab", name="文档库").click()
+    page.wait_for_function("() => !document.querySelector('#library').innerText.includes('命令行导入.txt')",
+                           timeout=30_000)
+    page.get_by_role("tab", name="问答").click()
+    ask(page, "命令行单位党委开展了什么读书分享会？")
+    assert "银杏树下" not in last_answer(page).inner_text()
 
 
 class Beacon:
@@ -313,6 +373,13 @@ def test_login_is_required_when_assistant_auth_is_set(browser, tmp_path):
     s = Served(tmp_path / "index", {"ASSISTANT_EMBED_MODEL": "hash", "ASSISTANT_AUTH": "secretary:dangjian-2026"},
                tmp_path / "serve.log")
     try:
+        from urllib.request import urlopen
+
+        public = urlopen(s.url, timeout=30).read().decode("utf-8")  # what anyone sees before logging in
+        for seed in SEEDS.glob("*.txt"):
+            assert seed.name not in public and seed.stem not in public
+        for org in ("哈尔滨焊接研究所", "兰州化物所党委", "长春光机所质检中心党支部", "软件研究所", "光栅室党支部"):
+            assert org not in public
         context = browser.new_context(locale="zh-CN")
         pg = context.new_page()
         pg.goto(s.url)
