@@ -70,3 +70,23 @@ def test_org_abbreviations_found_in_the_text():
     assert "长光所" in seed("000").meta.aliases
     assert org_aliases("哈尔滨焊接研究所", "充分利用哈焊所网站，我所开展") == ("哈焊所",)
     assert org_aliases("", "哈焊所") == ()
+
+
+def test_a_huge_unpunctuated_line_is_cut_in_bounded_pieces_and_nothing_is_lost():
+    from assistant.chunking import chunk, count_tokens
+    from assistant.cleaning import MAX_LINE
+
+    raw = "标题\n" + "党员学习" * 150_000 + "，后半段" + "研讨交流" * 50_000  # 0.8 M characters, one line
+    doc = clean(raw, "long.txt")
+    lines = doc.text.split("\n")
+    assert max(len(line) for line in lines) <= MAX_LINE
+    assert doc.text.replace("\n", "") == raw.replace("\n", "")  # cut, never dropped
+    chunks = chunk(doc, 300)
+    assert all(c.tokens <= 300 and doc.text[c.start:c.end] == c.text for c in chunks)
+    assert max(count_tokens(line) for line in lines[:50]) < 4 * MAX_LINE
+
+
+def test_control_characters_and_page_breaks():
+    doc = clean("标题\n第一页。\f第二页\v换行\x07。\u2028下一行\f\f第四页。", "c.txt")
+    assert doc.text == "标题\n第一页。\n第二页\n换行。\n下一行\n第四页。"
+    assert [doc.meta.page_of(doc.text.index(w)) for w in ("第一页", "第二页", "下一行", "第四页")] == [1, 2, 2, 4]
