@@ -1,4 +1,4 @@
-# make run   – set up .venv, install, start the web page (seeds/ ingested first when the index is empty)
+# make run   – set up .venv, install (and the .doc/.wps converters), start the web page (seeds/ ingested first when the index is empty)
 # make test  – set up .venv with test extras, run the tests
 # make bench – quality on the dev set, the speed benchmark against plain LangChain, web page start-up
 PY ?= python3
@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 # torch is pinned to the CPU build: an unpinned torch pulls gigabytes of CUDA packages.
 TORCH := torch==2.13.0
 
-.PHONY: run test bench install install-test browser-deps clean-index
+.PHONY: run test bench install install-test browser-deps converters clean-index
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -20,7 +20,7 @@ install: $(BIN)/python
 install-test: install
 	$(BIN)/pip install -q -e '.[test]'
 
-run: install
+run: install converters
 	$(BIN)/assistant serve
 
 # Debian's Chromium and ChromeDriver for the browser tests (and CJK fonts, so screenshots are readable):
@@ -33,7 +33,18 @@ browser-deps:
 	  else echo "note: apt-get install chromium chromium-driver fonts-noto-cjk to run the browser tests"; fi; \
 	fi
 
-test: install-test browser-deps
+# antiword, catdoc and LibreOffice Writer read .doc/.wps files; WenQuanYi Micro Hei is the TrueType CJK
+# font the tests write Chinese PDFs with. Installed with apt when missing and we are root; otherwise a note.
+converters:
+	@if ! command -v antiword >/dev/null || ! command -v catdoc >/dev/null || ! command -v soffice >/dev/null || \
+	    [ ! -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    export DEBIAN_FRONTEND=noninteractive; apt-get update -qq && \
+	    apt-get install -y -qq --no-install-recommends antiword catdoc libreoffice-writer-nogui fonts-wqy-microhei >/dev/null; \
+	  else echo "note: apt-get install antiword catdoc libreoffice-writer-nogui fonts-wqy-microhei to read .doc/.wps files and run their tests"; fi; \
+	fi
+
+test: install-test browser-deps converters
 	$(BIN)/python -m pytest -q
 
 bench: install-test

@@ -95,16 +95,17 @@ def _dispatch(suffix: str, data: bytes, timeout: float) -> Converted:
 
 # ------------------------------------------------------------------------------------- plain text
 
-_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
+_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
 _BLANKS = re.compile(r"\n{3,}")
 
 
 def plain(text: str) -> str:
     """Normalise line ends and control characters: \\r\\n, \\r, \\v, U+2028/2029 and NEL become \\n,
-    other C0/C1 controls (form feeds too) and U+FFFE/FFFF are removed, lines are stripped and runs
-    of blank lines collapse to one. Tabs are kept."""
+    and so does a form feed (a page break inside a Word file or a PDF page: only the PDF converter
+    puts form feeds back, between pages); other C0/C1 controls and U+FFFE/FFFF are removed, lines
+    are stripped and runs of blank lines collapse to one. Tabs are kept."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    for sep in ("\v", "\u2028", "\u2029", "\x85"):
+    for sep in ("\v", "\f", "\u2028", "\u2029", "\x85"):
         text = text.replace(sep, "\n")
     text = _CONTROLS.sub("", text)
     text = "\n".join(line.strip() for line in text.split("\n"))
@@ -601,7 +602,8 @@ _DATE_META = ("article:published_time", "og:article:published_time", "og:publish
               "publish_date", "publication_date", "dc.date", "dc.date.issued", "dc.date.created", "dcterms.issued",
               "dcterms.created", "firstpublishedtime", "releasedate")
 _SITE_META = ("og:site_name", "sitename", "site_name", "application-name", "apple-mobile-web-app-title")
-_TITLE_SEPARATORS = re.compile(r"\s*(?:--|——|—|_|\||｜|-)\s*")
+# "文章标题--站点名", "标题_站点", "标题 | 站点", "标题 - 站点" (a bare hyphen is part of "2016-2020").
+_TITLE_SEPARATORS = re.compile(r"\s*(?:--|——|_|\||｜)\s*|\s+[-—–]\s+")
 _FOOTER_LINE = re.compile(r"版权所有|ICP备|ICP证|公网安备|Copyright|All Rights Reserved|©\s*\d{4}", re.IGNORECASE)
 _INLINE_TAGS = frozenset("a abbr b big cite code em font i img kbd label q s small span strong sub sup tt u".split())
 
@@ -675,9 +677,10 @@ def _html(data: bytes) -> Converted:
     body = [ln for ln in body if not (len(ln) < 120 and _FOOTER_LINE.search(ln)) and ln.strip("|- ")]
     title = meta.get("title") or " ".join((getattr(doc, "title", None) or "").split()) or _h1(tree)
     parts = [p for p in _TITLE_SEPARATORS.split(title) if p]
-    if len(parts) > 1 and len(parts[0]) >= 4 and any(parts[0] in ln for ln in body[:5]):
+    if len(parts) > 1 and len(parts[0]) >= 4 and any(ln.startswith(parts[0]) for ln in body[:5]):
         title = parts[0]  # "文章标题_站点名": the article's own heading is the first part
-    if body and title and (body[0] == title or (len(body[0]) >= 4 and (body[0] in title or title in body[0]))):
+    if body and title and (body[0] == title or len(body[0]) >= 4 and (
+            body[0] in title or title in body[0] and len(body[0]) <= len(title) + 20)):
         first = body.pop(0)  # the article's own heading: keep the longer form once, as the title
         title = first if len(first) > len(title) else title
     if not body:
