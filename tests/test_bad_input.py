@@ -178,6 +178,8 @@ CLI_CASES = [
     Case(".doc and no converter", ingest(write("旧.doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + os.urandom(2000))), 1, "antiword"),
     Case("over 20 MB", ingest(_oversize), 1, "over the"),
     Case("file name not UTF-8", ingest(_non_utf8_name), 1, "not valid UTF-8"),
+    Case("folder holding a non-UTF-8 name", lambda tmp: ["ingest", str(_non_utf8_name(tmp).parent)], 1,
+         "not valid UTF-8"),
     Case("path does not exist", lambda tmp: ["ingest", str(tmp / "没有这个文件夹")], 1, "path does not exist"),
     Case("empty folder", ingest(_folder_with({})), 1, "no files to ingest were found"),
     Case("folder of unsupported files", ingest(_folder_with({"a.jpg": b"x", "b.mp4": b"y"})), 1,
