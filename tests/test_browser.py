@@ -109,6 +109,8 @@ def page(browser, server):
     pg = context.new_page()
     pg.goto(server.url)
     pg.wait_for_selector("#question textarea", timeout=60_000)
+    pg.wait_for_function("() => document.querySelector('#status').innerText.includes('文档')",
+                         timeout=60_000)  # the library is filled in after the page loads
     yield pg
     context.close()
 
@@ -211,21 +213,22 @@ def _upload(page, paths, choice: str | None = None):
     page.get_by_role("tab", name="文档库").click()
     page.set_input_files("#upload input[type=file]", [str(p) for p in paths])
     page.wait_for_timeout(500)
-    changed = "([id, before]) => document.querySelector('#' + id).innerText !== before"
-    report, job = page.inner_text("#library-report"), page.inner_text("#job")
+    # Compare the reports themselves (Gradio lays a "processing" overlay over the component meanwhile).
+    text = "(id) => { const r = document.querySelector('#' + id + ' .upload-report'); return r ? r.innerText : ''; }"
+    changed = ("([id, before]) => { const r = document.querySelector('#' + id + ' .upload-report');"
+               " return r && r.innerText !== before; }")
+    report, job = page.evaluate(text, "library-report"), page.evaluate(text, "job")
     page.click("#upload-btn")
     page.wait_for_function(changed, arg=["library-report", report], timeout=120_000)
-    first = page.inner_text("#library-report")
+    first = page.evaluate(text, "library-report")
     if choice:
         page.wait_for_selector("#confirm-replace", state="visible", timeout=30_000)
         page.click({"replace": "#confirm-replace", "new": "#confirm-new", "cancel": "#confirm-cancel"}[choice])
         page.wait_for_function(changed, arg=["library-report", first], timeout=30_000)
         if choice == "cancel":
-            return page.inner_text("#library-report")
-    page.wait_for_function("([before]) => { const j = document.querySelector('#job');"
-                           " return j.innerText !== before && j.querySelector('.upload-report'); }",
-                           arg=[job], timeout=300_000)
-    return first + "\n" + page.inner_text("#job")
+            return page.evaluate(text, "library-report")
+    page.wait_for_function(changed, arg=["job", job], timeout=300_000)
+    return first + "\n" + page.evaluate(text, "job")
 
 
 def docs_in(status: str) -> int:
@@ -353,7 +356,8 @@ def test_llm_answers_stream_into_the_page(browser, tmp_path):
             pg = context.new_page()
             pg.goto(s.url)
             pg.wait_for_selector("#question textarea", timeout=60_000)
-            assert "大模型 scripted" in pg.inner_text("#status")
+            pg.wait_for_function("() => document.querySelector('#status').innerText.includes('大模型 scripted')",
+                                 timeout=60_000)
             pg.evaluate("""() => { window.__seen = new Set();
               new MutationObserver(() => { const s = document.querySelector('#chatbot .streaming');
                 if (s) window.__seen.add(s.innerText); }).observe(document.querySelector('#chatbot'),
