@@ -515,8 +515,8 @@ def build_ui(app: WebApp):
         """Every few seconds: this tab's upload progress, and the library when anyone changed it."""
         session = session or Session()
         job = app.job_html(session)
-        if app.generation() == session.seen:
-            return (job, *(gr.skip() for _ in range(5)), session)
+        if app.generation() == session.seen:  # the status line still changes as background imports end
+            return (job, *(gr.skip() for _ in range(4)), app.status_html(), session)
         return (job, *library(session))
 
     with gr.Blocks(title="党建知识助手", delete_cache=(1800, 3600)) as demo:
