@@ -79,8 +79,15 @@ def cmd_ingest(args) -> int:
     paths = [Path(p) for p in (args.paths or ["seeds"])]
     index = _open(args, create=True)
     if args.progress_json:
+        listening = [True]
+
         def update(stage: str, done: int, total: int) -> None:
-            print(json.dumps({"stage": stage, "done": done, "total": total}), flush=True)
+            # The program reading this may have gone (a web server stopped): finish the ingest anyway.
+            if listening[0]:
+                try:
+                    print(json.dumps({"stage": stage, "done": done, "total": total}), flush=True)
+                except (BrokenPipeError, OSError):
+                    listening[0] = False
 
         def close():
             pass
@@ -90,8 +97,11 @@ def cmd_ingest(args) -> int:
         report = index.ingest(paths, progress=update)
     finally:
         close()
-    if args.progress_json:
-        print(json.dumps({"report": report_dict(report)}, ensure_ascii=False), flush=True)
+    if args.progress_json and listening[0]:
+        try:
+            print(json.dumps({"report": report_dict(report)}, ensure_ascii=False), flush=True)
+        except (BrokenPipeError, OSError):
+            pass
     for s in report.skipped:
         print(f"skipped {display(s.path)}: {s.reason}", file=sys.stderr)
     for p, doc_id in report.duplicates:

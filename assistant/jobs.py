@@ -3,8 +3,10 @@
 An upload is ingested by a child process, ``assistant ingest --progress-json FILE …``, at a lower
 CPU priority and with one math thread, so the server keeps answering questions at full speed while
 it runs; the server sees the new documents as soon as the child commits them (the index's
-generation counter), exactly as it sees a CLI ingest run beside it. A child that dies leaves the
-index consistent (the next ingest finishes its work), and the job says so.
+generation counter), exactly as it sees a CLI ingest run beside it. The child runs in a session of
+its own: stopping the server (Ctrl+C, SIGTERM) does not stop it, it finishes the upload and exits.
+A child that dies leaves the index consistent, and the server resumes uploads that were never
+committed when it starts again (``WebApp.resume_uploads``).
 """
 
 from __future__ import annotations
@@ -63,9 +65,10 @@ def child_env(settings) -> dict:
 
 
 class JobRunner:
-    def __init__(self, settings, nice: int = 10):
+    def __init__(self, settings, nice: int = 10, on_done=None):
         self.settings = settings
         self.nice = nice
+        self.on_done = on_done  # called with each job when it has finished
         self._jobs: dict[str, IngestJob] = {}
         self._procs: dict[str, subprocess.Popen] = {}
         self._lock = threading.Lock()
@@ -76,7 +79,7 @@ class JobRunner:
         errors = tempfile.TemporaryFile()
         nice = self.nice
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors,
-                                env=child_env(self.settings), text=True, encoding="utf-8",
+                                env=child_env(self.settings), text=True, encoding="utf-8", start_new_session=True,
                                 preexec_fn=(lambda: os.nice(nice)) if nice else None)
         with self._lock:
             self._jobs[job.id] = job
@@ -102,6 +105,11 @@ class JobRunner:
             job.error = (tail[-1] if tail else f"the ingest process ended with code {rc}")[:300]
             log.warning("background ingest %s failed (exit %s): %s", job.id, rc, "\n".join(tail[-20:]))
         job.finished_at = time.time()
+        if self.on_done is not None:
+            try:
+                self.on_done(job)
+            except Exception:  # noqa: BLE001 - tidying up must not lose the job's report
+                log.exception("after ingest job %s", job.id)
         job.stage, job.finished = "done", True
         with self._lock:
             self._procs.pop(job.id, None)
@@ -123,8 +131,9 @@ class JobRunner:
         return job
 
     def close(self) -> None:
-        """Stop running children (the next ingest finishes whatever they had not committed)."""
+        """Nothing to stop: running children finish their uploads on their own (their progress has
+        no reader any more, which they tolerate)."""
         with self._lock:
-            procs = list(self._procs.values())
-        for p in procs:
-            p.terminate()
+            running = len(self._procs)
+        if running:
+            log.warning("%d background ingest(s) still running; they finish on their own", running)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import signal
 import sys
 import time
 import uuid
@@ -117,8 +118,7 @@ class WebApp:
         self.upload_dir = Path(index.dir) / "uploads"
         self.max_upload_bytes = max_upload_bytes or index.settings.max_file_bytes
         self.downloads = DownloadDir(Path(download_dir) if download_dir else None)
-        self.jobs = JobRunner(index.settings)
-        self._cleaned: set[str] = set()  # jobs whose refused uploads were already deleted
+        self.jobs = JobRunner(index.settings, on_done=self._tidy)
 
     def close(self) -> None:
         self.jobs.close()
@@ -392,14 +392,31 @@ class WebApp:
             lines.append(f'<li class="ok">✓ {esc(d["name"])}：内容与文档库中的 {esc(d["of"])} 相同，未重复导入。</li>')
         for sk in r["skipped"]:
             lines.append(f'<li class="refused">✗ {esc(sk["name"])}：{esc(reason_zh(sk["kind"], sk["detail"], sk["reason"]))}</li>')
-        if job.id not in self._cleaned:  # refused or duplicate uploads are not kept
-            self._cleaned.add(job.id)
-            kept = {r.path for r in self.index.store.records().values()}
-            for item in r["skipped"] + r["duplicates"]:
-                f = Path(item["path"])
-                if f.resolve().parent == self.upload_dir.resolve() and str(f.resolve()) not in kept:
-                    f.unlink(missing_ok=True)
         return _report(lines, job.finished_at)
+
+    def _tidy(self, job) -> None:
+        """When a job ends: uploads it refused, or that repeat a document, are not kept."""
+        if job.report is None:
+            return
+        kept = {r.path for r in self.index.store.records().values()}
+        for item in job.report["skipped"] + job.report["duplicates"]:
+            f = Path(item["path"])
+            if f.resolve().parent == self.upload_dir.resolve() and str(f.resolve()) not in kept:
+                f.unlink(missing_ok=True)
+
+    def resume_uploads(self) -> int:
+        """Uploads whose ingest never committed (the server or its job was stopped): ingest them
+        now, in the background. Returns how many."""
+        if not self.upload_dir.is_dir():
+            return 0
+        done = {(r.path, r.content_hash) for r in self.index.store.records().values()}
+        from .schema import content_hash
+
+        pending = [f for f in sorted(self.upload_dir.iterdir()) if f.is_file() and not f.name.startswith(".")
+                   and (str(f.resolve()), content_hash(f.read_bytes().hex())) not in done]
+        if pending:
+            self.jobs.start(pending)
+        return len(pending)
 
     def remove(self, doc_id: str | None) -> str:
         if not doc_id:
@@ -572,8 +589,9 @@ def build_ui(app: WebApp):
         lib_outputs = [table, orgs, remove_pick, view_pick, status, session]
         ask_outputs = [chatbot, session, box, docx_btn, md_btn]
         ask_inputs = [box, mode, orgs, since, until, session]
-        box.submit(on_ask, ask_inputs, ask_outputs, **private)
-        send.click(on_ask, ask_inputs, ask_outputs, **private)
+        # Enter and the button share one queue: at most four answers at a time in all.
+        box.submit(on_ask, ask_inputs, ask_outputs, concurrency_id="ask", **private)
+        send.click(on_ask, ask_inputs, ask_outputs, concurrency_id="ask", **private)
         clear.click(on_clear, [session], [chatbot, session, docx_btn, md_btn], **private)
         chatbot.clear(on_clear, [session], [chatbot, session, docx_btn, md_btn], **private)  # the chat's own 🗑
         upload_btn.click(on_upload, [files, session], [report, session, files, confirm_row, job], **private)
@@ -652,6 +670,9 @@ def serve(settings, host: str = "127.0.0.1", port: int = 7860, share: bool = Fal
 
         chat_model(llm, streaming=True)  # import the client now, not on the first question (nothing is sent)
     app = WebApp(index, llm=llm)
+    resumed = app.resume_uploads()
+    if resumed:
+        print(f"resuming {resumed} uploaded file(s) whose ingest did not finish (in the background)", flush=True)
     demo = build_ui(app)
     if host not in ("127.0.0.1", "localhost", "::1") and auth is None:
         print("warning: listening beyond this machine with no login; set ASSISTANT_AUTH=user:password",
@@ -674,6 +695,10 @@ def serve(settings, host: str = "127.0.0.1", port: int = 7860, share: bool = Fal
           flush=True)
     if ready:
         ready(url)
+    def stop(signum, frame):  # SIGTERM (kill, systemd, docker stop) ends the server like Ctrl+C does
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
     try:
         demo.block_thread()
     except KeyboardInterrupt:

@@ -117,3 +117,16 @@ def test_serve_refuses_a_busy_port_at_once(cli_env):
     assert r.returncode == 1 and "1–65535" in r.stderr
     r = run(["serve"], dict(cli_env, ASSISTANT_AUTH="nopassword"))
     assert r.returncode == 1 and "user:password" in r.stderr
+
+
+def test_a_progress_ingest_finishes_when_its_reader_goes_away(cli_env, tmp_path):
+    """The web server reads `ingest --progress-json`; if it stops, the ingest still completes."""
+    doc = tmp_path / "孤儿.txt"
+    doc.write_text("孤儿单位党支部\n\n孤儿单位党支部开展了“红色家书”诵读活动。", encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-m", "assistant", "ingest", "--progress-json", str(doc)],
+                            env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
+    proc.stdout.close()  # the reader is gone before the first progress line
+    assert proc.wait(timeout=180) == 0, proc.stderr.read().decode()
+    out = subprocess.run([sys.executable, "-m", "assistant", "docs"], env=cli_env, capture_output=True, text=True,
+                         cwd=ROOT)
+    assert "孤儿.txt" in out.stdout

@@ -246,3 +246,14 @@ def test_an_unexpected_failure_is_a_message_not_a_hang(web):
     web.index.store.db.close()  # the database is gone (disk unplugged, say)
     _, messages, _, ans = final(web, Q)
     assert ans is None and "出错了" in messages[-1]["content"] and "正在检索" not in messages[-1]["content"]
+
+
+def test_uploads_a_stopped_server_never_committed_are_resumed(web, tmp_path):
+    web.upload_dir.mkdir(parents=True, exist_ok=True)
+    (web.upload_dir / "半途.txt").write_text("续传单位党支部\n\n续传单位党支部开展了“书香机关”读书活动。", encoding="utf-8")
+    (web.upload_dir / "坏.docx").write_bytes(b"PK\x03\x04broken")  # refused again, then not kept
+    assert web.resume_uploads() == 2
+    for job in list(web.jobs._jobs.values()):
+        web.jobs.wait(job.id, timeout=120)
+    assert "半途.txt" in web.doc_ids() and not (web.upload_dir / "坏.docx").exists()
+    assert web.resume_uploads() == 0  # nothing left to do
