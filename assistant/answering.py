@@ -220,9 +220,12 @@ def score_sentences(index: Index, q: Question, hits: list[Hit]) -> list[Scored]:
     for hit in hits:
         doc_id = hit.chunk.doc_id
         if doc_id not in docs:
-            text = index.store.text(doc_id)
+            try:
+                text, folded_doc = index.store.text(doc_id), index.store.folded(doc_id)
+            except KeyError:  # removed (by another user or process) since it was retrieved
+                continue
             all_sents = sentence_spans(text)
-            docs[doc_id] = (text, all_sents, {x.start: i for i, x in enumerate(all_sents)}, index.store.folded(doc_id))
+            docs[doc_id] = (text, all_sents, {x.start: i for i, x in enumerate(all_sents)}, folded_doc)
         doc_text, all_sents, pos, folded_doc = docs[doc_id]
         context = fold(" ".join((hit.meta.title, hit.meta.org, *hit.meta.aliases, *hit.chunk.headings))).lower()
         for s in sentence_spans(doc_text, hit.chunk.start, hit.chunk.end):

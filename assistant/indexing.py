@@ -50,6 +50,8 @@ PIPELINE_VERSION = "5"  # bump when cleaning/chunking changes so every file is r
 COLLECTION = "chunks"
 KEYWORD_SAVE_EVERY = 3.0  # seconds: during a long ingest BM25 is rebuilt at most this often
 UPSERT_BATCH = 4000  # Chroma refuses batches above ~5,400
+EMBED_GROUP = 64  # texts per encode call: the model sorts each group by length; progress after each
+CHROMA_OPEN_TRIES = 20
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -107,6 +109,7 @@ class Prepared:
     doc: Document | None = None
     chunks: list[Chunk] = field(default_factory=list)
     index_texts: list[str] = field(default_factory=list)
+    words: list[list[str]] = field(default_factory=list)  # keyword tokens of each index text (jieba)
     text_hash: str = ""
 
 
@@ -129,6 +132,7 @@ class Index:
         self.dense_error: str | None = None
         self._vs = None
         self._seen_gen = -1  # the store generation this process's keyword index and Chroma reflect
+        self._keyword_lags = False  # the keyword index loaded was behind the store (a writer was at work)
         self._reload_lock = threading.Lock()
         self._keyword_saved = 0.0
         from .housekeeping import AnswerLog
@@ -181,40 +185,60 @@ class Index:
         from langchain_chroma import Chroma
 
         path = str(self.dir / "chroma")
-        if fresh:
-            # Chroma keeps one system per path and process; its in-memory HNSW does not see what another
-            # process wrote. Forget ours (in-flight queries keep the old one) so the next client reloads.
-            SharedSystemClient._identifier_to_system.pop(path, None)
-            SharedSystemClient._identifier_to_refcount.pop(path, None)
-        client = chromadb.PersistentClient(path=path, settings=chromadb.Settings(anonymized_telemetry=False))
-        return Chroma(collection_name=COLLECTION, embedding_function=self.embedder, client=client,
-                      collection_metadata={"hnsw:space": "cosine"})
+        for attempt in range(CHROMA_OPEN_TRIES):
+            if fresh or attempt:
+                # Chroma keeps one system per path and process; its in-memory HNSW does not see what another
+                # process wrote. Forget ours (in-flight queries keep the old one) so the next client reloads.
+                # (A system whose start failed stays registered too, and would fail every later client.)
+                SharedSystemClient._identifier_to_system.pop(path, None)
+                SharedSystemClient._identifier_to_refcount.pop(path, None)
+            try:
+                client = chromadb.PersistentClient(path=path, settings=chromadb.Settings(anonymized_telemetry=False))
+                return Chroma(collection_name=COLLECTION, embedding_function=self.embedder, client=client,
+                              collection_metadata={"hnsw:space": "cosine"})
+            except Exception as exc:  # noqa: BLE001 - chromadb raises InternalError, not a subclass of its own
+                # Two processes creating a new index at once: the one that loses finds Chroma's database
+                # locked, or its tables just created, by the other. Wait and open what the other created.
+                if not any(m in str(exc) for m in ("locked", "already exists")) or attempt == CHROMA_OPEN_TRIES - 1:
+                    raise
+                time.sleep(0.1 * (attempt + 1))
 
     # --- readers: see what other processes and threads committed
     def refresh(self) -> bool:
         """Bring this process's view up to date with the store; True when something changed. Never
         embeds and takes no lock another process holds: cheap when nothing changed (one query)."""
         gen = self.store.generation()
-        if gen == self._seen_gen:
+        if gen == self._seen_gen and not self._keyword_saved_since():
             return False
         with self._reload_lock:
             if gen == self._seen_gen:
-                return False
+                if not self._keyword_saved_since():
+                    return False
+                # No commit since, but the writer whose commits we saw has saved its keyword index.
+                self._reload_keyword(self.store.chunk_ids())
+                return True
             self._reload(gen)
         return True
 
-    def _reload(self, gen: int) -> None:
-        ids = self.store.chunk_ids()
+    def _keyword_saved_since(self) -> bool:
+        """The keyword index we loaded was behind the store, and a newer one has been saved since."""
+        return self._keyword_lags and self.keyword.changed_on_disk()
+
+    def _reload_keyword(self, ids: set[str]) -> None:
         fp = fingerprint(ids)
         if self.keyword.fp != fp or not self.keyword.fp:
             fresh = KeywordIndex(self.keyword.dir)
             if not fresh.load() and ids:
                 # Nothing usable on disk: build it here (saved when no writer is at work). A saved index
                 # that is merely behind is used as it is; the writer at work saves a new one within
-                # seconds, and the next ingest finishes one that a crash left behind.
+                # seconds (``refresh`` notices it then), and the next ingest finishes one a crash left.
                 with self._try_writing() as got:
                     fresh.rebuild(*self.store.all_words(), save=got)
             self.keyword = fresh  # one assignment: a search in flight keeps the old, consistent index
+        self._keyword_lags = self.keyword.fp != fp
+
+    def _reload(self, gen: int) -> None:
+        self._reload_keyword(self.store.chunk_ids())
         if self._vs is not None and self._seen_gen >= 0:
             self._vs = self._open_chroma(fresh=True)
         self._seen_gen = gen
@@ -279,11 +303,12 @@ class Index:
     def _collection(self):
         return self.vectorstore._collection
 
-    def _chroma_ids(self) -> set[str]:
-        col, out, offset = self._collection(), set(), 0
+    def chroma_ids(self) -> list[str]:
+        """Every id in Chroma, paged (a list, so that a duplicate would show)."""
+        col, out, offset = self._collection(), [], 0
         while True:
             part = col.get(include=[], limit=5000, offset=offset)["ids"]
-            out.update(part)
+            out.extend(part)
             if len(part) < 5000:
                 return out
             offset += len(part)
@@ -303,8 +328,8 @@ class Index:
     def _embed(self, texts: list[str], progress: Progress | None, done: int = 0, total: int | None = None):
         total = total or len(texts)
         out: list[list[float]] = []
-        for i in range(0, len(texts), 256):  # the model sorts each group by length, so larger groups pad less
-            out.extend(self.embedder.embed_documents(texts[i : i + 256]))
+        for i in range(0, len(texts), EMBED_GROUP):
+            out.extend(self.embedder.embed_documents(texts[i : i + EMBED_GROUP]))
             if progress:
                 progress("embed", done + len(out), total)
         return out
@@ -327,7 +352,7 @@ class Index:
                     self.store.set_dense(list(self.store.metas()), "")
                 self.store.set_meta("embed_model", self.model_id)
                 store_ids = self.store.chunk_ids()
-                have = self._chroma_ids()
+                have = set(self.chroma_ids())
                 if have - store_ids:
                     self._delete_vectors(have - store_ids)
                 todo = sorted(set(self.store.not_embedded(self.model_id)) | {
@@ -448,6 +473,7 @@ class Index:
                 continue
             prep.doc, prep.chunks = doc, chunks
             prep.index_texts = [index_text(doc.meta, c) for c in chunks]
+            prep.words = [words(t) for t in prep.index_texts]  # before the lock, which only commits
             vectors = None
             if self.vectorstore is not None:
                 t_embed = time.perf_counter()
@@ -499,7 +525,7 @@ class Index:
             new_ids = [c.chunk_id for c in chunks]
             if vectors is not None:
                 self._upsert(new_ids, vectors, prep.index_texts, [self._vector_meta(doc.meta)] * len(chunks))
-            self.store.put(doc, chunks, prep.index_texts, [words(t) for t in prep.index_texts],
+            self.store.put(doc, chunks, prep.index_texts, prep.words,
                            content_hash=prep.content_hash, text_hash=prep.text_hash,
                            dense=self.model_id if vectors is not None else "")
             if vectors is not None and old - set(new_ids):

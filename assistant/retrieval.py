@@ -133,7 +133,7 @@ def retrieve(index: Index, question: str, k: int = 5, filters: Filters = Filters
         Hit(chunk=chunks[cid], meta=metas[chunks[cid].doc_id], score=score,
             dense_rank=ranks[cid].get("dense"), keyword_rank=ranks[cid].get("keyword"))
         for score, cid in fused
-        if cid in chunks
+        if cid in chunks and chunks[cid].doc_id in metas  # a document removed meanwhile is not retrieved
     ]
     return diversify(ordered, k, max_per_doc)
 

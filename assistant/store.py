@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +37,8 @@ IDENTITY_COLUMNS = {
     "text_hash": "TEXT NOT NULL DEFAULT ''",  # sha256 of the folded cleaned text without spaces: the same report again
     "dense": "TEXT NOT NULL DEFAULT ''",  # the embedding model its vectors were written with; '' = not embedded yet
 }
+
+INDEXES = {"docs_path": "path", "docs_content": "content_hash", "docs_text": "text_hash"}
 
 
 def _meta_from_json(raw: str) -> DocMeta:
@@ -65,23 +68,39 @@ class DocStore:
         self._conns: list[sqlite3.Connection] = []
         self._conns_lock = threading.Lock()
         db = self.db
-        db.executescript(SCHEMA)
-        have = {r[1] for r in db.execute("PRAGMA table_info(docs)")}
-        with db:
-            for name, decl in IDENTITY_COLUMNS.items():
-                if name not in have:
-                    db.execute(f"ALTER TABLE docs ADD COLUMN {name} {decl}")
-            if "path" not in have:  # an index made before identity columns: take the path from the meta
-                for doc_id, raw in list(db.execute("SELECT doc_id, meta FROM docs")):
-                    db.execute("UPDATE docs SET path=? WHERE doc_id=?", (json.loads(raw).get("path", ""), doc_id))
-            db.execute("CREATE INDEX IF NOT EXISTS docs_path ON docs(path)")
-            db.execute("CREATE INDEX IF NOT EXISTS docs_content ON docs(content_hash)")
-            db.execute("CREATE INDEX IF NOT EXISTS docs_text ON docs(text_hash)")
+        if not self._schema_ready(db):
+            # Create or migrate in one write transaction: two processes opening a new index at the same
+            # time would otherwise both see a column missing and the second ALTER TABLE would fail.
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in SCHEMA.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                have = {r[1] for r in db.execute("PRAGMA table_info(docs)")}
+                for name, decl in IDENTITY_COLUMNS.items():
+                    if name not in have:
+                        db.execute(f"ALTER TABLE docs ADD COLUMN {name} {decl}")
+                if "path" not in have:  # an index made before identity columns: take the path from the meta
+                    for doc_id, raw in list(db.execute("SELECT doc_id, meta FROM docs")):
+                        db.execute("UPDATE docs SET path=? WHERE doc_id=?", (json.loads(raw).get("path", ""), doc_id))
+                for name, column in INDEXES.items():
+                    db.execute(f"CREATE INDEX IF NOT EXISTS {name} ON docs({column})")
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
         self._cache_lock = threading.Lock()
         self._cache_gen = -1
         self._text_cache: dict[str, str] = {}
         self._folded_cache: dict[str, str] = {}
         self._meta_cache: dict[str, DocMeta] | None = None
+
+    @staticmethod
+    def _schema_ready(db: sqlite3.Connection) -> bool:
+        """Is the schema complete already (the usual case: opening it then writes nothing)?"""
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'index')")}
+        have = {r[1] for r in db.execute("PRAGMA table_info(docs)")}
+        return {"meta", "docs", "chunks", "chunks_doc", *INDEXES} <= tables and set(IDENTITY_COLUMNS) <= have
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -90,8 +109,15 @@ class DocStore:
         if conn is None:
             conn = sqlite3.connect(str(self.path), timeout=60, check_same_thread=False)
             conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA busy_timeout = 60000")
+            for attempt in range(200):
+                try:  # switching a new database to WAL does not wait for a busy handler: retry
+                    conn.execute("PRAGMA journal_mode = WAL")
+                    break
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) or attempt == 199:
+                        raise
+                    time.sleep(0.05)
             self._local.conn = conn
             with self._conns_lock:
                 self._conns.append(conn)
@@ -125,13 +151,16 @@ class DocStore:
         db.execute("INSERT INTO meta(key, value) VALUES ('generation', '1') "
                    "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1")
 
-    def _fresh(self) -> None:
-        """Drop the caches when another change has been committed since they were filled."""
+    def _fresh(self) -> tuple[int, dict[str, str], dict[str, str]]:
+        """Drop the caches when another change has been committed since they were filled. Returns the
+        generation and the caches to use: a value read after this call goes into these dicts, never
+        into ones a later reset made (that would put an old value under a newer generation)."""
         gen = self.generation()
-        if gen != self._cache_gen:
-            with self._cache_lock:
+        with self._cache_lock:
+            if gen != self._cache_gen:
                 self._text_cache, self._folded_cache, self._meta_cache = {}, {}, None
                 self._cache_gen = gen
+            return self._cache_gen, self._text_cache, self._folded_cache
 
     # --- documents
     def raw_hash(self, doc_id: str) -> str | None:
@@ -191,29 +220,31 @@ class DocStore:
         return ids
 
     def metas(self) -> dict[str, DocMeta]:
-        self._fresh()
+        gen, _, _ = self._fresh()
         cache = self._meta_cache
         if cache is None:
             cache = {d: _meta_from_json(m) for d, m in self.db.execute("SELECT doc_id, meta FROM docs ORDER BY doc_id")}
-            self._meta_cache = cache
+            with self._cache_lock:
+                if self._cache_gen == gen:  # not when a newer commit reset the caches meanwhile
+                    self._meta_cache = cache
         return cache
 
     def text(self, doc_id: str) -> str:
-        self._fresh()
-        cached = self._text_cache.get(doc_id)
+        _, texts, _ = self._fresh()
+        cached = texts.get(doc_id)
         if cached is None:
             row = self.db.execute("SELECT text FROM docs WHERE doc_id=?", (doc_id,)).fetchone()
             if row is None:
                 raise KeyError(doc_id)
-            cached = self._text_cache[doc_id] = row[0]
+            cached = texts[doc_id] = row[0]
         return cached
 
     def folded(self, doc_id: str) -> str:
         """The cleaned text folded to simplified characters and lower case, for matching."""
-        self._fresh()
-        cached = self._folded_cache.get(doc_id)
+        _, _, folded = self._fresh()
+        cached = folded.get(doc_id)
         if cached is None:
-            cached = self._folded_cache[doc_id] = fold(self.text(doc_id)).lower()
+            cached = folded[doc_id] = fold(self.text(doc_id)).lower()
         return cached
 
     def chunk_counts(self) -> dict[str, int]:

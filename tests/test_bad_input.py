@@ -48,7 +48,7 @@ def snapshot(index: Index) -> dict:
     return {
         "docs": {r.doc_id: (r.raw_hash, r.path, r.dense) for r in index.store.records().values()},
         "store": sorted(index.store.chunk_ids()),
-        "chroma": sorted(index._chroma_ids()),
+        "chroma": sorted(index.chroma_ids()),
         "bm25": sorted(saved.ids),
         "answers": [(a.answer, [(c.doc_id, c.start, c.end) for c in a.citations])
                     for a in (answer(index, q) for q in SEED_QUESTIONS)],

@@ -106,3 +106,21 @@ def test_out_of_step_indexes_are_repaired_on_open(hash_settings, seed_copy):
 def test_no_index_yet_is_a_clear_error(hash_settings):
     with pytest.raises(AssistantError, match="run `assistant ingest` first"):
         Index.open(hash_settings)
+
+
+def test_each_chunk_gets_its_own_vector(hash_settings, tmp_path):
+    """A document of several embedding groups: every chunk's stored vector is its own text's."""
+    from assistant.indexing import EMBED_GROUP
+
+    doc = tmp_path / "长报告.txt"
+    doc.write_text("长报告\n" + "\n".join(f"第{i}段：测试单位第{i}党小组开展了编号为{i * 7919}的专题学习活动。" * 6
+                                        for i in range(EMBED_GROUP * 3)), encoding="utf-8")
+    index = Index.open(hash_settings, create=True)
+    index.ingest([doc])
+    ids = sorted(index.store.chunk_ids())
+    assert len(ids) >= 2 * EMBED_GROUP  # several groups
+    texts = index.store.index_texts(ids)
+    got = index.vectorstore._collection.get(ids=ids, include=["embeddings"])
+    for cid, vec in zip(got["ids"], got["embeddings"]):
+        want = index.embedder.embed_documents([texts[cid][1]])[0]
+        assert max(abs(a - b) for a, b in zip(vec, want)) < 1e-5, cid
