@@ -4,7 +4,9 @@ Also offered as a LangChain ``BaseRetriever``."""
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +19,8 @@ from .cleaning import iso_date
 from .errors import AssistantError
 from .indexing import Index, date_ord
 from .schema import Hit
+
+log = logging.getLogger(__name__)
 
 RRF_K = 60
 # Weights of the two rankings in the fusion. An exact rare keyword is strong evidence in Chinese
@@ -120,7 +124,7 @@ def retrieve(index: Index, question: str, k: int = 5, filters: Filters = Filters
     if vs is not None and index.store.chunk_ids():
         qv = index.embedder.embed_query(fold(question))
         where = {"doc_id": {"$in": sorted(allowed)}} if allowed is not None else None
-        results = vs.similarity_search_by_vector_with_relevance_scores(qv, k=candidates, filter=where)
+        results = dense_search(vs, qv, candidates, where)
         for rank, (doc, _dist) in enumerate(results, 1):
             ranks.setdefault(doc.id, {})["dense"] = rank
     fused = sorted(
@@ -136,6 +140,21 @@ def retrieve(index: Index, question: str, k: int = 5, filters: Filters = Filters
         if cid in chunks and chunks[cid].doc_id in metas  # a document removed meanwhile is not retrieved
     ]
     return diversify(ordered, k, max_per_doc)
+
+
+def dense_search(vs, vector: list[float], k: int, where: dict | None, tries: int = 3) -> list:
+    """Chroma's nearest neighbours. A query that meets another thread's delete of the same vectors
+    can fail inside Chroma ("Error finding id"): it is asked again; if it keeps failing, this one
+    question is answered from keyword retrieval alone rather than not at all."""
+    for attempt in range(tries):
+        try:
+            return vs.similarity_search_by_vector_with_relevance_scores(vector, k=k, filter=where)
+        except Exception as exc:  # noqa: BLE001 - chromadb raises its InternalError for this
+            if attempt == tries - 1:
+                log.warning("dense search failed (%s); keyword results only for this question", exc)
+                return []
+            time.sleep(0.05 * (attempt + 1))
+    return []
 
 
 def diversify(hits: list[Hit], k: int, max_per_doc: int) -> list[Hit]:
