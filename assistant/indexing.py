@@ -22,14 +22,13 @@ Chroma (whose in-memory HNSW does not see another process's writes).
 from __future__ import annotations
 
 import fcntl
-import json
 import logging
 import os
 import re
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -39,7 +38,7 @@ from .cleaning import clean
 from .embedding import EmbedderUnavailable, load_embedder
 from .errors import AssistantError
 from .keyword import KeywordIndex, fingerprint
-from .loading import Skipped, Unreadable, discover, display, read_file
+from .loading import Skipped, Unreadable, discover, read_file
 from .schema import Chunk, DocMeta, Document, content_hash
 from .settings import Settings
 from .store import DocRecord, DocStore
@@ -466,7 +465,7 @@ class Index:
                 continue
             doc = prep.doc
             if decision.doc_id != doc.doc_id:
-                doc = Document(meta=_with(doc.meta, doc_id=decision.doc_id), text=doc.text, raw_hash=doc.raw_hash)
+                doc = Document(meta=replace(doc.meta, doc_id=decision.doc_id), text=doc.text, raw_hash=doc.raw_hash)
             chunks = chunk(doc, self.settings.chunk_tokens, self.settings.overlap_sentences)
             if not chunks:
                 report.skipped.append(Skipped(path, "has no text left after removing boilerplate", "no_text"))
@@ -575,10 +574,4 @@ class Index:
         rec["time"] = time.strftime("%Y-%m-%dT%H:%M:%S")
         rec["retrieved"] = [{k: v for k, v in r.items() if k != "text"} for r in rec["retrieved"]]
         self.answer_log.append(rec)
-
-
-def _with(meta: DocMeta, **changes) -> DocMeta:
-    from dataclasses import replace
-
-    return replace(meta, **changes)
 

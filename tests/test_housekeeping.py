@@ -5,7 +5,6 @@ import os
 import time
 from pathlib import Path
 
-import pytest
 
 from assistant.housekeeping import AnswerLog, DownloadDir
 
