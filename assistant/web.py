@@ -34,7 +34,6 @@ log = logging.getLogger(__name__)
 MODE_BY_LABEL = {label: mode for mode, label in MODE_LABELS.items()}
 LIBRARY_HEADERS = ["文档", "标题", "单位", "日期", "作者", "分块数（格式）"]
 UPLOAD_FORMATS = "Word（.docx/.doc/.wps）、PDF（含文字层）、网页（.html/.htm）、文本（.txt/.md）"
-UPLOAD_TYPES = [".docx", ".doc", ".wps", ".pdf", ".html", ".htm", ".txt", ".md"]
 EXAMPLES = [
     "哈焊所各支部一共申报了多少个争创“党员创新示范岗”小组？",
     "光栅室党支部创先争优活动领导小组的组长是谁？",
