@@ -345,14 +345,15 @@ def cite(sentences: list[Scored]) -> list[Citation]:
     ]
 
 
-def prepare(index: Index, question: str, k: int, filters: Filters, mode: str,
-            max_per_doc: int | None = None) -> tuple[Question, list[Scored], Answer]:
+def prepare(index: Index, question: str, k: int, filters: Filters, mode: str) -> tuple[Question, list[Scored], Answer]:
     """The first half of every mode: check, analyse, retrieve, score in scope. Returns the question,
     its scored sentences and a refusal to fill in — final when its ``reason`` is set."""
     question = check_question(question, index.settings.max_question_chars)
     index.ensure_synced()  # the keyword statistics that analyse() reads
     q = analyse(index, question)
-    hits = retrieve(index, question, k=k, filters=filters, max_per_doc=max_per_doc)
+    from .modes import get
+
+    hits = retrieve(index, question, k=k, filters=filters, max_per_doc=get(mode).max_per_doc)
     if hits and q.about_report:
         hits = hits + byline_hits(index, hits[0])
     scored = in_scope(index, q, score_sentences(index, q, hits))

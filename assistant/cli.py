@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from .errors import AssistantError
-from .modes import MODES, run_mode
+from .modes import MODES, get
 
 SAMPLE_QUESTION = "哈焊所各支部一共申报了多少个争创“党员创新示范岗”小组？"
 
@@ -146,6 +146,8 @@ def _filters(args):
 
 def _print_answer(ans, out=None, body: bool = True) -> None:
     out = out or sys.stdout
+    if ans.asked_mode:
+        print(f"（按「{get(ans.mode).label}」作答：问题是在请求这项工作）", file=out)
     if body:
         print(ans.answer, file=out)
     for sentence in ans.unsupported:
@@ -211,29 +213,30 @@ def cmd_ask(args) -> int:
             raise AssistantError("Give a question, e.g. assistant ask \"质检中心有多少名党员？\", or --questions FILE.jsonl")
         questions = [check_question(args.question, settings.max_question_chars)]
     filters = _filters(args)
-    from .generation import LLMConfig, generate
+    from .generation import LLMConfig
+    from .pipeline import Request, ask
 
     llm = LLMConfig.from_env()
     index = _open(args)
-    run = run_mode(args.mode)
-    extra = {"k": args.k} if args.k else ({"k": settings.top_k} if args.mode == "qa" else {})
     warned = False
     for q in questions:
+        live = args.stream and llm is not None and not (args.json or args.questions)
+        streamed = False
         try:
-            ans = run(index, q, filters=filters, **extra)
+            for item in ask(index, Request(question=q, mode=args.mode, filters=filters, k=args.k,
+                                           auto_route=not args.no_route), llm=llm):
+                if isinstance(item, str):
+                    if live:
+                        print(item, end="", flush=True)
+                        streamed = True
+                else:
+                    ans = item
         except AssistantError as exc:
             if not args.questions:
                 raise
             print(json.dumps({"question": q, "error": str(exc)}, ensure_ascii=False))
             continue
-        streamed = False
-        if llm is not None:
-            on_token = None
-            if args.stream and not (args.json or args.questions):
-                def on_token(piece: str) -> None:
-                    print(piece, end="", flush=True)
-            ans = generate(index, ans, llm, on_token=on_token)
-            streamed = on_token is not None and ans.generator != "extractive"
+        streamed = streamed and ans.generator != "extractive"
         if ans.notice:
             print(f"notice: {ans.notice}", file=sys.stderr)
         if not warned:
@@ -241,7 +244,6 @@ def cmd_ask(args) -> int:
                 print(f"warning: dense retrieval is off ({index.dense_error}); keyword retrieval only", file=sys.stderr)
             _warn_incomplete(index)
             warned = True
-        index.record(ans)
         if args.json or args.questions:
             print(json.dumps(ans.to_json(), ensure_ascii=False), flush=True)
         elif streamed:
@@ -260,9 +262,10 @@ def cmd_ask(args) -> int:
 def cmd_chat(args) -> int:
     from .conversation import Conversation
     from .generation import LLMConfig
+    from .pipeline import Request, ask
 
     index = _open(args)
-    conv = Conversation(index=index, mode=args.mode, llm=LLMConfig.from_env())
+    conv = Conversation(index=index, llm=LLMConfig.from_env())
     interactive = sys.stdin.isatty()
     if interactive:
         print("党建知识助手 · 多轮问答（/clear 清空对话，/exit 退出）")
@@ -280,10 +283,18 @@ def cmd_chat(args) -> int:
             conv.clear()
             print("（对话已清空）")
             continue
+        streamed = False
         try:
-            on_token = (lambda p: print(p, end="", flush=True)) if conv.llm is not None else None
-            ans = conv.ask(text, on_token=on_token)
+            for item in ask(index, Request(question=text, mode=args.mode, auto_route=not args.no_route),
+                            conversation=conv, llm=conv.llm):
+                if isinstance(item, str):
+                    print(item, end="", flush=True)
+                    streamed = True
+                else:
+                    ans = item
         except AssistantError as exc:
+            if streamed:
+                print()
             print(f"error: {exc}", file=sys.stderr)
             continue
         standalone = conv.turns[-1][1]
@@ -291,7 +302,7 @@ def cmd_chat(args) -> int:
             print(f"（理解为：{standalone}）")
         if ans.notice:
             print(f"notice: {ans.notice}", file=sys.stderr)
-        streamed = on_token is not None and ans.generator != "extractive"
+        streamed = streamed and ans.generator != "extractive"
         if streamed:
             print()
         _print_answer(ans, body=not streamed)
@@ -379,6 +390,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--mode", choices=MODES, default="qa",
                     help="qa: a cited answer (default); points: 3–7 talking points (起草发言要点); "
                          "precedents: every unit's matching practice (查找先例做法)")
+    sp.add_argument("--no-route", action="store_true",
+                    help="answer in --mode even when the question asks for another job (by default a drafting "
+                         "request goes to points and a search across units to precedents)")
     sp.add_argument("--docx", metavar="FILE", help="also save the answer as a Word file (sources as endnotes)")
     sp.add_argument("--md", metavar="FILE", help="also save the answer as Markdown")
     sp.add_argument("--stream", action="store_true",
@@ -392,6 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
                                     "(by the LLM when ASSISTANT_LLM_* is set). /clear forgets the conversation, "
                                     "/exit ends it.")
     sp.add_argument("--mode", choices=MODES, default="qa", help="qa (default), points or precedents")
+    sp.add_argument("--no-route", action="store_true", help="answer in --mode whatever the request asks for")
     sp.set_defaults(func=cmd_chat)
 
     sp = sub.add_parser("docs", help="list the indexed documents", description="List indexed documents with "

@@ -61,7 +61,6 @@ def carry_topic(previous: str, follow_up: str) -> str:
 @dataclass
 class Conversation:
     index: object
-    mode: str = "qa"
     llm: object = None  # generation.LLMConfig or None
     turns: list[tuple[str, str, Answer]] = field(default_factory=list)  # (asked, standalone, answer)
 
@@ -92,22 +91,11 @@ class Conversation:
             raise RuntimeError("empty reply")
         return text[0].strip()
 
-    def extractive(self, question: str, **options) -> tuple[str, Answer]:
-        """The standalone form of ``question`` and the extractive answer in the current mode
-        (``options``: ``filters``, ``k``), not yet remembered."""
-        from .modes import run_mode
-
-        standalone = self.standalone(question)
-        return standalone, run_mode(self.mode)(self.index, standalone, **options)
-
     def remember(self, question: str, standalone: str, ans: Answer) -> None:
         self.turns.append((question, standalone, ans))
 
-    def ask(self, question: str, on_token=None, **options) -> Answer:
-        from .generation import generate
+    def ask(self, question: str, mode: str = "qa", **options) -> Answer:
+        """One turn through the pipeline (``options``: Request fields ``filters``, ``k``, ``auto_route``)."""
+        from .pipeline import Request, answer
 
-        standalone, ans = self.extractive(question, **options)
-        if self.llm is not None:
-            ans = generate(self.index, ans, self.llm, on_token=on_token)
-        self.remember(question, standalone, ans)
-        return ans
+        return answer(self.index, Request(question=question, mode=mode, **options), conversation=self, llm=self.llm)

@@ -87,7 +87,7 @@ def _theme_order(points: list[list[Scored]]) -> list[list[Scored]]:
 
 
 def draft_points(index: Index, question: str, k: int = 12, filters: Filters = Filters()) -> Answer:
-    q, scored, result = prepare(index, question, k, filters, "points", max_per_doc=3)
+    q, scored, result = prepare(index, question, k, filters, "points")
     if result.reason:
         return result
     best = max(s.support for s in scored)

@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 
 from .errors import AssistantError
+from .modes import get
 from .schema import Answer
 
-_TITLES = {"qa": "问答", "points": "发言要点", "precedents": "先例做法"}
 
 
 # Characters XML 1.0 (so Word) cannot hold: C0 controls but tab/newline/CR, and the non-characters.
@@ -27,10 +27,10 @@ def _source_line(c) -> str:
 
 
 def to_markdown(ans: Answer) -> str:
-    lines = [f"# {_TITLES.get(ans.mode, '问答')}：{ans.question}", ""]
+    lines = [f"# {get(ans.mode).title}：{ans.question}", ""]
     if ans.refused:
         lines.append(ans.answer)
-    elif ans.mode == "points":
+    elif get(ans.mode).layout == "points" and ans.points:
         lines += [f"{i}. **{p.heading}**：{p.text}" for i, p in enumerate(ans.points, 1)]
     else:
         lines.append(ans.answer)
@@ -44,15 +44,15 @@ def to_docx(ans: Answer, path: Path) -> None:
 
     x = _xml_safe  # every text that comes from a report or a question
     doc = Document()
-    doc.add_heading(x(f"{_TITLES.get(ans.mode, '问答')}：{ans.question}"), level=1)
+    doc.add_heading(x(f"{get(ans.mode).title}：{ans.question}"), level=1)
     if ans.refused:
         doc.add_paragraph(x(ans.answer))
-    elif ans.mode == "points":
+    elif get(ans.mode).layout == "points" and ans.points:
         for p in ans.points:
             para = doc.add_paragraph(style="List Number")
             para.add_run(x(p.heading) + "：").bold = True
             para.add_run(x(p.text))
-    elif ans.mode == "precedents":
+    elif get(ans.mode).layout == "table" and ans.rows:
         table = doc.add_table(rows=1, cols=4)
         table.style = "Table Grid"
         for cell, label in zip(table.rows[0].cells, ("单位", "时间", "做法", "出处")):

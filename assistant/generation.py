@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Iterator
 
 from .answering import REFUSAL
@@ -38,6 +38,7 @@ class LLMConfig:
     model: str
     api_key: str = ""
     timeout: float = 60.0
+    context_tokens: int = 3000  # the sources packed into a prompt, in cl100k tokens
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "LLMConfig | None":
@@ -51,7 +52,8 @@ class LLMConfig:
             raise AssistantError("set both ASSISTANT_LLM_BASE_URL and ASSISTANT_LLM_MODEL (or neither, for "
                                  "extractive answers)")
         return cls(base_url=base, model=model, api_key=env.get("ASSISTANT_LLM_API_KEY", ""),
-                   timeout=float(env.get("ASSISTANT_LLM_TIMEOUT", "60")))
+                   timeout=float(env.get("ASSISTANT_LLM_TIMEOUT", "60")),
+                   context_tokens=int(env.get("ASSISTANT_LLM_CONTEXT_TOKENS", "3000")))
 
 
 def chat_model(cfg: LLMConfig, streaming: bool = False):
@@ -127,11 +129,11 @@ def verify(reply: str, sources: dict[int, Hit], index) -> tuple[str, list[Citati
     return "\n".join(x for x in lines if x.strip()), sorted(citations, key=lambda c: c.n), unsupported
 
 
-def stream_reply(cfg: LLMConfig, mode: str, question: str, sources_text: str) -> Iterator[str]:
+def stream_reply(cfg: LLMConfig, prompt: str, question: str, sources_text: str) -> Iterator[str]:
     """Yield the model's reply piece by piece (raises on any failure)."""
     from langchain_core.messages import HumanMessage, SystemMessage
 
-    messages = [SystemMessage(render("system")), HumanMessage(render(mode, sources=sources_text, question=question))]
+    messages = [SystemMessage(render("system")), HumanMessage(render(prompt, sources=sources_text, question=question))]
     got = False
     for chunk in chat_model(cfg, streaming=True).stream(messages):
         piece = chunk.content if isinstance(chunk.content, str) else ""
@@ -142,33 +144,57 @@ def stream_reply(cfg: LLMConfig, mode: str, question: str, sources_text: str) ->
         raise RuntimeError("the model sent an empty reply")
 
 
-def generate(index, extractive: Answer, cfg: LLMConfig, on_token: Callable[[str], None] | None = None) -> Answer:
-    """Rewrite an extractive answer with the LLM, verified; the extractive answer on any failure."""
+def generate_stream(index, extractive: Answer, cfg: LLMConfig) -> Iterator[str | Answer]:
+    """Rewrite an extractive answer with the LLM: yields the reply's pieces as they arrive, then the
+    verified Answer — or the extractive one, with a notice, on any failure of the model."""
     if extractive.refused:
-        return extractive  # nothing relevant was retrieved: the model is not asked
-    sources_text, sources = pack_sources(extractive.hits)
+        yield extractive  # nothing relevant was retrieved: the model is not asked
+        return
+    from .modes import get
+
+    mode = get(extractive.mode)
+    sources_text, sources = pack_sources(extractive.hits, cfg.context_tokens)
     pieces: list[str] = []
     try:
-        for piece in stream_reply(cfg, extractive.mode, extractive.question, sources_text):
+        for piece in stream_reply(cfg, mode.prompt, extractive.question, sources_text):
             pieces.append(piece)
-            if on_token:
-                on_token(piece)
+            yield piece
     except Exception as exc:  # noqa: BLE001 - every model failure falls back the same way
         reason = _describe(exc)
         log.info("LLM failed (%s); extractive answer instead", reason)
         extractive.notice = f"大模型调用失败（{reason}），以下为摘录式回答。"
-        return extractive
+        yield extractive
+        return
     reply = "".join(pieces).strip()
     text, citations, unsupported = verify(reply, sources, index)
-    refused = reply.startswith(REFUSAL)
-    result = Answer(question=extractive.question, answer=REFUSAL if refused else text, refused=refused,
-                    dense=extractive.dense, citations=[] if refused else citations, hits=extractive.hits,
-                    mode=extractive.mode, generator=f"llm:{cfg.model}", unsupported=unsupported)
-    if not refused and result.mode == "points":
-        result.points = parse_points(text)
-    if not refused and result.mode == "precedents":
-        result.rows = parse_rows(text)
-    return result
+    checks = {"sentences": sum(1 for line in reply.split("\n") for unit in _GEN_SENTENCE.findall(line)
+                               if len(MARKER.sub("", unit).strip()) >= 8),
+              "unsupported": len(unsupported), "markers": len(MARKER.findall(reply)),
+              "markers_kept": len(MARKER.findall(text))}
+    if reply.startswith(REFUSAL):
+        yield replace(extractive, answer=REFUSAL, refused=True, citations=[], points=[], rows=[],
+                      generator=f"llm:{cfg.model}", reason="the model found no answer in the sources", checks=checks)
+        return
+    if not citations:  # nothing the model wrote is backed by a source: the checked quotes instead
+        extractive.notice = "大模型的回答未能通过引用核对，以下为摘录式回答。"
+        extractive.checks = checks
+        yield extractive
+        return
+    result = replace(extractive, answer=text, citations=citations, generator=f"llm:{cfg.model}",
+                     unsupported=unsupported, points=[], rows=[], checks=checks)
+    for name, value in mode.parse(text).items():
+        setattr(result, name, value)
+    yield result
+
+
+def generate(index, extractive: Answer, cfg: LLMConfig, on_token: Callable[[str], None] | None = None) -> Answer:
+    """``generate_stream`` run to its end; ``on_token`` sees the pieces."""
+    for item in generate_stream(index, extractive, cfg):
+        if isinstance(item, Answer):
+            return item
+        if on_token:
+            on_token(item)
+    raise AssertionError("generate_stream ended without an answer")
 
 
 _POINT_LINE = re.compile(r"^\s*\d{1,2}\s*[.、．)）]\s*(?:\*\*)?([^：:*]{1,30}?)(?:\*\*)?\s*[：:]\s*(.+)$")
@@ -186,6 +212,14 @@ def parse_points(text: str) -> list[Point]:
     return out[:7]
 
 
+def parse_points_reply(text: str) -> dict:
+    return {"points": parse_points(text)}
+
+
+def parse_rows_reply(text: str) -> dict:
+    return {"rows": parse_rows(text)}
+
+
 def parse_rows(text: str) -> list[Row]:
     """「单位 | 时间 | 做法[2]」 lines of a (verified) reply → rows (header and rule lines skipped)."""
     out = []
@@ -197,29 +231,6 @@ def parse_rows(text: str) -> list[Row]:
         out.append(Row(org=cells[0], date=cells[1], practice=MARKER.sub("", practice).strip(),
                        citations=tuple(dict.fromkeys(int(n) for n in MARKER.findall(practice)))))
     return out
-
-
-def stream_answer(index, extractive: Answer, cfg: LLMConfig | None) -> Iterator[str | Answer]:
-    """For the web page: yields the reply's pieces as they arrive, then the final (verified or
-    fallback) Answer. With no LLM configured it yields the extractive answer alone."""
-    if cfg is None:
-        yield extractive
-        return
-    import queue
-    import threading
-
-    q: queue.Queue = queue.Queue()
-    done = object()
-
-    def work():
-        try:
-            q.put(generate(index, extractive, cfg, on_token=q.put))
-        finally:
-            q.put(done)
-
-    threading.Thread(target=work, daemon=True).start()
-    while (item := q.get()) is not done:
-        yield item
 
 
 def _describe(exc: Exception) -> str:

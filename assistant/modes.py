@@ -1,20 +1,80 @@
-"""The three jobs by name: qa (cited answer), points (发言要点), precedents (先例做法)."""
+"""The jobs the assistant does, as a small registry: 问答 (a cited answer), 起草发言要点 (talking
+points), 查找先例做法 (every unit's matching practice). Each names its label on the page, its title
+in exports, how broadly it retrieves, the extractive function that answers it, the prompt file an
+LLM answers it with, how an LLM reply is parsed, and how the answer is laid out. The pipeline,
+rendering and export read these fields instead of testing mode names.
+
+``route`` sends a request typed into the default job to the job it asks for: 「帮我拟一份动员讲话
+提纲」 is a drafting request, 「哪些单位开展过知识竞赛？怎么做的？」 a search for precedents."""
 
 from __future__ import annotations
 
-MODES = ("qa", "points", "precedents")
+import importlib
+import re
+from dataclasses import dataclass
+from typing import Callable
 
 
-def run_mode(mode: str):
-    """The function that answers a question in ``mode``: f(index, question, k=…, filters=…) -> Answer."""
-    if mode == "points":
-        from .drafting import draft_points
+@dataclass(frozen=True)
+class Mode:
+    name: str
+    label: str  # the choice on the page
+    title: str  # the heading of an export, the job named on the page
+    breadth: int | None  # chunks retrieved; None: the settings' top_k
+    max_per_doc: int | None  # chunks per report among them; None: the settings' cap
+    extractor: str  # "module:function" answering f(index, question, k=…, filters=…) -> Answer
+    prompt: str  # prompts/<prompt>.txt for LLM answers
+    parser: str  # "module:function" turning a verified LLM reply into {"points": …} or {"rows": …}; "" for none
+    layout: str  # "text" | "points" | "table"
 
-        return draft_points
-    if mode == "precedents":
-        from .precedents import find_precedents
+    def _resolve(self, ref: str) -> Callable:
+        module, _, name = ref.partition(":")
+        return getattr(importlib.import_module(module, __package__), name)
 
-        return find_precedents
-    from .answering import answer
+    def extract(self, index, question: str, filters=None, k: int | None = None):
+        from .retrieval import Filters
 
-    return answer
+        k = k or self.breadth or index.settings.top_k
+        return self._resolve(self.extractor)(index, question, k=k, filters=filters or Filters())
+
+    def parse(self, reply: str) -> dict:
+        return self._resolve(self.parser)(reply) if self.parser else {}
+
+
+QA = Mode("qa", "问答", "问答", None, None, ".answering:answer", "qa", "", "text")
+POINTS = Mode("points", "起草发言要点", "发言要点", 12, 3, ".drafting:draft_points", "points",
+              ".generation:parse_points_reply", "points")
+PRECEDENTS = Mode("precedents", "查找先例做法", "先例做法", 40, 8, ".precedents:find_precedents", "precedents",
+                  ".generation:parse_rows_reply", "table")
+REGISTRY: dict[str, Mode] = {m.name: m for m in (QA, POINTS, PRECEDENTS)}
+MODES = tuple(REGISTRY)
+BY_LABEL: dict[str, Mode] = {m.label: m for m in REGISTRY.values()}
+
+
+def get(name: str) -> Mode:
+    return REGISTRY.get(name, QA)
+
+
+# A request to write something: a drafting verb and something to draft.
+_DRAFT_VERB = re.compile(
+    r"起草|草拟|拟写|拟定|拟[一个份篇几个]|撰写|(?:帮|替|给)我.{0,6}写|写[一个份篇几]|写出|列[一个份几出]|整理[一出几]|"
+    r"准备[一个份篇几]|出[一个份]|提炼|归纳[一几出]|梳理[一几出]"
+)
+_DRAFT_WHAT = re.compile(r"提纲|要点|讲话|发言|讲稿|稿子|致辞|材料|思路|条|讲几点|几点")
+# A search across units for what they did.
+_LIST_UNITS = re.compile(
+    r"哪些(?:单位|支部|党支部|党委|研究所|院所|部门|基层党组织)|哪几(?:个|家)(?:单位|支部|党支部|研究所)|各(?:单位|支部|院所|研究所)"
+    r"|先例|(?:可以|可供|值得)(?:参考|借鉴)|有(?:什么|哪些)(?:经验|做法)(?:可以|能)(?:参考|借鉴|学习)"
+)
+_HOW = re.compile(r"做法|怎么(?:做|搞|开展|组织)|如何(?:做|开展|组织)|经验|例子|先例|在搞|搞过|开展过|组织过|举办过|办过|有过")
+
+
+def route(question: str, chosen: str) -> str:
+    """The job a request asks for. Only the default job is re-routed: a user who picked a job keeps it."""
+    if chosen != QA.name:
+        return chosen
+    if _DRAFT_VERB.search(question) and _DRAFT_WHAT.search(question):
+        return POINTS.name
+    if _LIST_UNITS.search(question) and _HOW.search(question):
+        return PRECEDENTS.name
+    return chosen

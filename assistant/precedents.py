@@ -15,7 +15,7 @@ CUT = 0.5  # relative relevance cut-off: a sentence must reach half the best sup
 
 
 def find_precedents(index: Index, question: str, k: int = 40, filters: Filters = Filters()) -> Answer:
-    q, scored, result = prepare(index, question, k, filters, "precedents", max_per_doc=8)
+    q, scored, result = prepare(index, question, k, filters, "precedents")
     if result.reason:
         return result
     best = max(s.support for s in scored)

@@ -14,13 +14,13 @@ import html
 from typing import Callable
 
 from .chinese import sentence_spans
+from .modes import get
 from .schema import MARKER, Answer, Citation
 
 # Characters that start Markdown, LaTeX or autolink syntax; written as numeric entities, which
 # Markdown shows as the character and never parses as syntax.
 _MD = {c: f"&#{ord(c)};" for c in "\\`*_{}[]()#+-!|~$:>"}
 _CONTEXT_CHARS = 160  # passage shown around a quote, each side (snapped to sentence boundaries)
-MODE_LABELS = {"qa": "问答", "points": "起草发言要点", "precedents": "查找先例做法"}
 
 
 def esc(text: str) -> str:
@@ -90,10 +90,11 @@ def source_html(c: Citation, doc_text: str | None) -> str:
 def _body(ans: Answer) -> str:
     if ans.refused:
         return f'<p class="refused">{esc(ans.answer)}</p>'
-    if ans.mode == "points" and ans.points:
+    layout = get(ans.mode).layout
+    if layout == "points" and ans.points:
         items = "".join(f"<li><strong>{esc(p.heading)}</strong>：{with_markers(p.text)}</li>" for p in ans.points)
         return f'<ol class="points">{items}</ol>'
-    if ans.mode == "precedents" and ans.rows:
+    if layout == "table" and ans.rows:
         head = "<tr><th>单位</th><th>时间</th><th>做法</th><th>出处</th></tr>"
         rows = "".join(
             f"<tr><td>{esc(r.org or '未知单位')}</td><td>{esc(r.date or '日期不详')}</td>"
@@ -107,6 +108,9 @@ def _body(ans: Answer) -> str:
 def answer_html(ans: Answer, text_of: Callable[[str], str | None]) -> str:
     """The whole assistant message: notice, answer, unsupported sentences, sources."""
     parts = ['<div class="answer">']
+    if ans.asked_mode:
+        parts.append(f'<p class="routed">按「{esc(get(ans.mode).label)}」作答（问题是在请求这项工作；'
+                     f'如只想问答，请换个问法）</p>')
     if ans.notice:
         parts.append(f'<p class="notice">{esc(ans.notice)}</p>')
     parts.append(_body(ans))

@@ -136,12 +136,14 @@ class Answer:
     citations: list[Citation] = field(default_factory=list)
     hits: list[Hit] = field(default_factory=list)
     reason: str = ""  # why a refusal happened (for debugging and the record)
-    mode: str = "qa"  # qa | points | precedents
+    mode: str = "qa"  # the job that answered: a name in modes.REGISTRY
     generator: str = "extractive"  # or "llm:MODEL"
     points: list[Point] = field(default_factory=list)
     rows: list[Row] = field(default_factory=list)
     unsupported: list[str] = field(default_factory=list)  # generated sentences no source supports
     notice: str = ""  # e.g. the LLM failed and this is the extractive answer
+    asked_mode: str = ""  # the job the user chose, when the request was routed to another (``mode``)
+    checks: dict = field(default_factory=dict)  # an LLM reply's verification counts (sentences, markers kept…)
 
     def to_json(self) -> dict:
         out = {
@@ -181,9 +183,15 @@ class Answer:
         }
         if self.notice:
             out["notice"] = self.notice
-        if self.mode == "points":
+        if self.asked_mode:
+            out["asked_mode"] = self.asked_mode
+        if self.checks:
+            out["checks"] = self.checks
+        if self.reason:
+            out["reason"] = self.reason
+        if self.points:
             out["points"] = [{"heading": p.heading, "text": p.text, "citations": list(p.citations)} for p in self.points]
-        if self.mode == "precedents":
+        if self.rows:
             out["rows"] = [{"org": r.org, "date": r.date, "practice": r.practice, "citations": list(r.citations)}
                            for r in self.rows]
         return out

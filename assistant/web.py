@@ -25,13 +25,14 @@ from .errors import AssistantError
 from .housekeeping import DownloadDir
 from .jobs import JobRunner
 from .loading import CONVERTED_SUFFIXES, Unreadable, bad_name, display, read_file
-from .render import MODE_LABELS, answer_html, esc, esc_lines, question_html, streaming_html
+from .modes import BY_LABEL, QA, get
+from .pipeline import Request, ask
+from .render import answer_html, esc, esc_lines, question_html, streaming_html
 from .retrieval import Filters, parse_date_bound
 from .schema import Answer
 
 log = logging.getLogger(__name__)
 
-MODE_BY_LABEL = {label: mode for mode, label in MODE_LABELS.items()}
 LIBRARY_HEADERS = ["文档", "标题", "单位", "日期", "作者", "分块数（格式）"]
 UPLOAD_FORMATS = "Word（.docx/.doc/.wps）、PDF（含文字层）、网页（.html/.htm）、文本（.txt/.md）"
 EXAMPLES = [
@@ -205,18 +206,22 @@ class WebApp:
             session.messages.append(_error(str(exc)))
             yield list(session.messages), session, None
             return
-        mode = MODE_BY_LABEL.get(mode_label, "qa")
+        mode = BY_LABEL.get(mode_label, QA).name
         conv = session.conversation or Conversation(index=self.index, llm=self.llm)
         session.conversation = conv
-        conv.mode = mode
         session.messages.append({"role": "assistant", "content": streaming_html("正在检索…")})
         yield list(session.messages), session, None
 
-        options = {"filters": filters}
-        if mode == "qa":
-            options["k"] = self.index.settings.top_k
+        final, partial = None, ""
         try:
-            standalone, ans = conv.extractive(question, **options)
+            for item in ask(self.index, Request(question=question, mode=mode, filters=filters), conversation=conv,
+                            llm=self.llm):
+                if isinstance(item, str):
+                    partial += item
+                    session.messages[-1] = {"role": "assistant", "content": streaming_html(partial)}
+                    yield list(session.messages), session, None
+                else:
+                    final = item
         except AssistantError as exc:
             session.messages[-1] = _error(str(exc))
             yield list(session.messages), session, None
@@ -226,20 +231,7 @@ class WebApp:
             session.messages[-1] = _error(INTERNAL_ERROR)
             yield list(session.messages), session, None
             return
-        final = ans
-        if self.llm is not None:
-            from .generation import stream_answer
-
-            partial = ""
-            for item in stream_answer(self.index, ans, self.llm):
-                if isinstance(item, str):
-                    partial += item
-                    session.messages[-1] = {"role": "assistant", "content": streaming_html(partial)}
-                    yield list(session.messages), session, None
-                else:
-                    final = item
-        conv.remember(question, standalone, final)
-        self.index.record(final)
+        standalone = conv.turns[-1][1]
         understood = ""
         if standalone != question:
             understood = f'<p class="understood">（理解为：{esc(standalone)}）</p>'
@@ -262,7 +254,7 @@ class WebApp:
         from .export import export
 
         folder = self.downloads.new_folder()
-        stem = f"{MODE_LABELS.get(ans.mode, '问答')}-{time.strftime('%Y%m%d-%H%M%S')}"
+        stem = f"{get(ans.mode).label}-{time.strftime('%Y%m%d-%H%M%S')}"
         docx, md = str(folder / f"{stem}.docx"), str(folder / f"{stem}.md")
         export(ans, docx=docx, md=md)
         return docx, md
@@ -449,6 +441,7 @@ details.src.flash {outline: 2px solid #d97706; border-radius: 4px; transition: o
 .refused {font-weight: bold;}
 .error {color: #b91c1c;}
 .notice, .unsupported {color: #b45309; font-size: 0.9em;}
+.routed {color: #1d4ed8; font-size: 0.9em;}
 .understood {color: var(--body-text-color-subdued); font-size: 0.9em;}
 table.precedents {border-collapse: collapse; width: 100%;}
 table.precedents th, table.precedents td {border: 1px solid var(--border-color-primary); padding: 4px 6px; vertical-align: top;}
@@ -543,7 +536,7 @@ def build_ui(app: WebApp):
             with gr.Tab("问答", id="chat"):
                 with gr.Row():
                     with gr.Column(scale=3):
-                        mode = gr.Radio(list(MODE_BY_LABEL), value=MODE_LABELS["qa"], label="功能", elem_id="mode")
+                        mode = gr.Radio(list(BY_LABEL), value=QA.label, label="功能", elem_id="mode")
                         chatbot = gr.Chatbot(elem_id="chatbot", height=620, label="对话", latex_delimiters=[],
                                              feedback_options=None, buttons=[],
                                              placeholder="输入问题，例如：哈焊所各支部一共申报了多少个争创“党员创新示范岗”小组？"
