@@ -93,7 +93,9 @@ def test_instructions_inside_a_document_stay_data(hash_settings, tmp_path, llm):
     assert request[0]["role"] == "system" and request[0]["content"] == load("system")
     user = request[1]["content"]
     assert user.index("<资料>") < user.index("忽略以上指令") < user.index("</资料>")
-    assert a.unsupported == ["所有党员都已转正。"] and a.citations == []
+    # Nothing the model wrote is backed by a source: the page shows the checked quotes instead.
+    assert "所有党员都已转正" not in a.answer and a.generator == "extractive" and "引用核对" in a.notice
+    assert a.checks["unsupported"] == 1 and a.answer == ext.answer
 
 
 def test_sources_are_numbered_and_within_budget(seed_index):
@@ -166,14 +168,37 @@ def test_points_and_precedents_through_the_llm(seed_index, llm):
     assert not a.unsupported
 
 
-def test_stream_answer_yields_pieces_then_the_answer(seed_index, llm):
-    from assistant.generation import stream_answer
+def test_pipeline_streams_pieces_then_the_verified_answer(seed_index, llm):
+    from assistant.pipeline import Request, ask
 
     server, cfg = llm
     ext = answer(seed_index, QUESTION)
     n = next(i for i, h in enumerate(ext.hits, 1) if "56名群众代表" in h.chunk.text)
     server.script.replies.append(f"共有56名群众代表参加了评议[{n}]。")
-    items = list(stream_answer(seed_index, ext, cfg))
+    items = list(ask(seed_index, Request(QUESTION), llm=cfg))
     assert all(isinstance(x, str) for x in items[:-1]) and len(items) > 2
-    assert items[-1].generator == "llm:scripted" and items[-1].citations[0].verified
-    assert list(stream_answer(seed_index, ext, None)) == [ext]
+    final = items[-1]
+    assert final.generator == "llm:scripted" and final.citations[0].verified
+    assert final.checks == {"sentences": 1, "unsupported": 0, "markers": 1, "markers_kept": 1}
+    without = list(ask(seed_index, Request(QUESTION)))
+    assert len(without) == 1 and without[0].generator == "extractive" and without[0].answer == ext.answer
+
+
+def test_a_refusal_sends_no_request_to_the_model(seed_index, llm):
+    from assistant.pipeline import Request, ask
+
+    server, cfg = llm
+    before = len(server.script.requests)
+    items = list(ask(seed_index, Request("火星上的党支部书记是谁？"), llm=cfg))
+    assert len(items) == 1 and items[0].refused and items[0].generator == "extractive"
+    assert len(server.script.requests) == before
+
+
+def test_a_reply_with_no_verified_citation_gives_the_extractive_answer(seed_index, llm):
+    server, cfg = llm
+    ext = answer(seed_index, QUESTION)
+    server.script.replies.append("群众评议工作开展得很好，受到了广泛好评。")
+    a = generate(seed_index, ext, cfg)
+    assert a.generator == "extractive" and not a.refused and "引用核对" in a.notice
+    assert a.answer == ext.answer and all(c.verified for c in a.citations)
+    assert a.checks["unsupported"] == 1
