@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .answerability import Needs, missing, name_in, needs
 from .chinese import (CN_DIGITS, STOPWORDS, TASK_WORDS, cut, entity_words, fold, has_person_name, has_place_name,
                       name_pattern, nouns, sentence_spans, synonyms, words)
 from .errors import AssistantError
@@ -25,6 +26,7 @@ from .schema import Answer, Citation, Hit
 
 REFUSAL = "文档中没有找到相关信息"
 SUPPORT_THRESHOLD = 0.2  # calibrated on the dev set: answerable questions score ≥ 0.27
+ANSWERING_FLOOR = 0.5  # a sentence that states what is asked may answer with half the best sentence's support
 NEIGHBOUR_CREDIT = 0.6
 CONTEXT_CREDIT = 0.6
 DOC_CREDIT = 0.3
@@ -183,6 +185,7 @@ class Question:
     about_report: bool = False  # asks about a report itself: its author, its date
     asks_who: bool = False
     asks_when: bool = False
+    needs: Needs = Needs()  # what an answering sentence must state (answerability.py)
 
 
 def analyse(index: Index, question: str) -> Question:
@@ -199,6 +202,7 @@ def analyse(index: Index, question: str) -> Question:
         about_report=metadata_intent(question),
         asks_who=bool(_WHO.search(folded)),
         asks_when=bool(_WHEN.search(folded)),
+        needs=needs(question, index.keyword.chunk_df),
     )
 
 
@@ -265,7 +269,7 @@ def in_scope(index: Index, q: Question, scored: list[Scored]) -> list[Scored]:
     return [s for s in scored if ok[s.hit.chunk.doc_id]]
 
 
-def refusal_reason(index: Index, q: Question, hits: list[Hit], scored: list[Scored]) -> str:
+def refusal_reason(index: Index, q: Question, hits: list[Hit], scored: list[Scored], strict: bool = True) -> str:
     """Why the documents cannot answer ``q`` (empty when they can). ``scored`` is already in scope."""
     if not hits:
         return "nothing retrieved"
@@ -286,6 +290,8 @@ def refusal_reason(index: Index, q: Question, hits: list[Hit], scored: list[Scor
                 return f"「{focus}」 appears in no report about {q.anchors[0]}"
         elif index.keyword.chunk_df.get(focus, 0) == 0 and not any(focus in t for t in retrieved.values()):
             return f"「{focus}」 appears nowhere in the index"
+    if q.needs.unknown:
+        return f"the library never mentions 「{q.needs.unknown[0]}」"
     if q.spread:
         # "Which units held a marathon?": the practice asked about must be somewhere in the index.
         for w in nouns(q.text):
@@ -294,13 +300,38 @@ def refusal_reason(index: Index, q: Question, hits: list[Hit], scored: list[Scor
                 return f"「{w}」 appears nowhere in the index"
     # Sentences that support the question well (a byline counts for questions about a report).
     good = [s for s in scored if s.support + (s.bonus if _BYLINE.search(s.text) else 0.0) >= 0.7 * best]
-    if q.kind and not any(s.has_quantity for s in good):
-        return f"asks for a quantity ({q.kind}) that no supporting sentence states"
+    if strict and not q.spread:
+        # A sentence that states what is asked may support the question less well than the best one.
+        floor = max(SUPPORT_THRESHOLD, ANSWERING_FLOOR * best)
+        candidates = sorted((s for s in scored if s.support >= floor), key=lambda s: -s.support)
+        lacks = [lack(index, q, s) for s in candidates]
+        if all(lacks):
+            return f"no supporting sentence states what is asked: it {lacks[0]}"
     if _WHEN_STRICT.search(q.folded) and not any(_DATE_IN.search(s.text) for s in good):
         return "asks when, and no supporting sentence gives a date or time"
     if _WHERE_STRICT.search(q.folded) and not any(has_place_name(s.text) for s in good):
         return "asks where from, and no supporting sentence names a place"
     return ""
+
+
+def lack(index: Index, q: Question, s: Scored) -> str:
+    """What sentence ``s`` lacks to answer ``q`` (empty when it answers): see answerability.py. Its
+    report's title, organisation, headings and the sentence before it count for the names asked
+    about; for a question about the report itself its author and (header) date count too."""
+    m = s.hit.meta
+    context = " ".join((m.title, m.org, *m.aliases, *s.hit.chunk.headings))
+    n, report = q.needs, ""
+    # 「《…通知》是哪天印发的」 asks about the document it names, not about the report it is quoted in.
+    titles = re.findall(r"《([^》]{2,60})》", q.folded)
+    if q.about_report and all(name_in(t, fold(m.title)) for t in titles):
+        n = n.for_report()
+        if n.when and (not m.date or m.date_inferred):
+            return "is in a report whose header gives no date"
+        report = " ".join(x for x in (f"作者：{m.author}" if m.author else "",
+                                      m.date if m.date and not m.date_inferred else "") if x)
+        if n.who and not m.author and not _BYLINE.search(s.text):
+            return "is not the report's byline, and the report names no author"
+    return missing(n, s.text, context, report)
 
 
 def _known(index: Index, word: str) -> bool:
@@ -327,6 +358,10 @@ def answer(index: Index, question: str, k: int = 5, filters: Filters = Filters()
     q, scored, result = prepare(index, question, k, filters, "qa")
     if result.reason:
         return result
+    if not q.spread:  # only sentences that state what is asked (and their weaker neighbours) are quoted
+        best = max(s.support for s in scored)
+        floor = max(SUPPORT_THRESHOLD, ANSWERING_FLOOR * best)
+        scored = [s for s in scored if s.support >= floor and not lack(index, q, s)]
     picked = select(q, scored)
     # Present in document order within each document, documents in order of first appearance.
     order = {d: i for i, d in enumerate(dict.fromkeys(s.hit.chunk.doc_id for s in picked))}
@@ -357,7 +392,7 @@ def prepare(index: Index, question: str, k: int, filters: Filters, mode: str) ->
     if hits and q.about_report:
         hits = hits + byline_hits(index, hits[0])
     scored = in_scope(index, q, score_sentences(index, q, hits))
-    reason = refusal_reason(index, q, hits, scored)
+    reason = refusal_reason(index, q, hits, scored, strict=mode == "qa")
     return q, scored, Answer(question=question, answer=REFUSAL, refused=True, dense=index.dense, hits=hits,
                              reason=reason, mode=mode)
 

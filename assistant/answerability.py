@@ -1,0 +1,328 @@
+"""Does a sentence actually state what was asked? The general check behind every refusal.
+
+Word overlap finds sentences *about* the question; it cannot tell 兰州化物所 from 大连化物所, the
+team that came second from the one that came first, or a sentence that mentions 成员 from one that
+counts them. So the question is read into requirements, and a sentence answers only if it meets
+all of them:
+
+- **Names.** A name in the question that the library never uses — a unit (大连化物所, 光谱室),
+  an organisation, a person, an event (二十大), a thing that exists nowhere in it (火星) — means the
+  library cannot answer, whatever else matches.
+- **The slot asked for**, found in the sentence itself and bound to what it is about:
+  谁/哪位 → a person's name next to the role asked (纪检委员, 支部书记); 什么时候/哪天 → a date;
+  哪里/什么地方 → a place or venue; 几/多少 + unit → a number with that unit, next to the thing
+  counted; 第几/第一名/一等奖 → the rank asked, not another one.
+
+Nothing here knows a question of the dev set: the requirements come from the question's grammar
+(question words, units, ordinals, part-of-speech tags) and from the index's own vocabulary.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+from .chinese import CN_DIGITS, STOPWORDS, TASK_WORDS, _lock, _pos_tokenizer, fold, has_person_name, synonyms
+
+_UNIT_SUFFIX = ("研究所", "研究院", "研究室", "化物所", "公司", "集团", "大学", "学院", "党支部", "支部", "党委", "党总支",
+                "中心", "所", "院", "室", "局", "厅", "处", "部", "委")
+_NOT_A_NAME = tuple("各每全本我该其此这那某")
+_NAME_FLAGS = ("nr", "nrt", "nrfg", "nt", "nz")
+_LOCATIVE = {"上", "里", "内", "中"}
+_QUESTION_TOKENS = re.compile(r"^(多少|几\w?|第几\w?|哪\w*|谁|什么|怎么\w*|怎样|如何|为什么|是否|有没有|吗)$")
+
+# Roles a who-question asks about; a generic one (领导, 人) needs only a name, a specific one its name beside it.
+_ROLE = re.compile(r"(?:副|常务)?(?:纪检|组织|宣传|青年|统战|党支部|支部|党委|总支|党总支|团委|工会)?"
+                   r"(?:书记|委员|组长|所长|院长|主任|部长|处长|局长|主席|队长|负责人|联系人|主持人|讲解员|院士|教授)$")
+_GENERIC_WHICH = {"单位", "部门", "机构", "组织", "地方", "研究所", "研究院", "院所", "公司"}
+_GENERIC_PERSON = {"领导", "人", "同志", "专家", "谁", "哪位", "哪个人", "什么人", "代表"}
+_WHO = re.compile(r"(?P<before>[\u4e00-\u9fffA-Za-z]{1,12}?)(?:是谁|是哪位|叫什么|姓什么|由谁|是哪一位)"
+                  r"|(?<!哪)谁(?P<verb>[\u4e00-\u9fff]{1,3}?)的|是谁(?P<after>[\u4e00-\u9fff]{2})的")
+_ASKS_WHO = re.compile(r"谁|哪位|哪一位|什么人|叫什么|姓名|名字")
+_ASKS_WHEN = re.compile(r"什么时候|何时|哪天|哪一天|哪一?年|几月|几号|什么日子|日期是")
+_ASKS_WHERE = re.compile(r"在哪里|在哪儿|在哪开|哪里开|哪里举行|什么地方|什么地点|在哪个地方|地点在|在何处|去哪里")
+_DATE = re.compile(r"(?:19|20)\d{2}\s*[-年./]|[0-9一二三四五六七八九十]{1,3}\s*月(?:份|[0-9一二三四五六七八九十]{1,3}\s*[日号])?|"
+                   r"[0-9一二三四五六七八九十]{1,3}\s*[日号]|今年|去年|明年|前年|年初|年中|年底|年终|上半年|下半年|"
+                   r"[春夏秋冬]季|七一|五四|国庆|春节|元旦")
+_VENUE = re.compile(r"会议室|礼堂|报告厅|多功能厅|会场|大厅|基地|广场|纪念馆|展览馆|博物馆|旧址|教育基地|现场|楼|馆|"
+                    r"(?:在|赴|到|去)[\u4e00-\u9fff]{2,10}?(?:召开|举行|举办|开展|进行|参观|考察|学习)")
+_RANK_ASK = re.compile(r"第几(?:名|位|个|次|届|批)?|几等奖|第[一二三四五六七八九十\d]+(?:名|位|个|次|届|批)?|[一二三四五六七八九十\d]等奖|"
+                       r"冠军|亚军|季军|金奖|银奖|铜奖|特等奖|优秀奖")
+_RANK_ANY = re.compile(r"第[一二三四五六七八九十\d]+(?:名|位|个|次|届|批)?|[一二三四五六七八九十\d]等奖|冠军|亚军|季军|金奖|银奖|"
+                       r"铜奖|特等奖|优秀奖")
+_NUM = rf"[0-9０-９]+(?:\.[0-9]+)?(?:\s*[-~～至到]\s*[0-9]+)?\s*[万千百亿]?|[{CN_DIGITS}]+"
+_COUNT_ASK = re.compile(r"(?:多少|几)\s*(?P<unit>[名人位员个项次条道家支期批届种类场所篇本件份组米年月天日周元])?"
+                        r"(?P<after>[\u4e00-\u9fff]{0,8})")
+_COUNT_BEFORE = re.compile(r"(?P<before>[\u4e00-\u9fff]{2,8}?)(?:一共|总共|共|有|是|达|约|大概|大约)*(?:多少|几)")
+
+
+def local_names(question: str, df) -> list[str]:
+    """Names the answer must be about, known to the library: a unit named with what it belongs to
+    (机关党支部, 研发中心党支部), a person, a place (黑龙江省). An answer sentence — or the report it is
+    in, its headings or the sentence before — must name each of them."""
+    pairs = [(w, f) for w, f in _pairs(question) if w.strip()]
+    out = []
+    for i, (w, f) in enumerate(pairs):
+        if w.endswith(_UNIT_SUFFIX) and i and not w.startswith(_NOT_A_NAME):
+            prev, pf = pairs[i - 1]
+            if (pf.startswith("n") or pf in ("j", "vn")) and len(prev) >= 2 and not prev.startswith(_NOT_A_NAME) \
+                    and not prev.endswith(_UNIT_SUFFIX) \
+                    and df.get(prev.lower(), 0):
+                out.append(prev + w)
+                continue
+        if f in ("nr", "ns") and len(w) >= 2 and df.get(w.lower(), 0) and not _QUESTION_TOKENS.match(w):
+            out.append(w)
+    # What the question quotes — a document's title, an activity's name (“七一”, 《…通知》) — is named too.
+    out += [(a or b).strip() for a, b in _QUOTED.findall(fold(question)) if len((a or b).strip()) >= 2]
+    return out
+
+
+_QUOTED = re.compile(r"《([^》]{2,60})》|[“\"「『]([^”\"」』]{2,40})[”\"」』]")
+
+
+def name_in(name: str, text: str) -> bool:
+    """The name, or it written with a few characters between (质检中心支部 ~ 质检中心党支部)."""
+    return bool(re.search("[\u4e00-\u9fff]{0,2}?".join(re.escape(ch) for ch in name), text))
+
+
+@dataclass(frozen=True)
+class Needs:
+    """What a sentence must hold to answer the question."""
+
+    unknown: tuple[str, ...] = ()  # names the library never uses
+    names: tuple[str, ...] = ()  # names the answer must be about (see local_names)
+    role: str = ""  # who: the role whose holder is asked for ("" when any name will do)
+    who: bool = False
+    who_verb: str = ""  # 「谁主持的」: the act the person did
+    when: bool = False
+    where: bool = False
+    count_unit: str = ""  # a unit character, "any", or "" when no count is asked
+    counted: str = ""  # the thing counted: 「几名成员」 → 成员
+    rank: str = ""  # the rank asked for, normalised (第一名 → 第一), or "?" for 第几
+    counted_of: str = ""  # 「先进个人的事迹分了几期」 → 先进个人: whose things are counted
+    which: str = ""  # 「哪个党支部」 → 党支部: the kind of unit the answer names
+    contact: tuple[str, ...] = ()  # "phone", "address": contact details asked for
+
+    @property
+    def empty(self) -> bool:
+        return self == Needs(unknown=self.unknown)
+
+    def for_report(self) -> "Needs":
+        """A question about a report itself (谁写的, 哪天发布): its author and date line answer who and when."""
+        return replace(self, role="", who_verb="")
+
+
+def _pairs(text: str):
+    with _lock:
+        return [(p.word, p.flag) for p in _pos_tokenizer().cut(fold(text))]
+
+
+def unknown_names(question: str, df) -> list[str]:
+    """Names in the question the index never uses: an unknown word that names a unit (it is followed
+    by a kind of unit: 大连|化物所, 光谱|室), is tagged a person, organisation or proper noun, names a
+    place something is on or in (火星|上), or is one of two unknown nouns in a row (火星探测器)."""
+
+    def known(w: str) -> bool:
+        w = w.lower()
+        return bool(df.get(w, 0) or any(df.get(s, 0) for s in synonyms(w)))
+
+    pairs = [(w, f) for w, f in _pairs(question) if w.strip()]
+    out = []
+    for i, (w, flag) in enumerate(pairs):
+        if (len(w) < 2 or known(w) or w in STOPWORDS or w in TASK_WORDS or _QUESTION_TOKENS.match(w)
+                or any(ch.isdigit() for ch in w) or flag.startswith(("v", "m", "r", "p", "c", "u", "t", "f", "q"))):
+            continue
+        nxt = [x for x, _ in pairs[i + 1 : i + 3]]
+        unit_after = any("".join(nxt[:j]).endswith(_UNIT_SUFFIX) and not nxt[0].startswith(_NOT_A_NAME)
+                         for j in (1, 2) if len(nxt) >= j)
+        noun = flag.startswith("n") or flag in ("j", "d", "eng")
+        unknown_pair = (i + 1 < len(pairs) and pairs[i + 1][1].startswith("n") and len(pairs[i + 1][0]) >= 2
+                        and not known(pairs[i + 1][0]))
+        if (flag in _NAME_FLAGS or (noun and unit_after) or (noun and nxt[:1] and nxt[0] in _LOCATIVE)
+                or (noun and unknown_pair)):
+            out.append(w)
+    return out
+
+
+def needs(question: str, df) -> Needs:
+    q = fold(question)
+    role, who_verb = "", ""
+    who = bool(_ASKS_WHO.search(q))
+    if who:
+        m = _WHO.search(q)
+        if m and m.group("before"):
+            role = _role_in(m.group("before").split("的")[-1])
+        v = re.search(r"(?<!哪)谁([\u4e00-\u9fff]{1,3}?)的", q)
+        if v:
+            who_verb = v.group(1)
+        if role and (role in _GENERIC_PERSON or role.endswith(("代表", "专家"))):
+            role = ""
+        m2 = re.search(r"(?:哪位|哪一位)([\u4e00-\u9fff]{2,4})", q)
+        if not role and m2:
+            role = next((_role_in(m2.group(1)[:n]) for n in range(len(m2.group(1)), 1, -1)
+                         if _role_in(m2.group(1)[:n])), "")
+    count_unit, counted = "", ""
+    m = _COUNT_ASK.search(q)
+    if m and q[max(0, m.start() - 1) : m.start()] == "哪":
+        m = None  # 哪几个部门: which ones, not how many
+    when = bool(_ASKS_WHEN.search(q))
+    if m and when and (m.group("unit") or "") in "年月天日号":
+        m = None  # 几月几号: a date, not a count
+    if m and not re.search(r"多少(?:年|天)?(?:以前|之前)", q):
+        count_unit = m.group("unit") or "any"
+        if count_unit == "个" and m.group("after").startswith("人"):
+            count_unit = "人"
+        after = _pairs(m.group("after"))
+        counted = _head_noun(m.group("after"))
+        if not counted and not (after and after[0][1].startswith("n")):  # 「多少道题」: the unit says it
+            b = _COUNT_BEFORE.search(q)
+            if b:
+                nouns = [w for w, f in _pairs(b.group("before")) if f.startswith("n") and len(w) >= 2
+                         and w not in STOPWORDS]
+                counted = nouns[-1] if nouns else ""
+    counted_of = ""
+    if count_unit:
+        o = re.search(r"([\u4e00-\u9fff]{2,6})的([\u4e00-\u9fff]{2,4}?)[^，。？！]{0,4}?(?:几|多少)", q)
+        if o and o.group(2) == counted:
+            mods = [w for w, f in _pairs(o.group(1)) if (f.startswith("n") or f == "j") and len(w) >= 2]
+            counted_of = mods[-1] if mods else ""
+    which = ""
+    w = re.search(r"哪(?:个|家|一个|些|几个)([\u4e00-\u9fff]{2,6})", q)
+    if w:
+        head = _head_noun(w.group(1))
+        if head.endswith((*_UNIT_SUFFIX, "队", "小组")) and head not in _GENERIC_WHICH:
+            which = head
+    rank = ""
+    r = _RANK_ASK.search(q)
+    if r:
+        rank = {"第": "?", "几": "?等奖"}.get(r.group(0)[:1] if r.group(0)[:2] in ("第几", "几等") else "", "") \
+            or _norm_rank(r.group(0))
+    return Needs(unknown=tuple(unknown_names(question, df)), names=tuple(local_names(question, df)), role=role, who=who, who_verb=who_verb,
+                 when=when, where=bool(_ASKS_WHERE.search(q)),
+                 count_unit="" if rank else count_unit, counted=counted, rank=rank, counted_of=counted_of,
+                 which=which, contact=tuple(k for k, rx in _ASKS_CONTACT.items() if rx.search(q)))
+
+
+def _role_in(phrase: str) -> str:
+    """The role a phrase ends with (「光栅室党支部的纪检委员」 → 纪检委员), or ""."""
+    for i in range(len(phrase)):
+        if _ROLE.fullmatch(phrase[i:]):
+            return phrase[i:]
+    return ""
+
+
+def _head_noun(phrase: str) -> str:
+    """The head of the noun phrase a phrase starts with: its last noun before the next verb
+    (「创建党员示范岗的小组」 → 小组, 「党支部自检自查」 → 党支部)."""
+    head, seen = "", False
+    for w, f in _pairs(phrase):
+        if w in ("全部", "所有", "全体", "一些", "部分", "大家"):
+            break
+        if f.startswith("n") or f in ("j", "vn"):
+            seen = True
+            if len(w) >= 2 and w not in STOPWORDS:
+                head = w
+        elif seen and f.startswith(("v", "x", "r", "p", "c", "u")) and f != "uj":
+            break
+    return head
+
+
+def _norm_rank(text: str) -> str:
+    return re.sub(r"(名|位|个|次|届|批)$", "", text)
+
+
+def _near(text: str, word: str, pattern: str, reach: int = 12) -> bool:
+    """Does ``pattern`` occur within ``reach`` characters of ``word`` in ``text``?"""
+    for m in re.finditer(re.escape(word), text):
+        window = text[max(0, m.start() - reach) : m.end() + reach]
+        if re.search(pattern, window):
+            return True
+    return False
+
+
+# The commonest Chinese surnames: with a role word before or an honorific after, a name jieba may not know.
+_SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
+             "姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤巴段")
+_ROLE_WORDS = r"书记|委员|组长|所长|院长|主任|部长|处长|局长|主席|队长|负责人|院士|教授|研究员|同志|党员|专家|工程师"
+_NAME_AFTER_ROLE = re.compile(rf"(?:{_ROLE_WORDS})[、，,：:]?[{_SURNAMES}][\u4e00-\u9fff]{{1,3}}")
+_NAME_BEFORE_ROLE = re.compile(rf"[{_SURNAMES}][\u4e00-\u9fff]{{1,2}}(?:{_ROLE_WORDS})")
+
+
+def names_someone(text: str) -> bool:
+    return has_person_name(text) or bool(_NAME_AFTER_ROLE.search(text))
+
+
+def _person_beside(text: str, role: str) -> bool:
+    for m in re.finditer(re.escape(role), text):
+        after = text[m.end() : m.end() + 6]
+        if (has_person_name(text[max(0, m.start() - 5) : m.start()]) or has_person_name(after)
+                or re.match(rf"[、，,：:]?[{_SURNAMES}][\u4e00-\u9fff]", after)
+                or _NAME_BEFORE_ROLE.search(text[max(0, m.start() - 4) : m.end()])):
+            return True
+    return False
+
+
+def missing(n: Needs, sentence: str, context: str = "", report: str = "") -> str:
+    """What ``sentence`` lacks to answer (empty when it answers). ``context``: where the names asked
+    about may be instead (the report's title, organisation, headings, the sentence before);
+    ``report``: the report's author and header date, for questions about the report itself."""
+    s = fold(sentence)
+    c = fold(context)
+    for name in n.names:
+        if not name_in(name, s) and not name_in(name, c):
+            return f"is not about {name}"
+    if n.who:
+        if n.role:
+            if n.role not in s:
+                return f"names no {n.role}"
+            if not _person_beside(s, n.role):
+                return f"gives no name for {n.role}"
+        elif not names_someone(s) and not (report and names_someone(report)):
+            return "names nobody"
+        if n.who_verb and n.who_verb not in s:
+            return f"says nothing of who {n.who_verb}"
+    if n.when and not (_DATE.search(s) or (report and _DATE.search(report))):
+        return "gives no date"
+    if n.where and not (_VENUE.search(s) or _has_place(s, exclude=n.names)):
+        return "names no place"
+    for kind in n.contact:
+        if not _CONTACT[kind].search(s):
+            return f"gives no {kind}"
+    if n.rank:
+        ranks = [_norm_rank(x) for x in _RANK_ANY.findall(s)]
+        if n.rank == "?" and not ranks:
+            return "states no rank"
+        if n.rank == "?等奖" and not any(x.endswith("等奖") for x in ranks):
+            return "states no prize level" + (f" (it says {ranks[0]})" if ranks else "")
+        if not n.rank.startswith("?") and n.rank not in ranks:
+            return f"does not say {n.rank}" + (f" (it says {ranks[0]})" if ranks else "")
+    if n.count_unit:
+        unit = "" if n.count_unit == "any" else ("名人位员" if n.count_unit in "名人位员" else n.count_unit)
+        number = rf"(?:{_NUM})\s*(?:余|多)?\s*个?\s*[{unit or '名人位员个项次条道家支期批届种类场所篇本件份组米年月天日周元%％'}]"
+        if not re.search(number, s):
+            return "states no such number"
+        if n.counted and n.counted in s and not _near(s, n.counted, number):
+            return f"counts something other than {n.counted}"
+        if n.counted and n.counted not in s and not any(x in s for x in synonyms(n.counted)):
+            return f"does not count {n.counted}"
+        if n.counted_of and not name_in(n.counted_of, s):
+            return f"does not count those of {n.counted_of}"
+    if n.which and not name_in(n.which, s):
+        return f"names no {n.which}"
+    return ""
+
+
+_ASKS_CONTACT = {"phone": re.compile(r"电话|手机|联系方式|传真"), "address": re.compile(r"地址|住址|通讯地址|邮编")}
+_CONTACT = {"phone": re.compile(r"(?:\d{3,4}[-－—\s]?)?\d{7,8}|1[3-9]\d{9}"),
+            "address": re.compile(r"[\u4e00-\u9fff]{2,}(?:路|街|大道|巷|号院|大厦)\s*\d*号?|\d+号")}
+_PLACE_END = tuple("省市县区镇乡村州岛山湖江河港路街园馆厂场站楼厅") + ("基地", "中心", "公司", "大学", "学院")
+
+
+def _has_place(text: str, exclude=()) -> bool:
+    """A place name: jieba's place tag on a word that ends like a place (it tags 青春 and 深水 too),
+    and not part of a name the question itself gives (兰州 of 兰州化物所)."""
+    with _lock:
+        pairs = [(p.word, p.flag) for p in _pos_tokenizer().cut(text)]
+    return any(f == "ns" and len(w) >= 2 and w.endswith(_PLACE_END) and not any(w in x for x in exclude)
+               and not (i + 1 < len(pairs) and pairs[i + 1][0].endswith(_UNIT_SUFFIX))  # 兰州|化物所: a unit's name
+               for i, (w, f) in enumerate(pairs))

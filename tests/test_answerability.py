@@ -1,0 +1,66 @@
+"""The answerability check on its own: requirements read from a question, and whether a sentence
+meets them. Sentences are made up here (not the seeds), so each rule is seen to work by itself."""
+
+import pytest
+
+from assistant.answerability import missing, needs, unknown_names
+
+# A vocabulary standing in for an index: words → how many chunks use them.
+DF = {w: 3 for w in "兰州 化物所 党支部 支部 光栅 室 党员 知识 竞赛 书记 组织 委员 题目 部门 代表队 称号 机关 研发 中心 "
+                   "活动 主线 哈焊所 机械 总院 荣誉 黑龙江省 先进 党组织 座谈会 成员 小组 报道 事迹".split()}
+
+
+@pytest.mark.parametrize("question, unknown", [
+    ("大连化物所的知识竞赛是哪个部门出题的？", ["大连"]),  # a unit the library does not hold
+    ("光谱室党支部的活动主线是什么？", ["光谱"]),
+    ("火星上的党支部书记是谁？", ["火星"]),
+    ("给火星探测器焊接时遇到了什么困难？", ["火星"]),
+    ("兰州化物所的知识竞赛是哪个部门出题的？", []),  # the same question about a unit it holds
+    ("光栅室党支部的活动主线是什么？", []),
+])
+def test_names_the_library_never_uses(question, unknown):
+    assert unknown_names(question, DF) == unknown
+
+
+@pytest.mark.parametrize("question, sentence, lacks", [
+    # who: the role asked must be there, with a name beside it
+    ("光栅室党支部的纪检委员是谁？", "成立由书记王某为组长，组织委员冯某某为副组长的领导小组。", "names no 纪检委员"),
+    ("光栅室党支部的组织委员是谁？", "成立由书记王某为组长，组织委员冯树龙为副组长的领导小组。", ""),
+    ("亲自挂帅的那位支部书记叫什么？", "在林某院士指导下，支部书记亲自挂帅，攻克了难题。", "gives no name for 支部书记"),
+    ("这次会议是谁主持的？", "院党组副书记刘某出席会议并讲话。", "says nothing of who 主持"),
+    # when: a date, not 「本来已经退休」
+    ("赵某是什么时候退休的？", "党员赵某本来已经退休，仍承担了外联工作。", "gives no date"),
+    ("赵某是什么时候入职的？", "青年党员赵某从去年4月份入职后就扎进了工地。", ""),
+    # where: a venue or a place, not the unit's own name
+    ("七一党员大会是在哪里开的？", "兰州化物所召开七一党员大会，书记作党课报告。", "names no place"),
+    ("七一党员大会是在哪里开的？", "七一党员大会在所学术报告厅召开。", ""),
+    # count: the number with the unit asked, counting the thing asked
+    ("争创小组一共有几名成员？", "所有成员谨记自身的使命，昼夜轮流值班。", "states no such number"),
+    ("争创小组一共有几名成员？", "争创小组共有成员12名，昼夜轮流值班。", ""),
+    ("最后有多少个党支部全部达标了？", "党支部自检自查工作重点查看方案中“17个是否”达标情况。", "counts something other than 党支部"),
+    ("先进个人的事迹分了几期报道？", "分2期报道了先进党支部事迹。", "does not count those of 先进个人"),
+    # rank: the rank asked, not another one
+    ("知识竞赛团体总分第一名是哪个代表队？", "中心代表队获得了团体总分第二名。", "does not say 第一 (it says 第二)"),
+    ("代表队在知识竞赛里拿了几等奖？", "中心代表队获得了团体总分第二名。", "states no prize level (it says 第二)"),
+    ("代表队在知识竞赛里拿了第几名？", "中心代表队获得了团体总分第二名。", ""),
+    # which unit: 「哪个党支部」 needs a 党支部 — and the place asked about
+    ("哈焊所哪个党支部被评为了黑龙江省先进党组织？", "张某荣获黑龙江省优秀共产党员称号。", "names no 党支部"),
+    ("哈焊所哪个党支部被评为了黑龙江省先进党组织？", "焊材党支部荣获哈尔滨市先进党组织称号。", "is not about 黑龙江省"),
+    # contact details
+    ("光栅室的联系电话是什么？", "光栅室党支部负责组织开展创先争优活动。", "gives no phone"),
+    ("光栅室的联系电话是什么？", "联系电话：0431-86176000。", ""),
+])
+def test_a_sentence_answers_only_what_it_states(question, sentence, lacks):
+    report = "光栅室党支部创先争优活动实施方案"  # the unit the question names may be in the report's title
+    assert missing(needs(question, DF), sentence, context=report) == lacks
+
+
+def test_unit_names_may_be_in_the_report_title_instead():
+    n = needs("光栅室党支部的活动主线是什么？", DF)
+    assert missing(n, "要紧紧围绕“筑牢堡垒”主线开展活动。", context="光栅室党支部创先争优活动实施方案") == ""
+
+
+def test_quoted_names_must_be_named():
+    n = needs("院党组《关于深入推进学习教育的通知》是哪天印发的？", DF)
+    assert missing(n, "9月27日上午，中科院召开视频交流会。") == "is not about 关于深入推进学习教育的通知"
+    assert missing(n, "会前，院党组印发了《关于深入推进学习教育的通知》。") == "gives no date"
