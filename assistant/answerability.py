@@ -46,7 +46,8 @@ _DATE = re.compile(r"(?:19|20)\d{2}\s*[-年./]|[0-9一二三四五六七八九�
                    r"[春夏秋冬]季|七一|五四|国庆|春节|元旦")
 _VENUE = re.compile(r"会议室|礼堂|报告厅|多功能厅|会场|大厅|基地|广场|纪念馆|展览馆|博物馆|旧址|教育基地|现场|楼|馆|"
                     r"(?:在|赴|到|去)[\u4e00-\u9fff]{2,10}?(?:召开|举行|举办|开展|进行|参观|考察|学习)")
-_RANK_ASK = re.compile(r"第几(?:名|位|个|次|届|批)?|几等奖|第[一二三四五六七八九十\d]+(?:名|位|个|次|届|批)?|[一二三四五六七八九十\d]等奖|"
+# A rank asked for: 第几…, or a place in a ranking (第一名, 二等奖, 冠军) — not 第三党支部, which is a name.
+_RANK_ASK = re.compile(r"第几(?:名|位|个|次|届|批)?|几等奖|第[一二三四五六七八九十\d]+(?:名|位)|[一二三四五六七八九十\d]等奖|"
                        r"冠军|亚军|季军|金奖|银奖|铜奖|特等奖|优秀奖")
 _RANK_ANY = re.compile(r"第[一二三四五六七八九十\d]+(?:名|位|个|次|届|批)?|[一二三四五六七八九十\d]等奖|冠军|亚军|季军|金奖|银奖|"
                        r"铜奖|特等奖|优秀奖")
@@ -252,8 +253,19 @@ def names_someone(text: str) -> bool:
     return has_person_name(text) or bool(_NAME_AFTER_ROLE.search(text))
 
 
+_OWNER = re.compile(r"^(?:党支部|支部|党委|党总支|总支|团委|工会)")
+
+
+def _role_found(text: str, role: str) -> str:
+    """The role as the sentence writes it: 「光栅室党支部组长」 asks for the 组长 of that 党支部."""
+    core = _OWNER.sub("", role)
+    return role if role in text else (core if core and core in text else "")
+
+
 def _person_beside(text: str, role: str) -> bool:
     for m in re.finditer(re.escape(role), text):
+        if re.search(rf"[{_SURNAMES}][\u4e00-\u9fff]{{1,4}}(?:为|任|担任)$", text[max(0, m.start() - 8) : m.start()]):
+            return True  # 「巴音贺希格为组长」
         after = text[m.end() : m.end() + 6]
         if (has_person_name(text[max(0, m.start() - 5) : m.start()]) or has_person_name(after)
                 or re.match(rf"[、，,：:]?[{_SURNAMES}][\u4e00-\u9fff]", after)
@@ -273,9 +285,10 @@ def missing(n: Needs, sentence: str, context: str = "", report: str = "") -> str
             return f"is not about {name}"
     if n.who:
         if n.role:
-            if n.role not in s:
+            found = _role_found(s, n.role)
+            if not found:
                 return f"names no {n.role}"
-            if not _person_beside(s, n.role):
+            if not _person_beside(s, found):
                 return f"gives no name for {n.role}"
         elif not names_someone(s) and not (report and names_someone(report)):
             return "names nobody"

@@ -358,11 +358,13 @@ def answer(index: Index, question: str, k: int = 5, filters: Filters = Filters()
     q, scored, result = prepare(index, question, k, filters, "qa")
     if result.reason:
         return result
-    if not q.spread:  # only sentences that state what is asked (and their weaker neighbours) are quoted
+    header = header_lines(q, result.hits, scored) if q.about_report else []
+    if not q.spread:  # only sentences that state what is asked are quoted
         best = max(s.support for s in scored)
         floor = max(SUPPORT_THRESHOLD, ANSWERING_FLOOR * best)
         scored = [s for s in scored if s.support >= floor and not lack(index, q, s)]
-    picked = select(q, scored)
+    picked = header + [s for s in select(q, scored) if s not in header][: max(1, _MAX_QUOTES - len(header))] \
+        if scored else header
     # Present in document order within each document, documents in order of first appearance.
     order = {d: i for i, d in enumerate(dict.fromkeys(s.hit.chunk.doc_id for s in picked))}
     picked.sort(key=lambda s: (order[s.hit.chunk.doc_id], s.start))
@@ -370,6 +372,20 @@ def answer(index: Index, question: str, k: int = 5, filters: Filters = Filters()
     result.answer = "\n".join(f"{c.quote}[{c.n}]" for c in result.citations)
     result.refused = False
     return result
+
+
+def header_lines(q: Question, hits: list[Hit], scored: list[Scored]) -> list[Scored]:
+    """For 「哪天发布的」「作者是谁」: the top report's own dateline and author line, quoted first."""
+    top = hits[0].meta
+    out = []
+    for s in scored:
+        if s.hit.chunk.doc_id != top.doc_id:
+            continue
+        dated = q.needs.when and top.date and not top.date_inferred and top.date in s.text
+        signed = q.needs.who and top.author and top.author in s.text and _BYLINE.search(s.text)
+        if (dated or signed) and s not in out:
+            out.append(s)
+    return out[:2]
 
 
 def cite(sentences: list[Scored]) -> list[Citation]:

@@ -43,6 +43,7 @@ def test_names_the_library_never_uses(question, unknown):
     ("知识竞赛团体总分第一名是哪个代表队？", "中心代表队获得了团体总分第二名。", "does not say 第一 (it says 第二)"),
     ("代表队在知识竞赛里拿了几等奖？", "中心代表队获得了团体总分第二名。", "states no prize level (it says 第二)"),
     ("代表队在知识竞赛里拿了第几名？", "中心代表队获得了团体总分第二名。", ""),
+    ("第三党支部全年集中学习了多少次？", "全年集中学习48次。", ""),  # 第三党支部 is a name, not a rank
     # which unit: 「哪个党支部」 needs a 党支部 — and the place asked about
     ("哈焊所哪个党支部被评为了黑龙江省先进党组织？", "张某荣获黑龙江省优秀共产党员称号。", "names no 党支部"),
     ("哈焊所哪个党支部被评为了黑龙江省先进党组织？", "焊材党支部荣获哈尔滨市先进党组织称号。", "is not about 黑龙江省"),
