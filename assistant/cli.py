@@ -213,10 +213,9 @@ def cmd_ask(args) -> int:
             raise AssistantError("Give a question, e.g. assistant ask \"质检中心有多少名党员？\", or --questions FILE.jsonl")
         questions = [check_question(args.question, settings.max_question_chars)]
     filters = _filters(args)
-    from .generation import LLMConfig
     from .pipeline import Request, ask
 
-    llm = LLMConfig.from_env()
+    llm = settings.llm
     index = _open(args)
     warned = False
     for q in questions:
@@ -261,11 +260,10 @@ def cmd_ask(args) -> int:
 
 def cmd_chat(args) -> int:
     from .conversation import Conversation
-    from .generation import LLMConfig
     from .pipeline import Request, ask
 
     index = _open(args)
-    conv = Conversation(index=index, llm=LLMConfig.from_env())
+    conv = Conversation(index=index, llm=index.settings.llm)
     interactive = sys.stdin.isatty()
     if interactive:
         print("党建知识助手 · 多轮问答（/clear 清空对话，/exit 退出）")
@@ -344,15 +342,13 @@ def cmd_remove(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    import os
-
-    from .generation import LLMConfig
     from .web import parse_auth, serve
 
     if not 1 <= args.port <= 65535:
         raise AssistantError(f"--port {args.port} is not a port number; use 1–65535")
-    serve(_settings(args), host=args.host, port=args.port, share=args.share, seeds=Path(args.seeds),
-          llm=LLMConfig.from_env(), auth=parse_auth(os.environ.get("ASSISTANT_AUTH", "")))
+    settings = _settings(args)
+    serve(settings, host=args.host, port=args.port, share=args.share, seeds=Path(args.seeds),
+          llm=settings.llm, auth=parse_auth(settings.auth.get_secret_value()))
     return 0
 
 

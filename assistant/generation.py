@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterator
 
 from .answering import REFUSAL
@@ -36,24 +36,16 @@ _GEN_SENTENCE = re.compile(r"[^。！？!?\n]+(?:[。！？!?]+[”’」』）)
 class LLMConfig:
     base_url: str
     model: str
-    api_key: str = ""
+    api_key: str = field(default="", repr=False)
     timeout: float = 60.0
     context_tokens: int = 3000  # the sources packed into a prompt, in cl100k tokens
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "LLMConfig | None":
-        env = dict(os.environ if env is None else env)
-        base, model = env.get("ASSISTANT_LLM_BASE_URL", ""), env.get("ASSISTANT_LLM_MODEL", "")
-        if not base and not model:
-            return None
-        if not base or not model:
-            from .errors import AssistantError
+        """The LLM the settings name (ASSISTANT_LLM_*), or None."""
+        from .settings import Settings
 
-            raise AssistantError("set both ASSISTANT_LLM_BASE_URL and ASSISTANT_LLM_MODEL (or neither, for "
-                                 "extractive answers)")
-        return cls(base_url=base, model=model, api_key=env.get("ASSISTANT_LLM_API_KEY", ""),
-                   timeout=float(env.get("ASSISTANT_LLM_TIMEOUT", "60")),
-                   context_tokens=int(env.get("ASSISTANT_LLM_CONTEXT_TOKENS", "3000")))
+        return Settings.from_env(env).llm
 
 
 def chat_model(cfg: LLMConfig, streaming: bool = False):

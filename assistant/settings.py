@@ -1,10 +1,14 @@
-"""One Settings object, read once from ``ASSISTANT_*`` environment variables and CLI flags."""
+"""One typed Settings object (pydantic-settings), read once from ``ASSISTANT_*`` environment variables
+and CLI flags: the index, the embedding model, retrieval, the question log, the LLM."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from pathlib import Path
+
+from pydantic import Field, SecretStr, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .errors import AssistantError
 
@@ -46,59 +50,92 @@ def model_spec(name: str, query_prompt: str | None = None, passage_prompt: str |
     )
 
 
-def _int_env(env: dict, key: str, default: int, lo: int, hi: int) -> int:
-    raw = env.get(key)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise AssistantError(f"{key}={raw!r} is not a whole number; set it to a number from {lo} to {hi}.")
-    if not lo <= value <= hi:
-        raise AssistantError(f"{key}={value} is out of range; set it to a number from {lo} to {hi}.")
-    return value
+_BOUNDS = {"chunk_tokens": (50, 2000), "top_k": (1, 50), "log_max_mb": (1, 1024), "log_backups": (0, 100),
+           "llm_timeout": (1, 3600), "llm_context_tokens": (200, 100_000)}
 
 
-def _bool_env(env: dict, key: str, default: bool) -> bool:
-    raw = (env.get(key) or "").strip().lower()
-    if not raw:
-        return default
-    if raw in ("1", "true", "yes", "on"):
-        return True
-    if raw in ("0", "false", "no", "off"):
-        return False
-    raise AssistantError(f"{key}={raw!r} is not a yes/no value; set it to 1 or 0.")
+class Settings(BaseSettings):
+    """Every setting, typed and checked, read once from ``ASSISTANT_*`` environment variables
+    (ASSISTANT_TOP_K=8 → ``top_k``) and overridden by CLI flags through ``with_``."""
 
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", frozen=True, extra="ignore",
+                                      arbitrary_types_allowed=True, env_ignore_empty=True)
 
-@dataclass(frozen=True)
-class Settings:
     index_dir: Path = Path("index")
-    model: ModelSpec = field(default_factory=lambda: model_spec(DEFAULT_MODEL))
-    chunk_tokens: int = 300  # budget per chunk, counted in tiktoken cl100k_base tokens
+    embed_model: str = DEFAULT_MODEL
+    query_prompt: str | None = None  # None: the model family's known prompt
+    passage_prompt: str | None = None
+    model: ModelSpec | None = None  # built from the three above unless given
+    chunk_tokens: int = Field(300, ge=50, le=2000)  # budget per chunk, in tiktoken cl100k_base tokens
     overlap_sentences: int = 1
-    top_k: int = 5
+    top_k: int = Field(5, ge=1, le=50)
     candidates: int = 30  # dense top-N and BM25 top-N before fusion
     max_per_doc: int = 2  # diversity cap inside the top k (relaxed when too few documents match)
     max_question_chars: int = 500
     max_file_bytes: int = 20 * 1024 * 1024
     log_answers: bool = True  # keep each answer in index/answers.jsonl (ASSISTANT_LOG_ANSWERS=0 switches it off)
-    log_max_bytes: int = 5 * 1024 * 1024  # the log rotates at this size …
-    log_backups: int = 3  # … keeping this many older files (answers.jsonl.1 …)
+    log_max_mb: int = Field(5, ge=1, le=1024)  # the log rotates at this size …
+    log_backups: int = Field(3, ge=0, le=100)  # … keeping this many older files (answers.jsonl.1 …)
+    llm_base_url: str = ""  # an OpenAI-compatible endpoint; with llm_model, answers are written by the LLM
+    llm_model: str = ""
+    llm_api_key: SecretStr = SecretStr("")
+    llm_timeout: float = Field(60.0, ge=1, le=3600)
+    llm_context_tokens: int = Field(3000, ge=200, le=100_000)  # sources packed into a prompt, cl100k tokens
+    auth: SecretStr = SecretStr("")  # "user:password" for the web page's login; empty: no login
+
+    @model_validator(mode="after")
+    def _model_spec(self) -> "Settings":
+        if self.model is None:
+            object.__setattr__(self, "model", model_spec(self.embed_model, self.query_prompt, self.passage_prompt))
+        if bool(self.llm_base_url) != bool(self.llm_model):
+            raise ValueError("set both ASSISTANT_LLM_BASE_URL and ASSISTANT_LLM_MODEL (or neither, for extractive "
+                             "answers)")
+        return self
+
+    @property
+    def log_max_bytes(self) -> int:
+        return self.log_max_mb * 1024 * 1024
+
+    @property
+    def llm(self):
+        """The LLM to answer with (generation.LLMConfig), or None for extractive answers."""
+        if not self.llm_base_url:
+            return None
+        from .generation import LLMConfig
+
+        return LLMConfig(base_url=self.llm_base_url, model=self.llm_model, api_key=self.llm_api_key.get_secret_value(),
+                         timeout=self.llm_timeout, context_tokens=self.llm_context_tokens)
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "Settings":
-        env = dict(os.environ if env is None else env)
-        name = env.get("ASSISTANT_EMBED_MODEL") or DEFAULT_MODEL
-        spec = model_spec(name, env.get("ASSISTANT_QUERY_PROMPT"), env.get("ASSISTANT_PASSAGE_PROMPT"))
-        return cls(
-            index_dir=Path(env.get("ASSISTANT_INDEX_DIR") or "index"),
-            model=spec,
-            chunk_tokens=_int_env(env, "ASSISTANT_CHUNK_TOKENS", 300, 50, 2000),
-            top_k=_int_env(env, "ASSISTANT_TOP_K", 5, 1, 50),
-            log_answers=_bool_env(env, "ASSISTANT_LOG_ANSWERS", True),
-            log_max_bytes=_int_env(env, "ASSISTANT_LOG_MAX_MB", 5, 1, 1024) * 1024 * 1024,
-            log_backups=_int_env(env, "ASSISTANT_LOG_BACKUPS", 3, 0, 100),
-        )
+        """The settings from the process environment, or from ``env`` alone; a bad value is an
+        AssistantError naming the variable and what to set it to."""
+        try:
+            if env is None:
+                return cls()
+            prefix = cls.model_config["env_prefix"]
+            values = {k[len(prefix):].lower(): v for k, v in env.items() if k.startswith(prefix) and v != ""}
+            return cls.model_validate({k: v for k, v in values.items() if k in cls.model_fields})
+        except ValidationError as exc:
+            raise AssistantError(_explain(exc, env if env is not None else os.environ)) from None
 
     def with_(self, **changes) -> "Settings":
-        return replace(self, **changes)
+        return self.model_copy(update=changes)
+
+
+def _explain(exc: ValidationError, env) -> str:
+    err = exc.errors()[0]
+    field = str(err["loc"][0]) if err.get("loc") else ""
+    if not field:
+        return str(err.get("msg", exc)).removeprefix("Value error, ")
+    name = f"ASSISTANT_{field.upper()}"
+    raw = env.get(name, err.get("input"))
+    lo, hi = _BOUNDS.get(field, (None, None))
+    want = f"set it to a number from {lo} to {hi}." if lo is not None else "check its value."
+    if err["type"].startswith(("int_", "float_")) and err["type"].endswith("parsing"):
+        return f"{name}={raw!r} is not a {'whole ' if err['type'].startswith('int') else ''}number; {want}"
+    if err["type"] in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        return f"{name}={raw} is out of range; {want}"
+    if err["type"].startswith("bool"):
+        return f"{name}={raw!r} is not a yes/no value; set it to 1 or 0."
+    return f"{name}={raw!r}: {err['msg']}"
