@@ -38,6 +38,7 @@ def answerable(item: dict) -> bool:
 def score(items: list[dict], rows: list[dict], store: DocStore, verbose: bool) -> dict:
     s = defaultdict(int)
     by_kind: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    gold: dict[str, list[float]] = defaultdict(list)
     wrong = []
     for it, row in zip(items, rows):
         ok_ans = answerable(it)
@@ -54,6 +55,9 @@ def score(items: list[dict], rows: list[dict], store: DocStore, verbose: bool) -
             s["unanswerable"] += 1
             s["refused"] += refused
         kind = it.get("kind", "")
+        if ok_ans and it.get("gold_docs"):
+            cited = {c["doc_id"] for c in row.get("citations", [])}
+            gold[kind].append(len(cited & set(it["gold_docs"])) / len(it["gold_docs"]))
         by_kind[kind][0] += right
         by_kind[kind][1] += 1
         if it.get("expect_mode"):
@@ -80,6 +84,7 @@ def score(items: list[dict], rows: list[dict], store: DocStore, verbose: bool) -
         "citations_verbatim": f"{s['verbatim']}/{s['citations']}",
         "citations_verified": f"{s['verified']}/{s['citations']}",
         "by_kind": {k: f"{v[0]}/{v[1]}" for k, v in sorted(by_kind.items())},
+        "gold_reports_cited_by_kind": {k: round(sum(v) / len(v), 3) for k, v in sorted(gold.items())},
         "wrong": wrong,
     }
     if s["routed_total"]:
