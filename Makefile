@@ -1,13 +1,15 @@
 # make run   – set up .venv, install (and the .doc/.wps converters), start the web page (seeds/ ingested first when the index is empty)
 # make test  – set up .venv with test extras, run the tests
 # make bench – quality on the dev set, the speed benchmark against plain LangChain, web page start-up
+# make llm   – a real local LLM for tests and demos (llama-cpp-python built from source, 8–9 min the first time;
+#              Qwen2.5-Coder 0.5B, a test fixture) on http://127.0.0.1:8081/v1; `make install-llm` installs and fetches only
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # torch is pinned to the CPU build: an unpinned torch pulls gigabytes of CUDA packages.
 TORCH := torch==2.13.0
 
-.PHONY: run test bench install install-test browser-deps converters clean-index
+.PHONY: run test bench install install-test install-llm llm browser-deps converters clean-index
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -19,6 +21,15 @@ install: $(BIN)/python
 
 install-test: install
 	$(BIN)/pip install -q -e '.[test]'
+
+# llama-cpp-python compiles llama.cpp (8–9 min on 2 cores; pip's wheel cache makes a reinstall take seconds), for any
+# CPU of this architecture, not just this one; then the test/demo model (third-party repack, never a product dependency).
+install-llm: install
+	CMAKE_ARGS=-DGGML_NATIVE=OFF $(BIN)/pip install -q -e '.[llm]'
+	$(BIN)/python scripts/llm.py fetch
+
+llm: install-llm
+	$(BIN)/python scripts/llm.py serve
 
 run: install converters
 	$(BIN)/assistant serve
