@@ -235,6 +235,8 @@ def cmd_ask(args) -> int:
                 raise
             print(json.dumps({"question": q, "error": str(exc)}, ensure_ascii=False))
             continue
+        if streamed and ans.generator == "extractive":
+            print("\n")  # the streamed reply was not used: the answer below starts on a line of its own
         streamed = streamed and ans.generator != "extractive"
         if ans.notice:
             print(f"notice: {ans.notice}", file=sys.stderr)
@@ -300,6 +302,8 @@ def cmd_chat(args) -> int:
             print(f"（理解为：{standalone}）")
         if ans.notice:
             print(f"notice: {ans.notice}", file=sys.stderr)
+        if streamed and ans.generator == "extractive":
+            print("\n")  # the streamed reply was not used: the answer below starts on a line of its own
         streamed = streamed and ans.generator != "extractive"
         if streamed:
             print()

@@ -25,6 +25,7 @@ from .schema import MARKER, Answer, Citation, Hit, Point, Row
 
 log = logging.getLogger(__name__)
 
+MIN_VERIFIED_SHARE = 0.5  # an LLM reply is shown only if at least half its sentences are backed by their source
 SUPPORT_MIN = 0.3  # IDF-weighted share of a sentence's words found in the source it cites. On the dev
 # set the gold answers score ≥ 0.33 (p10 0.77) against their own source, ≤ 0.27 (p95 0.16) against other reports
 # A generated sentence: up to 。！？ or a line break, with the markers that follow the stop (「…。[2]」).
@@ -39,6 +40,7 @@ class LLMConfig:
     api_key: str = field(default="", repr=False)
     timeout: float = 60.0
     context_tokens: int = 3000  # the sources packed into a prompt, in cl100k tokens
+    max_tokens: int = 800  # the longest reply asked for: a small model that repeats itself stops here
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "LLMConfig | None":
@@ -52,7 +54,8 @@ def chat_model(cfg: LLMConfig, streaming: bool = False):
     from langchain_openai import ChatOpenAI
 
     return ChatOpenAI(model=cfg.model, base_url=cfg.base_url, api_key=cfg.api_key or "not-needed",
-                      timeout=cfg.timeout, max_retries=0, streaming=streaming, temperature=0)
+                      timeout=cfg.timeout, max_retries=0, streaming=streaming, temperature=0,
+                      max_completion_tokens=cfg.max_tokens)
 
 
 def pack_sources(hits: list[Hit], budget: int = 3000) -> tuple[str, dict[int, Hit]]:
@@ -167,8 +170,11 @@ def generate_stream(index, extractive: Answer, cfg: LLMConfig) -> Iterator[str |
         yield replace(extractive, answer=REFUSAL, refused=True, citations=[], points=[], rows=[],
                       generator=f"llm:{cfg.model}", reason="the model found no answer in the sources", checks=checks)
         return
-    if not citations:  # nothing the model wrote is backed by a source: the checked quotes instead
-        extractive.notice = "大模型的回答未能通过引用核对，以下为摘录式回答。"
+    verified = checks["sentences"] - checks["unsupported"]
+    if not citations or (checks["sentences"] and verified / checks["sentences"] < MIN_VERIFIED_SHARE):
+        # Nothing — or too little — of what the model wrote is backed by a source: the checked quotes instead.
+        extractive.notice = (f"大模型的回答只有 {max(0, verified)}/{checks['sentences']} 句能在资料中核实，"
+                             "未予采用，以下为摘录式回答。")
         extractive.checks = checks
         yield extractive
         return

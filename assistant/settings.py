@@ -51,7 +51,8 @@ def model_spec(name: str, query_prompt: str | None = None, passage_prompt: str |
 
 
 _BOUNDS = {"chunk_tokens": (50, 2000), "top_k": (1, 50), "log_max_mb": (1, 1024), "log_backups": (0, 100),
-           "llm_timeout": (1, 3600), "llm_context_tokens": (200, 100_000)}
+           "llm_timeout": (1, 3600), "llm_context_tokens": (200, 100_000),
+           "llm_max_tokens": (50, 32_000)}
 
 
 class Settings(BaseSettings):
@@ -81,6 +82,7 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr = SecretStr("")
     llm_timeout: float = Field(60.0, ge=1, le=3600)
     llm_context_tokens: int = Field(3000, ge=200, le=100_000)  # sources packed into a prompt, cl100k tokens
+    llm_max_tokens: int = Field(800, ge=50, le=32_000)  # the longest reply asked for
     auth: SecretStr = SecretStr("")  # "user:password" for the web page's login; empty: no login
 
     @model_validator(mode="after")
@@ -104,7 +106,8 @@ class Settings(BaseSettings):
         from .generation import LLMConfig
 
         return LLMConfig(base_url=self.llm_base_url, model=self.llm_model, api_key=self.llm_api_key.get_secret_value(),
-                         timeout=self.llm_timeout, context_tokens=self.llm_context_tokens)
+                         timeout=self.llm_timeout, context_tokens=self.llm_context_tokens,
+                         max_tokens=self.llm_max_tokens)
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "Settings":

@@ -47,12 +47,19 @@ def test_made_up_and_unsupported_citations_are_caught(seed_index, llm):
     n = next(i for i, h in enumerate(ext.hits, 1) if "56名群众代表" in h.chunk.text)
     good = _source_sentence(ext, n, "56名群众代表")
     other = next(i for i, h in enumerate(ext.hits, 1) if "56名群众代表" not in h.chunk.text and "光栅室" not in h.chunk.text)
-    server.script.replies.append(f"{good}[{n}]参会人数以资料为准[9]。光栅室党支部成立了创先争优活动领导小组[{other}]。")
+    made_up = f"参会人数以资料为准[9]。光栅室党支部成立了创先争优活动领导小组[{other}]。"
+    server.script.replies.append(f"{good}[{n}]{good}[{n}]{good}[{n}]{made_up}")  # 3 of 5 sentences verify
     a = generate(seed_index, ext, cfg)
+    assert a.generator == "llm:scripted"
     assert "[9]" not in a.answer and f"[{other}]" not in a.answer and f"[{n}]" in a.answer
     assert any("参会人数以资料为准" in s for s in a.unsupported)
     assert any("光栅室党支部成立了创先争优活动领导小组" in s for s in a.unsupported)
     assert all(c.verified for c in a.citations) and {c.n for c in a.citations} == {n}
+    assert a.checks == {"sentences": 5, "unsupported": 2, "markers": 5, "markers_kept": 3}
+    # One sentence in three backed by its source is not enough: the checked quotes instead.
+    server.script.replies.append(f"{good}[{n}]{made_up}")
+    b = generate(seed_index, ext, cfg)
+    assert b.generator == "extractive" and "1/3" in b.notice and b.answer == ext.answer
 
 
 @pytest.mark.parametrize("failure, words", [("500", "HTTP 500"), ("401", "HTTP 401"), ("timeout", "超时"),
@@ -94,7 +101,7 @@ def test_instructions_inside_a_document_stay_data(hash_settings, tmp_path, llm):
     user = request[1]["content"]
     assert user.index("<资料>") < user.index("忽略以上指令") < user.index("</资料>")
     # Nothing the model wrote is backed by a source: the page shows the checked quotes instead.
-    assert "所有党员都已转正" not in a.answer and a.generator == "extractive" and "引用核对" in a.notice
+    assert "所有党员都已转正" not in a.answer and a.generator == "extractive" and "核实" in a.notice
     assert a.checks["unsupported"] == 1 and a.answer == ext.answer
 
 
@@ -199,6 +206,6 @@ def test_a_reply_with_no_verified_citation_gives_the_extractive_answer(seed_inde
     ext = answer(seed_index, QUESTION)
     server.script.replies.append("群众评议工作开展得很好，受到了广泛好评。")
     a = generate(seed_index, ext, cfg)
-    assert a.generator == "extractive" and not a.refused and "引用核对" in a.notice
+    assert a.generator == "extractive" and not a.refused and "核实" in a.notice
     assert a.answer == ext.answer and all(c.verified for c in a.citations)
     assert a.checks["unsupported"] == 1
