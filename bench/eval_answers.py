@@ -9,7 +9,8 @@ requests must find their job by themselves.
 
     .venv/bin/python bench/eval_answers.py [--index DIR] [--llm] [--verbose]
 
---llm also runs every set with ASSISTANT_LLM_BASE_URL / ASSISTANT_LLM_MODEL from the environment.
+--llm also runs every set with ASSISTANT_LLM_BASE_URL / ASSISTANT_LLM_MODEL from the environment
+(--llm-every K: both runs on every K-th question, so they stay comparable).
 """
 
 from __future__ import annotations
@@ -100,6 +101,9 @@ def main() -> int:
     ap = parser(__doc__)
     ap.add_argument("--near-miss", default=str(NEAR_MISS))
     ap.add_argument("--llm", action="store_true", help="also answer with the configured LLM")
+    ap.add_argument("--llm-every", type=int, default=1, metavar="K",
+                    help="the LLM run answers every K-th question of each set (a small CPU model takes ~30 s a "
+                         "question); the extractive run answers the same sample beside it")
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
     sets = {"dev": load_items(Path(args.dev)), "near_miss": load_items(Path(args.near_miss))}
@@ -111,6 +115,8 @@ def main() -> int:
             print("--llm needs ASSISTANT_LLM_BASE_URL and ASSISTANT_LLM_MODEL (make llm prints them)", file=sys.stderr)
             return 2
         runs["llm"] = dict(cli.env)
+    if args.llm and args.llm_every > 1:
+        sets = {name: items[:: args.llm_every] for name, items in sets.items()}
     report = {}
     for run, env in runs.items():
         cli.env = env
