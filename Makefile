@@ -1,5 +1,5 @@
 # make run   – set up .venv, install (and the .doc/.wps converters), start the web page (seeds/ ingested first when the index is empty)
-# make test  – set up .venv with test extras, run the tests
+# make test  – set up .venv with test extras (and the local test LLM), run the tests
 # make bench – quality on the dev set, the speed benchmark against plain LangChain, web page start-up
 # make llm   – a real local LLM for tests and demos (llama-cpp-python built from source, 8–9 min the first time;
 #              Qwen2.5-Coder 0.5B, a test fixture) on http://127.0.0.1:8081/v1; `make install-llm` installs and fetches only
@@ -55,7 +55,7 @@ converters:
 	  else echo "note: apt-get install antiword catdoc libreoffice-writer-nogui fonts-wqy-microhei to read .doc/.wps files and run their tests"; fi; \
 	fi
 
-test: install-test browser-deps converters
+test: install-test install-llm browser-deps converters
 	$(BIN)/python -m pytest -q
 
 bench: install-test
