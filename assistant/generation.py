@@ -162,19 +162,23 @@ def generate_stream(index, extractive: Answer, cfg: LLMConfig) -> Iterator[str |
         return
     reply = "".join(pieces).strip()
     text, citations, unsupported = verify(reply, sources, index)
-    checks = {"sentences": sum(1 for line in reply.split("\n") for unit in _GEN_SENTENCE.findall(line)
-                               if len(MARKER.sub("", unit).strip()) >= 8),
-              "unsupported": len(unsupported), "markers": len(MARKER.findall(reply)),
+    checks = {"sentences": _claims(reply), "unsupported": len(unsupported), "markers": len(MARKER.findall(reply)),
               "markers_kept": len(MARKER.findall(text))}
     if reply.startswith(REFUSAL):
         yield replace(extractive, answer=REFUSAL, refused=True, citations=[], points=[], rows=[],
                       generator=f"llm:{cfg.model}", reason="the model found no answer in the sources", checks=checks)
         return
     verified = checks["sentences"] - checks["unsupported"]
-    if not citations or (checks["sentences"] and verified / checks["sentences"] < MIN_VERIFIED_SHARE):
-        # Nothing — or too little — of what the model wrote is backed by a source: the checked quotes instead.
-        extractive.notice = (f"大模型的回答只有 {max(0, verified)}/{checks['sentences']} 句能在资料中核实，"
-                             "未予采用，以下为摘录式回答。")
+    lacks = _lacks(index, extractive.question, text) if mode.name == "qa" and citations else ""
+    if not citations or verified / max(1, checks["sentences"]) < MIN_VERIFIED_SHARE or lacks:
+        # Nothing — or too little — of what the model wrote is backed by a source, or it does not state what
+        # was asked (the number, name, date…): the checked quotes instead.
+        if lacks:
+            log.info("LLM reply does not answer: it %s", lacks)
+        extractive.notice = ("大模型的回答没有给出所问的内容，未予采用，以下为摘录式回答。" if lacks and
+                             verified / max(1, checks["sentences"]) >= MIN_VERIFIED_SHARE else
+                             f"大模型的回答只有 {verified}/{checks['sentences']} 句能在资料中核实，未予采用，"
+                             "以下为摘录式回答。")
         extractive.checks = checks
         yield extractive
         return
@@ -183,6 +187,25 @@ def generate_stream(index, extractive: Answer, cfg: LLMConfig) -> Iterator[str |
     for name, value in mode.parse(text).items():
         setattr(result, name, value)
     yield result
+
+
+def _claims(reply: str) -> int:
+    """The reply's claims, counted as ``verify`` examines them: every sentence with a marker, and every
+    unmarked one of 8 characters or more that is not table structure."""
+    n = 0
+    for line in reply.split("\n"):
+        for unit in _GEN_SENTENCE.findall(line):
+            body = MARKER.sub("", unit).strip()
+            if body and (MARKER.search(unit) or (len(body) >= 8 and body != REFUSAL and not _STRUCTURE.fullmatch(body))):
+                n += 1
+    return n
+
+
+def _lacks(index, question: str, text: str) -> str:
+    """What the (verified) reply lacks to answer: the same requirements an extractive answer meets."""
+    from .answerability import missing, needs
+
+    return missing(needs(question, index.keyword.chunk_df), MARKER.sub("", text))
 
 
 def generate(index, extractive: Answer, cfg: LLMConfig, on_token: Callable[[str], None] | None = None) -> Answer:

@@ -209,3 +209,18 @@ def test_a_reply_with_no_verified_citation_gives_the_extractive_answer(seed_inde
     assert a.generator == "extractive" and not a.refused and "核实" in a.notice
     assert a.answer == ext.answer and all(c.verified for c in a.citations)
     assert a.checks["unsupported"] == 1
+
+
+def test_a_verified_reply_that_does_not_state_what_was_asked_is_not_used(seed_index, llm):
+    """Asked 「有多少名」, the model quotes its source faithfully but gives no number: not an answer."""
+    import re
+
+    server, cfg = llm
+    ext = answer(seed_index, QUESTION)
+    n = next(i for i, h in enumerate(ext.hits, 1) if "56名群众代表" in h.chunk.text)
+    numberless = next(x.strip() + "。" for x in ext.hits[n - 1].chunk.text.split("。")
+                      if "评议" in x and not re.search(r"\d", x) and len(x.strip()) > 4)
+    server.script.replies.append(f"{numberless}[{n}]")
+    a = generate(seed_index, ext, cfg)
+    assert a.checks["unsupported"] == 0  # every sentence verified …
+    assert a.generator == "extractive" and "没有给出所问的内容" in a.notice and "56名" in a.answer  # … yet not used
