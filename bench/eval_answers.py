@@ -71,6 +71,7 @@ def score(items: list[dict], rows: list[dict], store: DocStore, verbose: bool) -
         for key in ("sentences", "unsupported", "markers", "markers_kept"):
             s["llm_" + key] += row.get("checks", {}).get(key, 0)
         s["llm_answers"] += row.get("generator", "").startswith("llm:")
+        s["llm_replies"] += bool(row.get("checks"))
         if not right:
             wrong.append(f"{it['id']} {'answerable' if ok_ans else 'unanswerable'} {kind}: {it['question']} → "
                          f"{'REFUSED ' + row.get('reason', '') if refused else row.get('answer', '')[:70]!r}")
@@ -90,8 +91,8 @@ def score(items: list[dict], rows: list[dict], store: DocStore, verbose: bool) -
     }
     if s["routed_total"]:
         out["job_routed"] = f"{s['routed_ok']}/{s['routed_total']}"
-    if s["llm_answers"]:
-        out["llm"] = {"answers_from_llm": s["llm_answers"],
+    if s["llm_replies"]:
+        out["llm"] = {"replies": s["llm_replies"], "answers_from_llm": s["llm_answers"],
                       "generated_sentences_verified": f"{s['llm_sentences'] - s['llm_unsupported']}/{s['llm_sentences']}",
                       "citation_markers_removed": f"{s['llm_markers'] - s['llm_markers_kept']}/{s['llm_markers']}"}
     return out
