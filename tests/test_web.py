@@ -257,3 +257,13 @@ def test_uploads_a_stopped_server_never_committed_are_resumed(web, tmp_path):
         web.jobs.wait(job.id, timeout=120)
     assert "半途.txt" in web.doc_ids() and not (web.upload_dir / "坏.docx").exists()
     assert web.resume_uploads() == 0  # nothing left to do
+
+
+def test_a_drafting_request_typed_into_qa_goes_to_talking_points_and_says_so(web):
+    _, messages, _, ans = final(web, "帮我写几条支部开展“以学促做”、发挥党员先锋模范作用的发言要点")
+    assert ans.mode == "points" and ans.asked_mode == "qa" and ans.points
+    assert "按「起草发言要点」作答" in messages[-1]["content"]
+    _, messages, _, ans = final(web, "哪些单位开展过群众评议？都是怎么做的？")
+    assert ans.mode == "precedents" and ans.rows and "按「查找先例做法」作答" in messages[-1]["content"]
+    _, messages, _, ans = final(web, Q)  # a plain question stays with 问答, and nothing is said about jobs
+    assert ans.mode == "qa" and not ans.asked_mode and "作答（" not in messages[-1]["content"]
