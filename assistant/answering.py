@@ -14,7 +14,7 @@ absent from the report (or the whole index), or a quantity, date or place it ask
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .answerability import Needs, missing, name_in, needs
 from .chinese import (CN_DIGITS, STOPWORDS, TASK_WORDS, cut, entity_words, fold, has_person_name, has_place_name,
@@ -101,12 +101,18 @@ def check_question(question: str, limit: int) -> str:
     return q
 
 
+# What a request says about the reply, not about the reports: 「三四条」「一份」「就行」「下周」「列个」「讲讲」.
+_REQUEST_FILLER = re.compile(r"[一二三四五六七八九十两几]+(?:[到至][一二三四五六七八九十]*)?[条份点篇个段句]?|[到至]|"
+                             r"就行|就好|即可|下周|本周|下个月|明天|后天|近期|列个|列出|列|讲讲|说说|谈谈|写写|拟|搞")
+
+
 def content_words(question: str) -> list[str]:
     """The question's content words (jieba precise mode on folded text), question words removed."""
     out = []
     for w in cut(question):
         w = w.strip().lower()
-        if not w or not any(ch.isalnum() for ch in w) or w in STOPWORDS or w in TASK_WORDS or _QUESTION_WORDS.fullmatch(w):
+        if (not w or not any(ch.isalnum() for ch in w) or w in STOPWORDS or w in TASK_WORDS
+                or _QUESTION_WORDS.fullmatch(w) or _REQUEST_FILLER.fullmatch(w)):
             continue
         if w not in out:
             out.append(w)
@@ -402,6 +408,8 @@ def prepare(index: Index, question: str, k: int, filters: Filters, mode: str) ->
     question = check_question(question, index.settings.max_question_chars)
     index.ensure_synced()  # the keyword statistics that analyse() reads
     q = analyse(index, question)
+    if mode != "qa":  # talking points and precedents draw on every report that fits, whatever it names
+        q = replace(q, spread=True, anchors=())
     from .modes import get
 
     hits = retrieve(index, question, k=k, filters=filters, max_per_doc=get(mode).max_per_doc)
