@@ -55,7 +55,9 @@ def chat_model(cfg: LLMConfig, streaming: bool = False):
 
     return ChatOpenAI(model=cfg.model, base_url=cfg.base_url, api_key=cfg.api_key or "not-needed",
                       timeout=cfg.timeout, max_retries=0, streaming=streaming, temperature=0,
-                      max_completion_tokens=cfg.max_tokens)
+                      # `max_tokens` in the body: what llama.cpp, vLLM and Ollama read (LangChain would send
+                      # OpenAI's newer `max_completion_tokens`, which they ignore).
+                      extra_body={"max_tokens": cfg.max_tokens})
 
 
 def pack_sources(hits: list[Hit], budget: int = 3000) -> tuple[str, dict[int, Hit]]:

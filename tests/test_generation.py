@@ -37,6 +37,7 @@ def test_verified_reply_streams_and_cites_verbatim(seed_index, llm):
     assert len(tokens) > 3 and "".join(tokens).startswith("根据资料")
     assert a.generator == "llm:scripted" and not a.unsupported and f"[{n}]" in a.answer
     assert [c.n for c in a.citations] == [n] and a.citations[0].verified
+    assert server.script.requests[-1]["max_tokens"] == cfg.max_tokens  # the reply is capped, in the field servers read
     c = a.citations[0]
     assert seed_index.store.text(c.doc_id)[c.start : c.end] == c.quote and "56名群众代表" in c.quote
 
