@@ -59,8 +59,8 @@ _COUNT_BEFORE = re.compile(r"(?P<before>[\u4e00-\u9fff]{2,8}?)(?:一共|总共|�
 
 def local_names(question: str, df) -> list[str]:
     """Names the answer must be about, known to the library: a unit named with what it belongs to
-    (机关党支部, 研发中心党支部), a person, a place (黑龙江省). An answer sentence — or the report it is
-    in, its headings or the sentence before — must name each of them."""
+    (机关党支部, 研发中心党支部), a person, a place (黑龙江省). An answer sentence — or its report's
+    title, organisation or headings — must name each of them."""
     pairs = [(w, f) for w, f in _pairs(question) if w.strip()]
     out = []
     for i, (w, f) in enumerate(pairs):
@@ -103,10 +103,6 @@ class Needs:
     counted_of: str = ""  # 「先进个人的事迹分了几期」 → 先进个人: whose things are counted
     which: str = ""  # 「哪个党支部」 → 党支部: the kind of unit the answer names
     contact: tuple[str, ...] = ()  # "phone", "address": contact details asked for
-
-    @property
-    def empty(self) -> bool:
-        return self == Needs(unknown=self.unknown)
 
     def for_report(self) -> "Needs":
         """A question about a report itself (谁写的, 哪天发布): its author and date line answer who and when."""
@@ -276,7 +272,7 @@ def _person_beside(text: str, role: str) -> bool:
 
 def missing(n: Needs, sentence: str, context: str = "", report: str = "") -> str:
     """What ``sentence`` lacks to answer (empty when it answers). ``context``: where the names asked
-    about may be instead (the report's title, organisation, headings, the sentence before);
+    about may be instead (the report's title, organisation, headings);
     ``report``: the report's author and header date, for questions about the report itself."""
     s = fold(sentence)
     c = fold(context)
@@ -334,8 +330,7 @@ _PLACE_END = tuple("省市县区镇乡村州岛山湖江河港路街园馆厂场
 def _has_place(text: str, exclude=()) -> bool:
     """A place name: jieba's place tag on a word that ends like a place (it tags 青春 and 深水 too),
     and not part of a name the question itself gives (兰州 of 兰州化物所)."""
-    with _lock:
-        pairs = [(p.word, p.flag) for p in _pos_tokenizer().cut(text)]
+    pairs = _pairs(text)
     return any(f == "ns" and len(w) >= 2 and w.endswith(_PLACE_END) and not any(w in x for x in exclude)
                and not (i + 1 < len(pairs) and pairs[i + 1][0].endswith(_UNIT_SUFFIX))  # 兰州|化物所: a unit's name
                for i, (w, f) in enumerate(pairs))

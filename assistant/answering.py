@@ -80,6 +80,7 @@ class Scored:
     support: float
     has_quantity: bool
     bonus: float = 0.0
+    lacks: str | None = None  # what it lacks to answer (see lack), once worked out
 
 
 _QUESTION_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200d\u2060\ufeff]+")
@@ -308,8 +309,7 @@ def refusal_reason(index: Index, q: Question, hits: list[Hit], scored: list[Scor
     good = [s for s in scored if s.support + (s.bonus if _BYLINE.search(s.text) else 0.0) >= 0.7 * best]
     if strict and not q.spread:
         # A sentence that states what is asked may support the question less well than the best one.
-        floor = max(SUPPORT_THRESHOLD, ANSWERING_FLOOR * best)
-        candidates = sorted((s for s in scored if s.support >= floor), key=lambda s: -s.support)
+        candidates = sorted(answer_candidates(scored), key=lambda s: -s.support)
         lacks = [lack(index, q, s) for s in candidates]
         if all(lacks):
             return f"no supporting sentence states what is asked: it {lacks[0]}"
@@ -320,10 +320,24 @@ def refusal_reason(index: Index, q: Question, hits: list[Hit], scored: list[Scor
     return ""
 
 
+def answer_candidates(scored: list[Scored]) -> list[Scored]:
+    """The sentences supported well enough to answer if they state what is asked: a sentence that
+    does may support the question less well than the best one."""
+    best = max(s.support for s in scored)
+    floor = max(SUPPORT_THRESHOLD, ANSWERING_FLOOR * best)
+    return [s for s in scored if s.support >= floor]
+
+
 def lack(index: Index, q: Question, s: Scored) -> str:
     """What sentence ``s`` lacks to answer ``q`` (empty when it answers): see answerability.py. Its
-    report's title, organisation, headings and the sentence before it count for the names asked
-    about; for a question about the report itself its author and (header) date count too."""
+    report's title, organisation and headings count for the names asked about; for a question about
+    the report itself its author and (header) date count too. Worked out once per sentence."""
+    if s.lacks is None:
+        s.lacks = _lack(index, q, s)
+    return s.lacks
+
+
+def _lack(index: Index, q: Question, s: Scored) -> str:
     m = s.hit.meta
     context = " ".join((m.title, m.org, *m.aliases, *s.hit.chunk.headings))
     n, report = q.needs, ""
@@ -366,9 +380,7 @@ def answer(index: Index, question: str, k: int = 5, filters: Filters = Filters()
         return result
     header = header_lines(q, result.hits, scored) if q.about_report else []
     if not q.spread:  # only sentences that state what is asked are quoted
-        best = max(s.support for s in scored)
-        floor = max(SUPPORT_THRESHOLD, ANSWERING_FLOOR * best)
-        scored = [s for s in scored if s.support >= floor and not lack(index, q, s)]
+        scored = [s for s in answer_candidates(scored) if not lack(index, q, s)]
     picked = header + [s for s in select(q, scored) if s not in header][: max(1, _MAX_QUOTES - len(header))] \
         if scored else header
     # Present in document order within each document, documents in order of first appearance.
