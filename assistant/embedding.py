@@ -13,6 +13,7 @@ import logging
 import math
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Protocol
 
@@ -41,7 +42,7 @@ class SentenceTransformerEmbedder(Embeddings):
     def __init__(self, spec: ModelSpec, model, batch_size: int = 32):
         self.spec = spec
         self.model = model
-        self.model_id = spec.name
+        self.model_id = spec.id
         self.batch_size = batch_size
         self.load_seconds = 0.0
 
@@ -58,6 +59,25 @@ class SentenceTransformerEmbedder(Embeddings):
     def embed_query(self, text: str) -> list[float]:
         vec = self.model.encode([self.spec.query_prompt + text], normalize_embeddings=True, show_progress_bar=False)
         return vec[0].tolist()
+
+
+class OnnxEmbedder(Embeddings):
+    """The same model run by onnxruntime (``onnx_backend``): fp32, or int8 weights (``onnx-int8``)."""
+
+    def __init__(self, spec: ModelSpec, encoder):
+        self.spec = spec
+        self.encoder = encoder
+        self.model_id = spec.id
+        self.load_seconds = 0.0
+
+    def embed_documents(self, texts: list[str], progress: Callable[[int], None] | None = None) -> list[list[float]]:
+        vecs = self.encoder.encode([self.spec.passage_prompt + t for t in texts])
+        if progress:
+            progress(len(texts))
+        return vecs.tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.encoder.encode([self.spec.query_prompt + text])[0].tolist()
 
 
 class HashEmbedder(Embeddings):
@@ -97,10 +117,37 @@ def _quiet_hub() -> None:
 
 
 def load_embedder(spec: ModelSpec):
-    """Load the configured model: local cache first, then a download (unless offline)."""
+    """Load the configured model: local cache first, then a download (unless offline). With an ONNX
+    backend the model is run by onnxruntime (exported from the cached weights on first use); if that
+    cannot be made, PyTorch runs it and the returned embedder's ``model_id`` says so."""
     if spec.name == HASH_MODEL:
         return HashEmbedder()
     _quiet_hub()
+    if spec.backend != "torch":
+        t0 = time.perf_counter()
+        try:
+            return _load_onnx(spec, t0)
+        except Exception as exc:  # noqa: BLE001 - e.g. the weights are not cached yet: the PyTorch path downloads them
+            log.info("ONNX %s backend unavailable (%s: %s); trying PyTorch", spec.backend, type(exc).__name__, exc)
+            fallback = _load_torch(spec)  # downloads the weights when allowed, so the export can run
+            try:
+                return _load_onnx(spec, t0)
+            except Exception as exc2:  # noqa: BLE001
+                log.warning("ONNX %s backend unavailable (%s); embedding with PyTorch", spec.backend, exc2)
+                return fallback
+    return _load_torch(spec)
+
+
+def _load_onnx(spec: ModelSpec, t0: float):
+    from .onnx_backend import OnnxEncoder, model_files
+
+    onnx_path, tokenizer = model_files(spec.name, spec.backend)
+    emb = OnnxEmbedder(spec, OnnxEncoder(onnx_path, tokenizer))
+    emb.load_seconds = time.perf_counter() - t0
+    return emb
+
+
+def _load_torch(spec: ModelSpec):
     t0 = time.perf_counter()
     try:
         from sentence_transformers import SentenceTransformer
@@ -119,7 +166,7 @@ def load_embedder(spec: ModelSpec):
     for kwargs in attempts:
         try:
             model = SentenceTransformer(str(local_dir) if local_dir.is_dir() else spec.name, device="cpu", **kwargs)
-            emb = SentenceTransformerEmbedder(spec, model)
+            emb = SentenceTransformerEmbedder(replace(spec, backend="torch"), model)
             emb.load_seconds = time.perf_counter() - t0
             return emb
         except Exception as exc:  # noqa: BLE001 - any failure means "no model here"

@@ -23,3 +23,44 @@ def test_a_missing_model_fails_fast_offline(monkeypatch):
     with pytest.raises(EmbedderUnavailable, match="not in the local cache"):
         load_embedder(model_spec("intfloat/no-such-model-here"))
     assert time.perf_counter() - t0 < 60
+
+
+@pytest.mark.slow
+def test_onnx_int8_embeds_like_pytorch_and_is_made_once(tmp_path, monkeypatch):
+    """The int8 ONNX model (exported into a fresh cache here) gives vectors close to PyTorch's for
+    real seed sentences, and ranks them the same way for a question."""
+    import numpy as np
+
+    from assistant.chinese import sentence_spans
+    from assistant.onnx_backend import cache_root
+
+    from conftest import SEEDS
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    text = (SEEDS / sorted(p.name for p in SEEDS.glob("*.txt"))[2]).read_text(encoding="utf-8")
+    sents = [s.text for s in sentence_spans(text) if len(s.text) > 15][:40]
+    name = "intfloat/multilingual-e5-small"
+    torch_e = load_embedder(model_spec(name, backend="torch"))
+    onnx_e = load_embedder(model_spec(name, backend="onnx-int8"))
+    assert onnx_e.model_id == f"{name}@onnx-int8" and torch_e.model_id == name
+    assert list(cache_root().rglob("model_int8.onnx"))  # exported into this cache
+    a, b = np.array(torch_e.embed_documents(sents)), np.array(onnx_e.embed_documents(sents))
+    cos = (a * b).sum(1)
+    assert cos.min() > 0.95 and cos.mean() > 0.97
+    q = "知识竞赛"
+    ra = np.argsort(-(a @ np.array(torch_e.embed_query(q))))[:3]
+    rb = np.argsort(-(b @ np.array(onnx_e.embed_query(q))))[:3]
+    assert ra[0] == rb[0] and len(set(ra) & set(rb)) >= 2
+    t0 = time.perf_counter()
+    again = load_embedder(model_spec(name, backend="onnx-int8"))  # from the cache: no second export
+    assert time.perf_counter() - t0 < 10 and again.embed_query(q) == onnx_e.embed_query(q)
+
+
+@pytest.mark.slow
+def test_an_onnx_model_that_cannot_be_made_falls_back_to_pytorch(tmp_path, monkeypatch):
+    """The ONNX cache cannot be written (here: a file where its folder would be): PyTorch runs the
+    model, and the embedder's model id says so (an index records which vectors it holds)."""
+    (tmp_path / "not-a-folder").write_text("x")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "not-a-folder"))
+    e = load_embedder(model_spec("intfloat/multilingual-e5-small", backend="onnx-int8"))
+    assert e.model_id == "intfloat/multilingual-e5-small" and len(e.embed_query("党支部")) == 384
