@@ -53,6 +53,9 @@ def child_env(settings) -> dict:
     env.update({
         "ASSISTANT_INDEX_DIR": str(Path(settings.index_dir).resolve()),
         "ASSISTANT_EMBED_MODEL": settings.model.name,
+        "ASSISTANT_EMBED_BACKEND": settings.model.backend,
+        "ASSISTANT_CHROMA_URL": settings.chroma_url,
+        "ASSISTANT_CHROMA_COLLECTION": settings.chroma_collection,
         "ASSISTANT_QUERY_PROMPT": settings.model.query_prompt,
         "ASSISTANT_PASSAGE_PROMPT": settings.model.passage_prompt,
         "ASSISTANT_CHUNK_TOKENS": str(settings.chunk_tokens),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -22,6 +23,13 @@ class ModelSpec:
     name: str
     query_prompt: str = ""
     passage_prompt: str = ""
+    backend: str = "onnx-int8"  # onnx-int8 | onnx | torch: what runs the model (onnx_backend)
+
+    @property
+    def id(self) -> str:
+        """What an index records as the model its vectors come from: vectors of another backend
+        differ slightly, so an index made with one is re-embedded when opened with another."""
+        return self.name if self.backend == "torch" or self.name == "hash" else f"{self.name}@{self.backend}"
 
 
 # Models whose retrieval prompts are known. Anything else uses the prompts the model ships in its
@@ -33,7 +41,8 @@ _KNOWN_PROMPTS: dict[str, tuple[str, str]] = {
 }
 
 
-def model_spec(name: str, query_prompt: str | None = None, passage_prompt: str | None = None) -> ModelSpec:
+def model_spec(name: str, query_prompt: str | None = None, passage_prompt: str | None = None,
+               backend: str = "onnx-int8") -> ModelSpec:
     key = name.lower()
     family = None
     if "e5" in key and "instruct" not in key:
@@ -47,6 +56,7 @@ def model_spec(name: str, query_prompt: str | None = None, passage_prompt: str |
         name=name,
         query_prompt=q if query_prompt is None else query_prompt,
         passage_prompt=p if passage_prompt is None else passage_prompt,
+        backend=backend,
     )
 
 
@@ -66,11 +76,14 @@ class Settings(BaseSettings):
     embed_model: str = DEFAULT_MODEL
     query_prompt: str | None = None  # None: the model family's known prompt
     passage_prompt: str | None = None
-    model: ModelSpec | None = None  # built from the three above unless given
+    embed_backend: Literal["onnx-int8", "onnx", "torch"] = "onnx-int8"  # what runs the embedding model
+    model: ModelSpec | None = None  # built from the four above unless given
     chunk_tokens: int = Field(300, ge=50, le=2000)  # budget per chunk, in tiktoken cl100k_base tokens
     overlap_sentences: int = 1
     top_k: int = Field(5, ge=1, le=50)
-    candidates: int = 30  # dense top-N and BM25 top-N before fusion
+    candidates: int = 30  # dense top-N and BM25 top-N before fusion (at least 3 × k)
+    chroma_url: str = ""  # a Chroma server (http://host:port) holding the vectors instead of index/chroma/
+    chroma_collection: str = "chunks"  # the collection; give each index its own when several share a server
     max_per_doc: int = 2  # diversity cap inside the top k (relaxed when too few documents match)
     max_question_chars: int = 500
     max_file_bytes: int = 20 * 1024 * 1024
@@ -88,7 +101,8 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _model_spec(self) -> "Settings":
         if self.model is None:
-            object.__setattr__(self, "model", model_spec(self.embed_model, self.query_prompt, self.passage_prompt))
+            object.__setattr__(self, "model", model_spec(self.embed_model, self.query_prompt, self.passage_prompt,
+                                                         self.embed_backend))
         if bool(self.llm_base_url) != bool(self.llm_model):
             raise ValueError("set both ASSISTANT_LLM_BASE_URL and ASSISTANT_LLM_MODEL (or neither, for extractive "
                              "answers)")
