@@ -224,10 +224,14 @@ def anchors(index: Index, question: str) -> list[str]:
 
 
 def score_sentences(index: Index, q: Question, hits: list[Hit]) -> list[Scored]:
+    """Each sentence of the hits, scored by the share of the question's (IDF-weighted) words it has;
+    a word only beside it (the sentences either side), in its report's title/headings or elsewhere in
+    its report earns part credit. Only the text around each hit is split, and a report's matches are
+    worked out once: the cost follows the hits, not the size of their reports."""
     weights = {w: index.keyword.idf(w) for w in q.words}
     total = sum(weights.values()) or 1.0
     out: list[Scored] = []
-    docs: dict[str, tuple[str, list, dict[int, int], str]] = {}
+    docs: dict[str, tuple[str, dict[str, float]]] = {}
     for hit in hits:
         doc_id = hit.chunk.doc_id
         if doc_id not in docs:
@@ -235,20 +239,20 @@ def score_sentences(index: Index, q: Question, hits: list[Hit]) -> list[Scored]:
                 text, folded_doc = index.store.text(doc_id), index.store.folded(doc_id)
             except KeyError:  # removed (by another user or process) since it was retrieved
                 continue
-            all_sents = sentence_spans(text)
-            docs[doc_id] = (text, all_sents, {x.start: i for i, x in enumerate(all_sents)}, folded_doc)
-        doc_text, all_sents, pos, folded_doc = docs[doc_id]
+            docs[doc_id] = (text, {w: DOC_CREDIT * _match(w, folded_doc) for w in weights})
+        doc_text, doc_match = docs[doc_id]
+        window = sentence_spans(doc_text, *_around(doc_text, hit.chunk.start, hit.chunk.end))
+        pos = {x.start: i for i, x in enumerate(window)}
         context = fold(" ".join((hit.meta.title, hit.meta.org, *hit.meta.aliases, *hit.chunk.headings))).lower()
         for s in sentence_spans(doc_text, hit.chunk.start, hit.chunk.end):
             i = pos.get(s.start)
             own = fold(s.text).lower()
-            near = fold(" ".join(x.text for x in all_sents[max(0, i - 1) : i + 2])).lower() if i is not None else ""
+            near = fold(" ".join(x.text for x in window[max(0, i - 1) : i + 2])).lower() if i is not None else ""
             got = 0.0
             for w, wt in weights.items():
                 m = _match(w, own)
                 if m < 1:
-                    m = max(m, NEIGHBOUR_CREDIT * _match(w, near), CONTEXT_CREDIT * _match(w, context),
-                            DOC_CREDIT * _match(w, folded_doc))
+                    m = max(m, NEIGHBOUR_CREDIT * _match(w, near), CONTEXT_CREDIT * _match(w, context), doc_match[w])
                 got += wt * m
             out.append(Scored(hit, s.start, s.end, s.text, got / total, bool(q.kind) and _has_quantity(own, q.kind)))
     # The answer-type bonus (a name for 谁, a date for 何时) only matters among the better sentences;
@@ -258,6 +262,12 @@ def score_sentences(index: Index, q: Question, hits: list[Hit]) -> list[Scored]:
         if x.support >= 0.5 * best or q.about_report:
             x.bonus = answer_type_bonus(q, fold(x.text).lower())
     return out
+
+
+def _around(text: str, start: int, end: int, margin: int = 400) -> tuple[int, int]:
+    """A span reaching ``margin`` characters either side of [start, end): room for the sentence
+    before and after (splitting is local, so the sentences inside come out as in the whole text)."""
+    return max(0, start - margin), min(len(text), end + margin)
 
 
 def in_scope(index: Index, q: Question, scored: list[Scored]) -> list[Scored]:
@@ -424,7 +434,8 @@ def prepare(index: Index, question: str, k: int, filters: Filters, mode: str) ->
         q = replace(q, spread=True, anchors=())
     from .modes import get
 
-    hits = retrieve(index, question, k=k, filters=filters, max_per_doc=get(mode).max_per_doc)
+    hits = retrieve(index, question, k=k, filters=filters, max_per_doc=get(mode).max_per_doc,
+                    exhaustive=get(mode).exhaustive)
     if hits and q.about_report:
         hits = hits + byline_hits(index, hits[0])
     scored = in_scope(index, q, score_sentences(index, q, hits))

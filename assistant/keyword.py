@@ -43,6 +43,8 @@ class KeywordIndex:
         self._bm25 = None
         self._vocab: dict[str, int] = {}
         self._loaded_mtime = 0
+        self._codes: np.ndarray | None = None  # each chunk's document as a number, for filter masks
+        self._code_of: dict[str, int] = {}
 
     # --- build and persist
     def rebuild(self, ids: list[str], doc_ids: list[str], words: list[list[str]], save: bool = True) -> None:
@@ -51,7 +53,7 @@ class KeywordIndex:
         Each build is saved into a folder of its own and ``state.json`` — which names the folder —
         is replaced last, atomically: a reader loads either the old index or the new, never half."""
         bm25s = _bm25s()
-        self.ids, self.doc_ids = list(ids), list(doc_ids)
+        self.ids, self.doc_ids, self._codes = list(ids), list(doc_ids), None
         self.chunk_df = dict(Counter(t for w in words for t in set(w)))
         per_doc: dict[str, set[str]] = {}
         for d, w in zip(doc_ids, words):
@@ -107,7 +109,7 @@ class KeywordIndex:
             if state["ids"]:
                 bm25 = _bm25s().BM25.load(str(self.dir / state.get("folder", "bm25")), show_progress=False)
                 vocab = bm25.vocab_dict
-            self.ids, self.doc_ids = state["ids"], state["doc_ids"]
+            self.ids, self.doc_ids, self._codes = state["ids"], state["doc_ids"], None
             self.chunk_df, self.doc_df, self.n_docs = state["chunk_df"], state["doc_df"], state["n_docs"]
             self.fp = state["fingerprint"]
             self._bm25, self._vocab = bm25, vocab
@@ -126,12 +128,20 @@ class KeywordIndex:
             return []
         scores = self._bm25.get_scores(toks)
         if allowed_docs is not None:
-            mask = np.fromiter((d in allowed_docs for d in self.doc_ids), dtype=bool, count=len(self.doc_ids))
-            scores = np.where(mask, scores, 0.0)
+            scores = np.where(self.mask(allowed_docs), scores, 0.0)
         k = min(k, len(scores))
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]
+
+    def mask(self, allowed_docs: set[str]) -> np.ndarray:
+        """Which chunks belong to these documents, as a boolean array (vectorised, no pass in Python)."""
+        if self._codes is None or len(self._codes) != len(self.doc_ids):
+            names = sorted(set(self.doc_ids))
+            self._code_of = {d: i for i, d in enumerate(names)}
+            self._codes = np.fromiter((self._code_of[d] for d in self.doc_ids), dtype=np.int32, count=len(self.doc_ids))
+        wanted = np.fromiter((self._code_of[d] for d in allowed_docs if d in self._code_of), dtype=np.int32)
+        return np.isin(self._codes, wanted)
 
     def idf(self, word: str) -> float:
         """Chunk-level IDF; a word the corpus never uses gets the largest value."""

@@ -26,6 +26,7 @@ class Mode:
     prompt: str  # prompts/<prompt>.txt for LLM answers
     parser: str  # "module:function" turning a verified LLM reply into {"points": …} or {"rows": …}; "" for none
     layout: str  # "text" | "points" | "table"
+    exhaustive: bool = False  # also every chunk the keyword ranking scores near its best (retrieval.retrieve)
 
     def _resolve(self, ref: str) -> Callable:
         module, _, name = ref.partition(":")
@@ -44,8 +45,9 @@ class Mode:
 QA = Mode("qa", "问答", "问答", None, None, ".answering:answer", "qa", "", "text")
 POINTS = Mode("points", "起草发言要点", "发言要点", 12, 3, ".drafting:draft_points", "points",
               ".generation:parse_points_reply", "points")
-PRECEDENTS = Mode("precedents", "查找先例做法", "先例做法", 40, 8, ".precedents:find_precedents", "precedents",
-                  ".generation:parse_rows_reply", "table")
+# Precedent search reads widely (two chunks a report, up to 300): every unit with the practice is listed.
+PRECEDENTS = Mode("precedents", "查找先例做法", "先例做法", 300, 2, ".precedents:find_precedents", "precedents",
+                  ".generation:parse_rows_reply", "table", exhaustive=True)
 REGISTRY: dict[str, Mode] = {m.name: m for m in (QA, POINTS, PRECEDENTS)}
 MODES = tuple(REGISTRY)
 BY_LABEL: dict[str, Mode] = {m.label: m for m in REGISTRY.values()}

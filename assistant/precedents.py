@@ -14,7 +14,7 @@ PER_ORG = 2  # practices listed per organisation at most
 CUT = 0.5  # relative relevance cut-off: a sentence must reach half the best support
 
 
-def find_precedents(index: Index, question: str, k: int = 40, filters: Filters = Filters()) -> Answer:
+def find_precedents(index: Index, question: str, k: int = 300, filters: Filters = Filters()) -> Answer:
     q, scored, result = prepare(index, question, k, filters, "precedents")
     if result.reason:
         return result

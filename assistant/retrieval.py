@@ -82,49 +82,76 @@ def parse_date_bound(value: str, name: str) -> str:
     return iso
 
 
-def allowed_docs(index: Index, filters: Filters) -> set[str] | None:
-    """The documents the filters admit, or None when there is no filter."""
-    if not filters.active():
-        return None
+def date_bounds(filters: Filters) -> tuple[int | None, int | None]:
+    """The filter's dates as YYYYMMDD bounds (a year-only bound covers its whole year)."""
     lo = date_ord(filters.since) if filters.since else None
     hi = date_ord(filters.until) if filters.until else None
     if hi is not None and len(filters.until) == 4:
         hi += 1231
-    out = set()
-    for doc_id, m in index.store.metas().items():
-        if filters.doc_ids and doc_id not in filters.doc_ids:
-            continue
-        if filters.orgs and not any(fold(o) in fold(m.org) or fold(o) in fold(m.title) for o in filters.orgs):
-            continue
-        d = date_ord(m.date)
-        # A year-only date (e.g. 2020) matches a bound that falls inside that year.
-        d_lo, d_hi = (d, d + 1231) if d and d % 10000 == 0 else (d, d)
-        if lo is not None and (not d or d_hi < lo):
-            continue
-        if hi is not None and (not d or d_lo > hi):
-            continue
-        out.add(doc_id)
-    return out
+    return lo, hi
 
 
-def retrieve(index: Index, question: str, k: int = 5, filters: Filters = Filters(), candidates: int = 30,
-             max_per_doc: int | None = None) -> list[Hit]:
+def allowed_docs(index: Index, filters: Filters) -> set[str] | None:
+    """The documents the filters admit (one SQL query), or None when there is no filter."""
+    if not filters.active():
+        return None
+    lo, hi = date_bounds(filters)
+    return index.store.filter_docs(filters.orgs, lo, hi, filters.doc_ids)
+
+
+def chroma_where(filters: Filters, allowed: set[str] | None) -> dict | None:
+    """The filter as Chroma's ``where``: dates on the vectors' own metadata; organisations and
+    documents as the documents they resolved to."""
+    if allowed is None:
+        return None
+    clauses: list[dict] = []
+    lo, hi = date_bounds(filters)
+    if lo is not None or hi is not None:
+        clauses.append({"date_ord": {"$gt": 0}})
+    if lo is not None:
+        clauses.append({"date_end": {"$gte": lo}})
+    if hi is not None:
+        clauses.append({"date_ord": {"$lte": hi}})
+    if filters.orgs or filters.doc_ids:
+        clauses.append({"doc_id": {"$in": sorted(allowed)}})
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+EXHAUSTIVE_MAX = 3000  # keyword matches an exhaustive retrieval looks at …
+EXHAUSTIVE_FLOOR = 0.5  # … those scoring at least this share of the best
+DENSE_POOL_MAX = 300  # nearest neighbours asked of Chroma at most; BM25 alone reaches further (exact words)
+
+
+def pool_size(k: int, settings_candidates: int) -> int:
+    """Candidates each ranking contributes before fusion: never fewer than k, and more as k grows
+    (talking points and precedent search ask for more chunks than a question does)."""
+    return max(settings_candidates, 3 * k)
+
+
+def retrieve(index: Index, question: str, k: int = 5, filters: Filters = Filters(), candidates: int | None = None,
+             max_per_doc: int | None = None, exhaustive: bool = False) -> list[Hit]:
     """Top-k chunks for ``question``. ``max_per_doc`` defaults to 1 for questions whose answer spans
-    reports and to the configured cap otherwise."""
+    reports and to the configured cap otherwise. ``exhaustive`` (precedent search) adds, beyond the
+    top k, every chunk the keyword ranking scores at least half as high as its best, up to
+    EXHAUSTIVE_MAX: a list of every unit that did something must not stop where rank fusion does."""
     if max_per_doc is None:
         max_per_doc = 1 if multi_report(question) else index.settings.max_per_doc
+    candidates = candidates or pool_size(k, index.settings.candidates)
     index.ensure_synced()
     allowed = allowed_docs(index, filters)
     if allowed is not None and not allowed:
         return []
     ranks: dict[str, dict[str, int]] = {}
-    for rank, (cid, _score) in enumerate(index.keyword.search(query_words(question), candidates, allowed), 1):
+    keyword = index.keyword.search(query_words(question), max(candidates, EXHAUSTIVE_MAX if exhaustive else 0), allowed)
+    for rank, (cid, _score) in enumerate(keyword[:candidates], 1):
+        ranks.setdefault(cid, {})["keyword"] = rank
+    strong = [cid for cid, score in keyword if score >= EXHAUSTIVE_FLOOR * keyword[0][1]] if exhaustive else []
+    for rank, cid in enumerate(strong[candidates:], candidates + 1):
         ranks.setdefault(cid, {})["keyword"] = rank
     vs = index.vectorstore
-    if vs is not None and index.store.chunk_ids():
+    if vs is not None and index.store.has_chunks():
         qv = index.embedder.embed_query(fold(question))
-        where = {"doc_id": {"$in": sorted(allowed)}} if allowed is not None else None
-        results = dense_search(vs, qv, candidates, where)
+        results = dense_search(vs, qv, min(candidates, DENSE_POOL_MAX), chroma_where(filters, allowed))
         for rank, (doc, _dist) in enumerate(results, 1):
             ranks.setdefault(doc.id, {})["dense"] = rank
     fused = sorted(
@@ -139,7 +166,19 @@ def retrieve(index: Index, question: str, k: int = 5, filters: Filters = Filters
         for score, cid in fused
         if cid in chunks and chunks[cid].doc_id in metas  # a document removed meanwhile is not retrieved
     ]
-    return diversify(ordered, k, max_per_doc)
+    if not exhaustive:
+        return diversify(ordered, k, max_per_doc)
+    picked = diversify(ordered, k, max_per_doc)
+    have = {h.chunk.chunk_id for h in picked}
+    per_doc: dict[str, int] = {}
+    for h in picked:
+        per_doc[h.chunk.doc_id] = per_doc.get(h.chunk.doc_id, 0) + 1
+    strong_ids = set(strong)
+    for h in ordered:
+        if h.chunk.chunk_id in strong_ids and h.chunk.chunk_id not in have and per_doc.get(h.chunk.doc_id, 0) < max_per_doc:
+            picked.append(h)
+            per_doc[h.chunk.doc_id] = per_doc.get(h.chunk.doc_id, 0) + 1
+    return picked
 
 
 def dense_search(vs, vector: list[float], k: int, where: dict | None, tries: int = 3) -> list:

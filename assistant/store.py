@@ -37,8 +37,54 @@ IDENTITY_COLUMNS = {
     "text_hash": "TEXT NOT NULL DEFAULT ''",  # sha256 of the folded cleaned text without spaces: the same report again
     "dense": "TEXT NOT NULL DEFAULT ''",  # the embedding model its vectors were written with; '' = not embedded yet
 }
+# What filters read, so that a filter is one SQL query, not a pass over every document's metadata.
+FILTER_COLUMNS = {
+    "org_key": "TEXT",  # folded, lower-cased organisation + title + aliases: an org filter matches inside it
+    "date_lo": "INTEGER",  # the report's date as YYYYMMDD (a year-only date: YYYY0000 …
+    "date_hi": "INTEGER",  # … to YYYY1231); 0 when it has none
+}
 
-INDEXES = {"docs_path": "path", "docs_content": "content_hash", "docs_text": "text_hash"}
+INDEXES = {"docs_path": "path", "docs_content": "content_hash", "docs_text": "text_hash", "docs_date": "date_lo"}
+TEXT_CACHE_CHARS = 16_000_000  # cleaned and folded texts kept in memory (least recently used go first)
+
+
+def date_ord(date: str) -> int:
+    digits = date.replace("-", "")
+    return int(digits.ljust(8, "0")) if digits.isdigit() else 0
+
+
+def date_span(date: str) -> tuple[int, int]:
+    """(first, last) day a date stands for, as YYYYMMDD: a year-only date spans its year."""
+    d = date_ord(date)
+    return (d, d + 1231) if d and d % 10000 == 0 else (d, d)
+
+
+def filter_values(meta: DocMeta) -> tuple[str, int, int]:
+    return (fold(" ".join((meta.org, meta.title, *meta.aliases))).lower(), *date_span(meta.date))
+
+
+class LRU:
+    """A dict bounded by the total length of its string values, least recently used dropped first."""
+
+    def __init__(self, budget: int):
+        from collections import OrderedDict
+
+        self.budget, self.size, self.data = budget, 0, OrderedDict()
+
+    def get(self, key):
+        value = self.data.get(key)
+        if value is not None:
+            self.data.move_to_end(key)
+        return value
+
+    def put(self, key, value: str) -> None:
+        old = self.data.pop(key, None)
+        self.size -= len(old) if old is not None else 0
+        self.data[key] = value
+        self.size += len(value)
+        while self.size > self.budget and len(self.data) > 1:
+            _, dropped = self.data.popitem(last=False)
+            self.size -= len(dropped)
 
 
 def _meta_from_json(raw: str) -> DocMeta:
@@ -77,9 +123,12 @@ class DocStore:
                     if statement.strip():
                         db.execute(statement)
                 have = {r[1] for r in db.execute("PRAGMA table_info(docs)")}
-                for name, decl in IDENTITY_COLUMNS.items():
+                for name, decl in {**IDENTITY_COLUMNS, **FILTER_COLUMNS}.items():
                     if name not in have:
                         db.execute(f"ALTER TABLE docs ADD COLUMN {name} {decl}")
+                for doc_id, raw in list(db.execute("SELECT doc_id, meta FROM docs WHERE org_key IS NULL")):
+                    db.execute("UPDATE docs SET org_key=?, date_lo=?, date_hi=? WHERE doc_id=?",
+                               (*filter_values(_meta_from_json(raw)), doc_id))
                 if "path" not in have:  # an index made before identity columns: take the path from the meta
                     for doc_id, raw in list(db.execute("SELECT doc_id, meta FROM docs")):
                         db.execute("UPDATE docs SET path=? WHERE doc_id=?", (json.loads(raw).get("path", ""), doc_id))
@@ -91,8 +140,8 @@ class DocStore:
                 raise
         self._cache_lock = threading.Lock()
         self._cache_gen = -1
-        self._text_cache: dict[str, str] = {}
-        self._folded_cache: dict[str, str] = {}
+        self._text_cache = LRU(TEXT_CACHE_CHARS)
+        self._folded_cache = LRU(TEXT_CACHE_CHARS)
         self._meta_cache: dict[str, DocMeta] | None = None
 
     @staticmethod
@@ -100,7 +149,7 @@ class DocStore:
         """Is the schema complete already (the usual case: opening it then writes nothing)?"""
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'index')")}
         have = {r[1] for r in db.execute("PRAGMA table_info(docs)")}
-        return {"meta", "docs", "chunks", "chunks_doc", *INDEXES} <= tables and set(IDENTITY_COLUMNS) <= have
+        return {"meta", "docs", "chunks", "chunks_doc", *INDEXES} <= tables and {*IDENTITY_COLUMNS, *FILTER_COLUMNS} <= have
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -142,6 +191,12 @@ class DocStore:
         with self.db:
             self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
 
+    def index_id(self) -> str:
+        """This index's own id (made once): a Chroma server's collection records whose vectors it holds."""
+        with self.db:
+            self.db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('index_id', lower(hex(randomblob(8))))")
+        return self.get_meta("index_id")
+
     def generation(self) -> int:
         """How many changes the store has committed (by any process)."""
         return int(self.get_meta("generation", "0"))
@@ -151,14 +206,15 @@ class DocStore:
         db.execute("INSERT INTO meta(key, value) VALUES ('generation', '1') "
                    "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1")
 
-    def _fresh(self) -> tuple[int, dict[str, str], dict[str, str]]:
+    def _fresh(self) -> tuple[int, LRU, LRU]:
         """Drop the caches when another change has been committed since they were filled. Returns the
         generation and the caches to use: a value read after this call goes into these dicts, never
         into ones a later reset made (that would put an old value under a newer generation)."""
         gen = self.generation()
         with self._cache_lock:
             if gen != self._cache_gen:
-                self._text_cache, self._folded_cache, self._meta_cache = {}, {}, None
+                self._text_cache, self._folded_cache = LRU(TEXT_CACHE_CHARS), LRU(TEXT_CACHE_CHARS)
+                self._meta_cache = None
                 self._cache_gen = gen
             return self._cache_gen, self._text_cache, self._folded_cache
 
@@ -179,9 +235,10 @@ class DocStore:
         with db:
             db.execute("DELETE FROM docs WHERE doc_id=?", (doc.doc_id,))
             db.execute(
-                "INSERT INTO docs(doc_id, raw_hash, meta, text, path, content_hash, text_hash, dense) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (doc.doc_id, doc.raw_hash, meta, doc.text, doc.meta.path, content_hash, text_hash, dense),
+                "INSERT INTO docs(doc_id, raw_hash, meta, text, path, content_hash, text_hash, dense, org_key, date_lo, "
+                "date_hi) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (doc.doc_id, doc.raw_hash, meta, doc.text, doc.meta.path, content_hash, text_hash, dense,
+                 *filter_values(doc.meta)),
             )
             db.executemany(
                 'INSERT INTO chunks(chunk_id, doc_id, idx, start, "end", headings, tokens, index_text, words) '
@@ -231,21 +288,50 @@ class DocStore:
 
     def text(self, doc_id: str) -> str:
         _, texts, _ = self._fresh()
-        cached = texts.get(doc_id)
+        with self._cache_lock:
+            cached = texts.get(doc_id)
         if cached is None:
             row = self.db.execute("SELECT text FROM docs WHERE doc_id=?", (doc_id,)).fetchone()
             if row is None:
                 raise KeyError(doc_id)
-            cached = texts[doc_id] = row[0]
+            cached = row[0]
+            with self._cache_lock:
+                texts.put(doc_id, cached)
         return cached
 
     def folded(self, doc_id: str) -> str:
         """The cleaned text folded to simplified characters and lower case, for matching."""
         _, _, folded = self._fresh()
-        cached = folded.get(doc_id)
+        with self._cache_lock:
+            cached = folded.get(doc_id)
         if cached is None:
-            cached = folded[doc_id] = fold(self.text(doc_id)).lower()
+            cached = fold(self.text(doc_id)).lower()
+            with self._cache_lock:
+                folded.put(doc_id, cached)
         return cached
+
+    def filter_docs(self, orgs: tuple[str, ...] = (), lo: int | None = None, hi: int | None = None,
+                    doc_ids: tuple[str, ...] = ()) -> set[str]:
+        """The documents a filter admits, by one SQL query: an organisation named (folded) inside
+        org_key, a date span that meets [lo, hi] (documents without a date fail any date bound)."""
+        where, args = [], []
+        if orgs:
+            where.append("(" + " OR ".join("instr(org_key, ?) > 0" for _ in orgs) + ")")
+            args.extend(fold(o).lower() for o in orgs)
+        if lo is not None:
+            where.append("date_lo > 0 AND date_hi >= ?")
+            args.append(lo)
+        if hi is not None:
+            where.append("date_lo > 0 AND date_lo <= ?")
+            args.append(hi)
+        if doc_ids:
+            where.append(f"doc_id IN ({','.join('?' * len(doc_ids))})")
+            args.extend(doc_ids)
+        sql = "SELECT doc_id FROM docs" + (" WHERE " + " AND ".join(where) if where else "")
+        return {r[0] for r in self.db.execute(sql, args)}
+
+    def has_chunks(self) -> bool:
+        return self.db.execute("SELECT 1 FROM chunks LIMIT 1").fetchone() is not None
 
     def chunk_counts(self) -> dict[str, int]:
         return dict(self.db.execute("SELECT doc_id, count(*) FROM chunks GROUP BY doc_id"))
