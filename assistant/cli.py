@@ -187,6 +187,10 @@ def _warn_incomplete(index) -> None:
     if missing:
         print(f"warning: {len(missing)} documents have no vectors yet (an ingest was interrupted or ran without "
               "the model); they are found by keyword only — run `assistant ingest` to finish them", file=sys.stderr)
+    lost = index.vectors_missing() if index.dense else 0
+    if lost:
+        print(f"warning: the vector store lacks {lost} chunks' vectors (was the Chroma server reset?); they are "
+              "found by keyword only — run `assistant ingest` to embed them again", file=sys.stderr)
 
 
 def cmd_ask(args) -> int:
@@ -335,6 +339,11 @@ def cmd_docs(args) -> int:
               "model): run `assistant ingest` to finish them")
     if behind:
         print("the keyword index is behind the documents (an ingest was interrupted): run `assistant ingest`")
+    lost = index.vectors_missing() if index.dense else 0
+    if lost:
+        print(f"the vector store lacks {lost} chunks' vectors (was the Chroma server reset?): run `assistant ingest`")
+    elif index.server_error:
+        print(f"dense retrieval is off: {index.server_error}")
     return 0
 
 

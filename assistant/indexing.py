@@ -41,16 +41,18 @@ from .keyword import KeywordIndex, fingerprint
 from .loading import Skipped, Unreadable, discover, read_file
 from .schema import Chunk, DocMeta, Document, content_hash
 from .settings import Settings
-from .store import DocRecord, DocStore
+from .store import DocRecord, DocStore, date_ord, date_span  # noqa: F401 - date_ord is imported from here
 
 log = logging.getLogger(__name__)
 
 PIPELINE_VERSION = "5"  # bump when cleaning/chunking changes so every file is re-ingested
-COLLECTION = "chunks"
-KEYWORD_SAVE_EVERY = 3.0  # seconds: during a long ingest BM25 is rebuilt at most this often
+KEYWORD_SAVE_EVERY = 3.0  # seconds: during a long ingest BM25 is rebuilt at most this often …
+KEYWORD_SAVE_FACTOR = 10  # … and at most every 10× its last rebuild time (≤ 10 % of the ingest)
 UPSERT_BATCH = 4000  # Chroma refuses batches above ~5,400
-EMBED_GROUP = 64  # texts per encode call: the model sorts each group by length; progress after each
+EMBED_GROUP = 128  # texts per encode call (a file's texts are sorted by length first); progress after each
 CHROMA_OPEN_TRIES = 20
+COLLECTION = "chunks"  # the default of Settings.chroma_collection
+VECTOR_META_VERSION = "2"  # 2: date_end beside date_ord
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -79,11 +81,6 @@ class IngestReport:
     def ingested(self) -> int:
         """Files that are in the index as asked: added, updated, unchanged, moved or already there."""
         return len(self.added) + len(self.updated) + len(self.unchanged) + len(self.moved) + len(self.duplicates)
-
-
-def date_ord(date: str) -> int:
-    digits = date.replace("-", "")
-    return int(digits.ljust(8, "0")) if digits.isdigit() else 0
 
 
 def index_text(meta: DocMeta, c: Chunk) -> str:
@@ -120,6 +117,34 @@ class Decision:
     replaces: str = ""  # for a duplicate: the document this path held before (its text is gone from disk)
 
 
+class ChromaUnreachable(AssistantError):
+    pass
+
+
+def chroma_http_client(url: str, timeout: float = 5.0):
+    """A client of the Chroma server at ``url`` (http://host:port), after a heartbeat that gives up
+    within ``timeout`` seconds: a server that is down is reported, never waited for."""
+    import urllib.error
+    import urllib.request
+    from urllib.parse import urlparse
+
+    import chromadb
+
+    u = urlparse(url if "://" in url else f"http://{url}")
+    if not u.hostname:
+        raise ChromaUnreachable(f"ASSISTANT_CHROMA_URL={url!r} is not a URL; write it as http://host:port")
+    port = u.port or (443 if u.scheme == "https" else 8000)
+    try:
+        with urllib.request.urlopen(f"{u.scheme}://{u.hostname}:{port}/api/v2/heartbeat", timeout=timeout) as resp:
+            resp.read()
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise ChromaUnreachable(f"the Chroma server at {url} does not answer ({reason}): start it "
+                                "(`chroma run --path DIR --port PORT`) or unset ASSISTANT_CHROMA_URL") from None
+    return chromadb.HttpClient(host=u.hostname, port=port, ssl=u.scheme == "https",
+                               settings=chromadb.Settings(anonymized_telemetry=False))
+
+
 class Index:
     def __init__(self, settings: Settings, embedder=None):
         self.settings = settings
@@ -129,11 +154,13 @@ class Index:
         self._embedder = embedder
         self._embedder_tried = embedder is not None
         self.dense_error: str | None = None
+        self.server_error: str | None = None  # the Chroma server (ASSISTANT_CHROMA_URL) did not answer
         self._vs = None
         self._seen_gen = -1  # the store generation this process's keyword index and Chroma reflect
         self._keyword_lags = False  # the keyword index loaded was behind the store (a writer was at work)
         self._reload_lock = threading.Lock()
         self._keyword_saved = 0.0
+        self._keyword_build_s = 0.0
         from .housekeeping import AnswerLog
 
         self.answer_log = AnswerLog(self.dir / "answers.jsonl", max_bytes=settings.log_max_bytes,
@@ -166,22 +193,49 @@ class Index:
 
     @property
     def dense(self) -> bool:
-        return self.embedder is not None
+        return self.embedder is not None and self.vectorstore is not None
 
     @property
     def model_id(self) -> str:
-        return self.settings.model.name
+        """The model (and backend) vectors are written and compared with: the loaded embedder's own,
+        which says PyTorch when the ONNX backend could not be had."""
+        emb = self._embedder
+        return getattr(emb, "model_id", None) or self.settings.model.id
 
     @property
     def vectorstore(self):
-        if self._vs is None and self.embedder is not None:
-            self._vs = self._open_chroma()
+        if self._vs is None and self.embedder is not None and not self.server_error:
+            try:
+                self._vs = self._open_chroma()
+            except ChromaUnreachable as exc:
+                self.server_error = self.dense_error = str(exc)
+                log.warning("%s; running with keyword retrieval only", exc)
         return self._vs
 
+    @property
+    def remote(self) -> bool:
+        """Are the vectors on a Chroma server (ASSISTANT_CHROMA_URL) rather than under index/chroma/?"""
+        return bool(self.settings.chroma_url)
+
     def _open_chroma(self, fresh: bool = False):
+        from langchain_chroma import Chroma
+
+        if self.remote:
+            # A server sees every client's writes: nothing to reopen when another process commits. Its
+            # collection records the index it belongs to: another index's vectors are never touched
+            # (reconciling would delete them as vectors no document owns).
+            name, own = self.settings.chroma_collection, self.store.index_id()
+            vs = Chroma(collection_name=name, embedding_function=self.embedder,
+                        client=chroma_http_client(self.settings.chroma_url),
+                        collection_metadata={"hnsw:space": "cosine", "index_id": own})
+            owner = (vs._collection.metadata or {}).get("index_id")
+            if owner != own and (owner or vs._collection.count()):
+                raise ChromaUnreachable(
+                    f"the collection {name!r} on {self.settings.chroma_url} holds another index's vectors: set "
+                    "ASSISTANT_CHROMA_COLLECTION to a name of this index's own")
+            return vs
         import chromadb
         from chromadb.api.shared_system_client import SharedSystemClient
-        from langchain_chroma import Chroma
 
         path = str(self.dir / "chroma")
         for attempt in range(CHROMA_OPEN_TRIES):
@@ -193,7 +247,7 @@ class Index:
                 SharedSystemClient._identifier_to_refcount.pop(path, None)
             try:
                 client = chromadb.PersistentClient(path=path, settings=chromadb.Settings(anonymized_telemetry=False))
-                return Chroma(collection_name=COLLECTION, embedding_function=self.embedder, client=client,
+                return Chroma(collection_name=self.settings.chroma_collection, embedding_function=self.embedder, client=client,
                               collection_metadata={"hnsw:space": "cosine"})
             except Exception as exc:  # noqa: BLE001 - chromadb raises InternalError, not a subclass of its own
                 # Two processes creating a new index at once: the one that loses finds Chroma's database
@@ -238,7 +292,7 @@ class Index:
 
     def _reload(self, gen: int) -> None:
         self._reload_keyword(self.store.chunk_ids())
-        if self._vs is not None and self._seen_gen >= 0:
+        if self._vs is not None and self._seen_gen >= 0 and not self.remote:
             self._vs = self._open_chroma(fresh=True)
         self._seen_gen = gen
 
@@ -279,7 +333,7 @@ class Index:
         reload BM25 before writing (a stale in-memory index must never be written back)."""
         gen = self.store.generation()
         if gen != self._seen_gen:
-            if self._vs is not None:
+            if self._vs is not None and not self.remote:
                 self._vs = self._open_chroma(fresh=True)
             if self.keyword.changed_on_disk() or not self.keyword.fp:
                 fresh = KeywordIndex(self.keyword.dir)
@@ -288,16 +342,22 @@ class Index:
             self._seen_gen = gen
 
     def _save_keyword(self, force: bool = False) -> None:
-        """Inside the write lock: rebuild BM25 from the store and save it, when it is behind."""
+        """Inside the write lock: rebuild BM25 from the store and save it, when it is behind. During a
+        long ingest at most every KEYWORD_SAVE_EVERY seconds, or KEYWORD_SAVE_FACTOR times the last
+        rebuild's duration if that is longer (a rebuild of 100k chunks takes tens of seconds: the
+        keyword side catches up in steps while the dense side has every commit at once)."""
+        if not force and time.monotonic() - self._keyword_saved < max(
+                KEYWORD_SAVE_EVERY, KEYWORD_SAVE_FACTOR * self._keyword_build_s):
+            return
         ids = self.store.chunk_ids()
         if self.keyword.fp == fingerprint(ids) and self.keyword.fp:
             return
-        if not force and time.monotonic() - self._keyword_saved < KEYWORD_SAVE_EVERY:
-            return
+        t0 = time.perf_counter()
         fresh = KeywordIndex(self.keyword.dir)
         fresh.rebuild(*self.store.all_words(), save=True)
         self.keyword = fresh
         self._keyword_saved = time.monotonic()
+        self._keyword_build_s = time.perf_counter() - t0
 
     def _collection(self):
         return self.vectorstore._collection
@@ -325,17 +385,38 @@ class Index:
             col.delete(ids=ids[i : i + UPSERT_BATCH])
 
     def _embed(self, texts: list[str], progress: Progress | None, done: int = 0, total: int | None = None):
+        """Vectors of ``texts``, in order. Encoded shortest first, so each batch pads to a similar length."""
         total = total or len(texts)
-        out: list[list[float]] = []
-        for i in range(0, len(texts), EMBED_GROUP):
-            out.extend(self.embedder.embed_documents(texts[i : i + EMBED_GROUP]))
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out: list[list[float] | None] = [None] * len(texts)
+        for g in range(0, len(order), EMBED_GROUP):
+            group = order[g : g + EMBED_GROUP]
+            for i, vec in zip(group, self.embedder.embed_documents([texts[i] for i in group])):
+                out[i] = vec
             if progress:
-                progress("embed", done + len(out), total)
+                progress("embed", done + g + len(group), total)
         return out
 
     @staticmethod
     def _vector_meta(meta: DocMeta) -> dict:
-        return {"doc_id": meta.doc_id, "org": meta.org, "date_ord": date_ord(meta.date)}
+        """What Chroma keeps beside each vector, for filters in its ``where``: the document, its
+        organisation, and the first and last day its date stands for (YYYYMMDD; 0 when undated)."""
+        lo, hi = date_span(meta.date)
+        return {"doc_id": meta.doc_id, "org": meta.org, "date_ord": lo, "date_end": hi}
+
+    def _update_vector_metas(self) -> None:
+        """Inside the write lock: vectors written before ``date_end`` existed get it (no re-embedding)."""
+        if self.store.get_meta("vector_meta") == VECTOR_META_VERSION:
+            return
+        col, metas = self._collection(), self.store.metas()
+        for doc_id in metas:
+            ids = sorted(self.store.chunk_ids([doc_id]))
+            for i in range(0, len(ids), UPSERT_BATCH):
+                part = ids[i : i + UPSERT_BATCH]
+                present = col.get(ids=part, include=[])["ids"]
+                if present:
+                    col.update(ids=present, metadatas=[self._vector_meta(metas[doc_id])] * len(present))
+        self.store.set_meta("vector_meta", VECTOR_META_VERSION)
 
     # --- repair what an interrupted ingest left
     def finish(self, progress: Progress | None = None) -> list[str]:
@@ -350,6 +431,7 @@ class Index:
                     self.vectorstore.reset_collection()
                     self.store.set_dense(list(self.store.metas()), "")
                 self.store.set_meta("embed_model", self.model_id)
+                self._update_vector_metas()
                 store_ids = self.store.chunk_ids()
                 have = set(self.chroma_ids())
                 if have - store_ids:
@@ -378,6 +460,18 @@ class Index:
     def incomplete(self) -> list[str]:
         """Documents without vectors (an interrupted ingest, or ingested without the model)."""
         return self.store.not_embedded(self.model_id)
+
+    def vectors_missing(self) -> int:
+        """How many chunks the vector store lacks (a Chroma server wiped or restored from an older
+        backup, say): the next ``ingest`` embeds them again. Two counts, no pass over the ids."""
+        if self.vectorstore is None:
+            return 0
+        total = sum(self.store.chunk_counts().values())
+        try:
+            return max(0, total - self._collection().count())
+        except Exception as exc:  # noqa: BLE001 - a server that went away since
+            log.warning("cannot count the vectors (%s)", exc)
+            return 0
 
     def keyword_behind(self) -> bool:
         """Is the saved keyword index older than the documents (a crash before it was saved)?"""
@@ -434,12 +528,21 @@ class Index:
         doc_id = Index._free_id(p.path.name, records)
         return Decision("new", doc_id, taken_by=p.path.name if doc_id != p.path.name else "")
 
+    def _need_server(self) -> None:
+        """Writers refuse to run while the Chroma server is down: its vectors would fall behind the store."""
+        if self.embedder is not None and self.vectorstore is None and self.server_error:
+            raise ChromaUnreachable(self.server_error)
+
     def ingest(self, paths: list[Path], progress: Progress | None = None) -> IngestReport:
         t0 = time.perf_counter()
+        self._need_server()
         report = IngestReport()
         files, report.skipped = discover(paths)
         embed_time = 0.0
-        report.finished = self.finish(progress) if self.store.chunk_ids() else []
+        if self.store.has_chunks():
+            report.finished = self.finish(progress)
+        else:  # a new index: its vectors are written with today's metadata from the start
+            self.store.set_meta("vector_meta", VECTOR_META_VERSION)
         for n, path in enumerate(files, 1):
             if progress:
                 progress("read", n, len(files))
@@ -550,6 +653,7 @@ class Index:
         return len(ids)
 
     def remove(self, doc_id: str) -> int:
+        self._need_server()
         with self.writing():
             if doc_id not in self.store.records():
                 raise AssistantError(f"No document with id {doc_id!r} in the index; `assistant docs` lists them.")

@@ -141,7 +141,9 @@ class WebApp:
             dense = f"语义检索：未开启，仅关键词检索（{esc(self.index.dense_error or '向量模型不可用')}）"
         generator = (f"回答方式：大模型 {esc(self.llm.model)}（每条引用都经核对）" if self.llm
                      else "回答方式：摘录式（逐句引用原文，未配置大模型）")
+        store = (f"Chroma 服务器 {esc(self.index.settings.chroma_url)}" if self.index.remote else "本地 Chroma")
         parts = [f"文档 {len(docs)} 篇", f"分块 {chunks} 个", f"向量模型：{esc(self.index.settings.model.name)}",
+                 f"向量库：{store}",
                  dense, generator]
         running = self.jobs.running()
         if running:
