@@ -52,6 +52,16 @@ class Scores:
         if not all(found) or set(item["gold_docs"]) - set(docs):
             self.misses.append(item["id"])
 
+    def add(self, item: dict, ans, text_of) -> None:
+        """One answer of the product: its top five retrieved chunks, its refusal, and whether each
+        citation's quote is its report's text at its offsets (``text_of(doc_id)`` gives that text)."""
+        top = ans.hits[:5]  # byline chunks added for questions about a report come after rank 5
+        self.add_retrieval(item, [h.chunk.doc_id for h in top], [h.chunk.text for h in top])
+        self.add_answer(item, ans.refused)
+        for c in ans.citations:
+            self.citations += 1
+            self.citations_verbatim += text_of(c.doc_id)[c.start : c.end] == c.quote
+
     def add_answer(self, item: dict, refused: bool) -> None:
         if item["kind"] == "unanswerable" or not item["gold_docs"]:
             self.refusal_total += 1

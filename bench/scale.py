@@ -119,12 +119,7 @@ def one(d: Path, dev: Path, repeat: int) -> dict:
                 answers.append({"answer": res.answer, "refused": res.refused,
                                 "citations": [(c.doc_id, c.start, c.end) for c in res.citations],
                                 "retrieved": [h.chunk.chunk_id for h in res.hits]})
-                top = res.hits[:5]  # byline chunks added for questions about a report come after rank 5
-                ours_s.add_retrieval(it, [h.chunk.doc_id for h in top], [h.chunk.text for h in top])
-                ours_s.add_answer(it, res.refused)
-                for c in res.citations:
-                    ours_s.citations += 1
-                    ours_s.citations_verbatim += index.store.text(c.doc_id)[c.start : c.end] == c.quote
+                ours_s.add(it, res, index.store.text)
     m = mem()
     stats = {name: {"p50": round(pct(v, 50), 1), "p95": round(pct(v, 95), 1), "max": round(max(v), 1)}
              for name, v in lat.items()}
