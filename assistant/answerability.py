@@ -28,6 +28,17 @@ _UNIT_SUFFIX = ("研究所", "研究院", "研究室", "化物所", "公司", "�
                 "中心", "所", "院", "室", "局", "厅", "处", "部", "委")
 _NOT_A_NAME = tuple("各每全本我该其此这那某")
 _NAME_FLAGS = ("nr", "nrt", "nrfg", "nt", "nz")
+# jieba tags some everyday two-character words as places (上台 in 「上台讲话」, 出台): a two-character
+# "place" counts as one only with a place suffix or when it is a province or a large city.
+_PLACE_SUFFIX = tuple("省市县区州镇乡村旗盟岛")
+_BIG_PLACES = frozenset(
+    "北京 天津 上海 重庆 河北 山西 辽宁 吉林 江苏 浙江 安徽 福建 江西 山东 河南 湖北 湖南 广东 海南 四川 贵州 云南 陕西 "
+    "甘肃 青海 台湾 广西 西藏 宁夏 新疆 香港 澳门 太原 沈阳 长春 南京 杭州 合肥 福州 南昌 济南 郑州 武汉 长沙 广州 海口 "
+    "成都 贵阳 昆明 西安 兰州 西宁 南宁 拉萨 银川 大连 青岛 宁波 厦门 深圳 苏州 无锡 烟台 珠海 汕头 温州".split())
+
+
+def _place_like(w: str) -> bool:
+    return len(w) >= 3 or w.endswith(_PLACE_SUFFIX) or w in _BIG_PLACES
 _LOCATIVE = {"上", "里", "内", "中"}
 _QUESTION_TOKENS = re.compile(r"^(多少|几\w?|第几\w?|哪\w*|谁|什么|怎么\w*|怎样|如何|为什么|是否|有没有|吗)$")
 
@@ -71,7 +82,8 @@ def local_names(question: str, df) -> list[str]:
                     and df.get(prev.lower(), 0):
                 out.append(prev + w)
                 continue
-        if f in ("nr", "ns") and len(w) >= 2 and df.get(w.lower(), 0) and not _QUESTION_TOKENS.match(w):
+        if (f == "nr" or (f == "ns" and _place_like(w))) and len(w) >= 2 and df.get(w.lower(), 0) \
+                and not _QUESTION_TOKENS.match(w):
             out.append(w)
     # What the question quotes — a document's title, an activity's name (“七一”, 《…通知》) — is named too.
     out += [(a or b).strip() for a, b in _QUOTED.findall(fold(question)) if len((a or b).strip()) >= 2]

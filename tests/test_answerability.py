@@ -65,3 +65,12 @@ def test_quoted_names_must_be_named():
     n = needs("院党组《关于深入推进学习教育的通知》是哪天印发的？", DF)
     assert missing(n, "9月27日上午，中科院召开视频交流会。") == "is not about 关于深入推进学习教育的通知"
     assert missing(n, "会前，院党组印发了《关于深入推进学习教育的通知》。") == "gives no date"
+
+
+def test_everyday_words_jieba_tags_as_places_are_not_places():
+    """「上台讲话」: jieba tags 上台 as a place; a library that uses the word (上台阶) must not make
+    every answer name it. A real place the library knows still must be named."""
+    df = dict(DF, 上台=5, 黑龙江省=2, 兰州=4)
+    assert "上台" not in needs("替质检中心支部上台讲话的书记是谁？", df).names
+    assert "黑龙江省" in needs("黑龙江省有哪些单位开展了知识竞赛？", df).names
+    assert "兰州" in needs("兰州的党支部组织了什么活动？", df).names
