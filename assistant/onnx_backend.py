@@ -4,7 +4,7 @@ The ONNX file is made once per model revision from the sentence-transformers wei
 Hugging Face cache (``torch.onnx.export`` of the transformer with its mean pooling), its attention
 fused by onnxruntime's transformer optimiser, and its weights quantised to int8 (dynamic
 quantisation: int8 matrix products, float activations). The result is cached under
-``~/.cache/dangjian-assistant/onnx/<model>/<revision>/`` (``$XDG_CACHE_HOME`` honoured), written to a
+``~/.cache/dangjian-assistant/onnx/<model>/<revision>/`` (or ``$ASSISTANT_ONNX_DIR``), written to a
 temporary name and renamed, under a file lock, so two processes starting at once export it once.
 
 (sentence-transformers' own ``backend="onnx"`` needs optimum, whose releases pin transformers below
@@ -34,8 +34,9 @@ BATCH_TOKENS = 8192  # … and at most this many padded tokens (long texts go in
 
 
 def cache_root() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base).expanduser() / "dangjian-assistant" / "onnx"
+    """Where exported models are kept: $ASSISTANT_ONNX_DIR, else ~/.cache/dangjian-assistant/onnx."""
+    d = os.environ.get("ASSISTANT_ONNX_DIR")
+    return Path(d).expanduser() if d else Path.home() / ".cache" / "dangjian-assistant" / "onnx"
 
 
 def snapshot_dir(name: str) -> Path:

@@ -36,7 +36,7 @@ def test_onnx_int8_embeds_like_pytorch_and_is_made_once(tmp_path, monkeypatch):
 
     from conftest import SEEDS
 
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv("ASSISTANT_ONNX_DIR", str(tmp_path / "onnx"))
     text = (SEEDS / sorted(p.name for p in SEEDS.glob("*.txt"))[2]).read_text(encoding="utf-8")
     sents = [s.text for s in sentence_spans(text) if len(s.text) > 15][:40]
     name = "intfloat/multilingual-e5-small"
@@ -48,9 +48,8 @@ def test_onnx_int8_embeds_like_pytorch_and_is_made_once(tmp_path, monkeypatch):
     cos = (a * b).sum(1)
     assert cos.min() > 0.95 and cos.mean() > 0.97
     q = "知识竞赛"
-    ra = np.argsort(-(a @ np.array(torch_e.embed_query(q))))[:3]
-    rb = np.argsort(-(b @ np.array(onnx_e.embed_query(q))))[:3]
-    assert ra[0] == rb[0] and len(set(ra) & set(rb)) >= 2
+    sa, sb = a @ np.array(torch_e.embed_query(q)), b @ np.array(onnx_e.embed_query(q))
+    assert np.argmax(sa) == np.argmax(sb) and np.corrcoef(sa, sb)[0, 1] > 0.9
     t0 = time.perf_counter()
     again = load_embedder(model_spec(name, backend="onnx-int8"))  # from the cache: no second export
     assert time.perf_counter() - t0 < 10 and again.embed_query(q) == onnx_e.embed_query(q)
@@ -61,6 +60,6 @@ def test_an_onnx_model_that_cannot_be_made_falls_back_to_pytorch(tmp_path, monke
     """The ONNX cache cannot be written (here: a file where its folder would be): PyTorch runs the
     model, and the embedder's model id says so (an index records which vectors it holds)."""
     (tmp_path / "not-a-folder").write_text("x")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "not-a-folder"))
+    monkeypatch.setenv("ASSISTANT_ONNX_DIR", str(tmp_path / "not-a-folder" / "onnx"))
     e = load_embedder(model_spec("intfloat/multilingual-e5-small", backend="onnx-int8"))
     assert e.model_id == "intfloat/multilingual-e5-small" and len(e.embed_query("党支部")) == 384
