@@ -5,6 +5,7 @@ Also offered as a LangChain ``BaseRetriever``."""
 from __future__ import annotations
 
 import logging
+import math
 import re
 import time
 from dataclasses import dataclass
@@ -151,7 +152,7 @@ def retrieve(index: Index, question: str, k: int = 5, filters: Filters = Filters
     vs = index.vectorstore
     if vs is not None and index.store.has_chunks():
         qv = index.embedder.embed_query(fold(question))
-        results = dense_search(vs, qv, min(candidates, DENSE_POOL_MAX), chroma_where(filters, allowed))
+        results = dense_filtered(index, vs, qv, min(candidates, DENSE_POOL_MAX), filters, allowed)
         for rank, (doc, _dist) in enumerate(results, 1):
             ranks.setdefault(doc.id, {})["dense"] = rank
     fused = sorted(
@@ -179,6 +180,28 @@ def retrieve(index: Index, question: str, k: int = 5, filters: Filters = Filters
             picked.append(h)
             per_doc[h.chunk.doc_id] = per_doc.get(h.chunk.doc_id, 0) + 1
     return picked
+
+
+BROAD_FILTER = 0.1  # a filter admitting at least this share of the chunks is applied after the search …
+OVERFETCH_MAX = 2000  # … to this many nearest neighbours at most
+
+
+def dense_filtered(index: Index, vs, vector: list[float], n: int, filters: Filters, allowed: set[str] | None) -> list:
+    """Nearest neighbours among the chunks a filter admits. Chroma evaluates a ``where`` by scanning
+    its metadata (at 100k chunks 130 ms for one document, 800 ms for a date range admitting most of
+    them, against 3–15 ms unfiltered), so a broad filter asks the graph for more neighbours — n over
+    the admitted share, twice over — and keeps the admitted ones; a narrow filter, or a broad one
+    that left too few, goes to Chroma's ``where``."""
+    if allowed is None:
+        return dense_search(vs, vector, n, None)
+    total = len(index.keyword.ids)
+    admitted = int(index.keyword.mask(allowed).sum()) if total else 0
+    if total and admitted / total >= BROAD_FILTER:
+        want = min(OVERFETCH_MAX, math.ceil(2 * n * total / admitted))
+        got = [(d, s) for d, s in dense_search(vs, vector, want, None) if d.metadata.get("doc_id") in allowed]
+        if len(got) >= min(n, admitted):
+            return got[:n]
+    return dense_search(vs, vector, n, chroma_where(filters, allowed))
 
 
 def dense_search(vs, vector: list[float], k: int, where: dict | None, tries: int = 3) -> list:

@@ -165,3 +165,20 @@ def test_precedent_search_lists_every_unit_not_only_the_top_few(many):
     for r in a.rows:
         first.setdefault(r.org, r)
     assert all("知识竞赛" in r.practice and r.practice.startswith(r.org) for r in first.values())
+
+
+def test_broad_and_narrow_filters_give_the_dense_neighbours_a_where_gives(many):
+    """A broad filter is applied after an over-fetched search, a narrow one by Chroma's where: the
+    admitted nearest neighbours are the same either way."""
+    from assistant import retrieval as R
+
+    index, _ = many
+    vs, qv = index.vectorstore, index.embedder.embed_query("党史知识竞赛")
+    for f in (Filters(since="2016"), Filters(orgs=("海洋",)), Filters(orgs=("青岛海洋研究所党委",))):
+        allowed = allowed_docs(index, f)
+        share = index.keyword.mask(allowed).sum() / len(index.keyword.ids)
+        got = R.dense_filtered(index, vs, qv, 10, f, allowed)
+        want = R.dense_search(vs, qv, 10, chroma_where(f, allowed))
+        assert [d.id for d, _ in got] == [d.id for d, _ in want], (f, share)
+        assert {d.metadata["doc_id"] for d, _ in got} <= allowed
+    assert allowed_docs(index, Filters(since="2016")) and share < R.BROAD_FILTER  # the last one was narrow
