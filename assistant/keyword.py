@@ -120,15 +120,20 @@ class KeywordIndex:
             return False
 
     # --- query
-    def search(self, words: list[str], k: int, allowed_docs: set[str] | None = None) -> list[tuple[str, float]]:
+    def search(self, words: list[str], k: int, allowed_docs: set[str] | None = None,
+               mask: np.ndarray | None = None) -> list[tuple[str, float]]:
+        """Top-k chunks for these words; only those of ``allowed_docs`` (or where ``mask``, its
+        ``mask()`` computed already, is true)."""
         if self._bm25 is None or not self.ids:
             return []
         toks = [self._vocab[t] for t in words if t in self._vocab]
         if not toks:
             return []
         scores = self._bm25.get_scores(toks)
-        if allowed_docs is not None:
-            scores = np.where(self.mask(allowed_docs), scores, 0.0)
+        if mask is None and allowed_docs is not None:
+            mask = self.mask(allowed_docs)
+        if mask is not None:
+            scores = np.where(mask, scores, 0.0)
         k = min(k, len(scores))
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]

@@ -7,6 +7,7 @@ from __future__ import annotations
 from .answering import SUPPORT_THRESHOLD, Scored, cite, prepare
 from .drafting import _similar
 from .indexing import Index, date_ord
+from .modes import PRECEDENTS
 from .retrieval import Filters
 from .schema import Answer, Row
 
@@ -14,7 +15,7 @@ PER_ORG = 2  # practices listed per organisation at most
 CUT = 0.5  # relative relevance cut-off: a sentence must reach half the best support
 
 
-def find_precedents(index: Index, question: str, k: int = 300, filters: Filters = Filters()) -> Answer:
+def find_precedents(index: Index, question: str, k: int = PRECEDENTS.breadth, filters: Filters = Filters()) -> Answer:
     q, scored, result = prepare(index, question, k, filters, "precedents")
     if result.reason:
         return result

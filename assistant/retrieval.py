@@ -143,7 +143,9 @@ def retrieve(index: Index, question: str, k: int = 5, filters: Filters = Filters
     if allowed is not None and not allowed:
         return []
     ranks: dict[str, dict[str, int]] = {}
-    keyword = index.keyword.search(query_words(question), max(candidates, EXHAUSTIVE_MAX if exhaustive else 0), allowed)
+    kw_index = index.keyword  # one index for the whole question (a reload swaps it, never changes it)
+    mask = kw_index.mask(allowed) if allowed is not None and kw_index.ids else None
+    keyword = kw_index.search(query_words(question), max(candidates, EXHAUSTIVE_MAX if exhaustive else 0), allowed, mask)
     for rank, (cid, _score) in enumerate(keyword[:candidates], 1):
         ranks.setdefault(cid, {})["keyword"] = rank
     strong = [cid for cid, score in keyword if score >= EXHAUSTIVE_FLOOR * keyword[0][1]] if exhaustive else []
@@ -152,7 +154,8 @@ def retrieve(index: Index, question: str, k: int = 5, filters: Filters = Filters
     vs = index.vectorstore
     if vs is not None and index.store.has_chunks():
         qv = index.embedder.embed_query(fold(question))
-        results = dense_filtered(index, vs, qv, min(candidates, DENSE_POOL_MAX), filters, allowed)
+        share = float(mask.mean()) if mask is not None else 0.0
+        results = dense_filtered(vs, qv, min(candidates, DENSE_POOL_MAX), filters, allowed, share)
         for rank, (doc, _dist) in enumerate(results, 1):
             ranks.setdefault(doc.id, {})["dense"] = rank
     fused = sorted(
@@ -186,20 +189,20 @@ BROAD_FILTER = 0.1  # a filter admitting at least this share of the chunks is ap
 OVERFETCH_MAX = 2000  # … to this many nearest neighbours at most
 
 
-def dense_filtered(index: Index, vs, vector: list[float], n: int, filters: Filters, allowed: set[str] | None) -> list:
+def dense_filtered(vs, vector: list[float], n: int, filters: Filters, allowed: set[str] | None,
+                   share: float) -> list:
     """Nearest neighbours among the chunks a filter admits. Chroma evaluates a ``where`` by scanning
     its metadata (at 100k chunks 130 ms for one document, 800 ms for a date range admitting most of
     them, against 3–15 ms unfiltered), so a broad filter asks the graph for more neighbours — n over
     the admitted share, twice over — and keeps the admitted ones; a narrow filter, or a broad one
-    that left too few, goes to Chroma's ``where``."""
+    that left too few, goes to Chroma's ``where``. ``share``: the admitted share of the chunks (the
+    keyword index's mask of ``allowed``, already computed for BM25)."""
     if allowed is None:
         return dense_search(vs, vector, n, None)
-    total = len(index.keyword.ids)
-    admitted = int(index.keyword.mask(allowed).sum()) if total else 0
-    if total and admitted / total >= BROAD_FILTER:
-        want = min(OVERFETCH_MAX, math.ceil(2 * n * total / admitted))
+    if share >= BROAD_FILTER:
+        want = min(OVERFETCH_MAX, math.ceil(2 * n / share))
         got = [(d, s) for d, s in dense_search(vs, vector, want, None) if d.metadata.get("doc_id") in allowed]
-        if len(got) >= min(n, admitted):
+        if len(got) >= n:
             return got[:n]
     return dense_search(vs, vector, n, chroma_where(filters, allowed))
 

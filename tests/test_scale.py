@@ -176,8 +176,8 @@ def test_broad_and_narrow_filters_give_the_dense_neighbours_a_where_gives(many):
     vs, qv = index.vectorstore, index.embedder.embed_query("党史知识竞赛")
     for f in (Filters(since="2016"), Filters(orgs=("海洋",)), Filters(orgs=("青岛海洋研究所党委",))):
         allowed = allowed_docs(index, f)
-        share = index.keyword.mask(allowed).sum() / len(index.keyword.ids)
-        got = R.dense_filtered(index, vs, qv, 10, f, allowed)
+        share = index.keyword.mask(allowed).mean()
+        got = R.dense_filtered(vs, qv, 10, f, allowed, share)
         want = R.dense_search(vs, qv, 10, chroma_where(f, allowed))
         assert [d.id for d, _ in got] == [d.id for d, _ in want], (f, share)
         assert {d.metadata["doc_id"] for d, _ in got} <= allowed
