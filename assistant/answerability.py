@@ -39,6 +39,11 @@ _BIG_PLACES = frozenset(
 
 def _place_like(w: str) -> bool:
     return len(w) >= 3 or w.endswith(_PLACE_SUFFIX) or w in _BIG_PLACES
+
+
+def _determined_unit(w: str) -> bool:
+    """A kind of unit after 各/每/该… (jieba tags 各支部 a place): units in general, not a name."""
+    return w[:1] in _NOT_A_NAME and w[1:].endswith(_UNIT_SUFFIX)
 _LOCATIVE = {"上", "里", "内", "中"}
 _QUESTION_TOKENS = re.compile(r"^(多少|几\w?|第几\w?|哪\w*|谁|什么|怎么\w*|怎样|如何|为什么|是否|有没有|吗)$")
 
@@ -64,7 +69,7 @@ _RANK_ANY = re.compile(r"第[一二三四五六七八九十\d]+(?:名|位|个|�
                        r"铜奖|特等奖|优秀奖")
 _NUM = rf"[0-9０-９]+(?:\.[0-9]+)?(?:\s*[-~～至到]\s*[0-9]+)?\s*[万千百亿]?|[{CN_DIGITS}]+"
 _COUNT_ASK = re.compile(r"(?:多少|几)\s*(?P<unit>[名人位员个项次条道家支期批届种类场所篇本件份组米年月天日周元])?"
-                        r"(?P<after>[\u4e00-\u9fff]{0,8})")
+                        r"(?P<after>[\u4e00-\u9fff]{0,12})")
 _COUNT_BEFORE = re.compile(r"(?P<before>[\u4e00-\u9fff]{2,8}?)(?:一共|总共|共|有|是|达|约|大概|大约)*(?:多少|几)")
 
 
@@ -83,7 +88,7 @@ def local_names(question: str, df) -> list[str]:
                 out.append(prev + w)
                 continue
         if (f == "nr" or (f == "ns" and _place_like(w))) and len(w) >= 2 and df.get(w.lower(), 0) \
-                and not _QUESTION_TOKENS.match(w):
+                and not _QUESTION_TOKENS.match(w) and not _determined_unit(w):
             out.append(w)
     # What the question quotes — a document's title, an activity's name (“七一”, 《…通知》) — is named too.
     out += [(a or b).strip() for a, b in _QUOTED.findall(fold(question)) if len((a or b).strip()) >= 2]
@@ -221,12 +226,16 @@ def _role_in(phrase: str) -> str:
 
 
 def _head_noun(phrase: str) -> str:
-    """The head of the noun phrase a phrase starts with: its last noun before the next verb
-    (「创建党员示范岗的小组」 → 小组, 「党支部自检自查」 → 党支部)."""
+    """The head of the noun phrase a phrase starts with: its last noun before the next verb; what
+    comes before a 的 only modifies what follows it (「创建党员示范岗的小组」 → 小组, 「负责新址建设的
+    攻关小组」 → 小组, 「党支部自检自查」 → 党支部)."""
     head, seen = "", False
     for w, f in _pairs(phrase):
         if w in ("全部", "所有", "全体", "一些", "部分", "大家"):
             break
+        if f == "uj":
+            seen = False
+            continue
         if f.startswith("n") or f in ("j", "vn"):
             seen = True
             if len(w) >= 2 and w not in STOPWORDS:
@@ -240,12 +249,17 @@ def _norm_rank(text: str) -> str:
     return re.sub(r"(名|位|个|次|届|批)$", "", text)
 
 
+_QUOTE_SPAN = re.compile(r"“[^”]{1,30}”|「[^」]{1,30}」|《[^》]{1,30}》|\"[^\"]{1,30}\"")
+
+
 def _near(text: str, word: str, pattern: str, reach: int = 12) -> bool:
-    """Does ``pattern`` occur within ``reach`` characters of ``word`` in ``text``?"""
-    for m in re.finditer(re.escape(word), text):
-        window = text[max(0, m.start() - reach) : m.end() + reach]
-        if re.search(pattern, window):
-            return True
+    """Does ``pattern`` occur within ``reach`` characters of ``word`` in ``text``? A quoted name
+    between them counts as one word (「10个争创“党员创新示范岗”小组」)."""
+    for t in dict.fromkeys((text, _QUOTE_SPAN.sub("“”", text))):
+        for m in re.finditer(re.escape(word), t):
+            window = t[max(0, m.start() - reach) : m.end() + reach]
+            if re.search(pattern, window):
+                return True
     return False
 
 
@@ -282,10 +296,14 @@ def _person_beside(text: str, role: str) -> bool:
     return False
 
 
+# A report's byline author answers 「作者是谁」 whether it is a person or a department (党群工作部).
+_REPORT_AUTHOR = re.compile(r"作者：\S")
+
+
 def missing(n: Needs, sentence: str, context: str = "", report: str = "") -> str:
     """What ``sentence`` lacks to answer (empty when it answers). ``context``: where the names asked
     about may be instead (the report's title, organisation, headings);
-    ``report``: the report's author and header date, for questions about the report itself."""
+    ``report``: the report's author (「作者：…」) and header date, for questions about the report itself."""
     s = fold(sentence)
     c = fold(context)
     for name in n.names:
@@ -298,7 +316,7 @@ def missing(n: Needs, sentence: str, context: str = "", report: str = "") -> str
                 return f"names no {n.role}"
             if not _person_beside(s, found):
                 return f"gives no name for {n.role}"
-        elif not names_someone(s) and not (report and names_someone(report)):
+        elif not names_someone(s) and not _REPORT_AUTHOR.search(report):
             return "names nobody"
         if n.who_verb and n.who_verb not in s:
             return f"says nothing of who {n.who_verb}"

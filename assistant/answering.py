@@ -21,7 +21,7 @@ from .chinese import (CN_DIGITS, STOPWORDS, TASK_WORDS, cut, entity_words, fold,
                       name_pattern, nouns, sentence_spans, synonyms, words)
 from .errors import AssistantError
 from .indexing import Index
-from .retrieval import Filters, metadata_intent, multi_report, retrieve
+from .retrieval import Filters, metadata_intent, multi_report, retrieve, singles_out
 from .schema import Answer, Citation, Hit
 
 REFUSAL = "文档中没有找到相关信息"
@@ -197,7 +197,7 @@ class Question:
 
 def analyse(index: Index, question: str) -> Question:
     folded = fold(question)
-    spread = multi_report(question)
+    spread = multi_report(question, index)
     return Question(
         text=question,
         folded=folded,
@@ -214,12 +214,10 @@ def analyse(index: Index, question: str) -> Question:
 
 
 def anchors(index: Index, question: str) -> list[str]:
-    """Names in the question that single out a report (an organisation, a person, a project code):
-    entity words that occur in at least one and at most a tenth of the documents."""
-    limit = max(1, round(0.1 * max(1, index.keyword.n_docs)))
-    names = entity_words(question)
-    found = [w for w in content_words(question)
-             if w in names and len(w) >= 2 and 1 <= index.keyword.doc_df.get(w, 0) <= limit]
+    """Names in the question that single out a report (an organisation, a person, a project code),
+    rarest first."""
+    named = entity_words(question)
+    found = [w for w in content_words(question) if singles_out(index, w, named)]
     return sorted(found, key=lambda w: index.keyword.doc_df.get(w, 0))
 
 
@@ -370,11 +368,12 @@ def _known(index: Index, word: str) -> bool:
     return any(df.get(w, 0) for w in (word, *synonyms(word), *(x for x in words(word) if len(x) >= 2)))
 
 
-def byline_hits(index: Index, top: Hit) -> list[Hit]:
+def byline_hits(index: Index, hits: list[Hit]) -> list[Hit]:
     """The first and last chunk of the top report (its dateline and author line), for questions
     about the report itself, when retrieval did not bring them."""
+    top = hits[0]
     chunks = index.store.doc_chunks(top.chunk.doc_id)
-    have = {top.chunk.chunk_id}
+    have = {h.chunk.chunk_id for h in hits}
     extra = []
     for c in (chunks[0], chunks[-1]) if chunks else ():
         if c.chunk_id not in have:
@@ -391,8 +390,11 @@ def answer(index: Index, question: str, k: int = 5, filters: Filters = Filters()
     header = header_lines(q, result.hits, scored) if q.about_report else []
     if not q.spread:  # only sentences that state what is asked are quoted
         scored = [s for s in answer_candidates(scored) if not lack(index, q, s)]
-    picked = header + [s for s in select(q, scored) if s not in header][: max(1, _MAX_QUOTES - len(header))] \
-        if scored else header
+    if header_answers(q, result.hits, header):  # 「哪天发布的？作者是谁？」: the byline says it all
+        picked = header
+    else:
+        picked = header + [s for s in select(q, scored) if s not in header][: max(1, _MAX_QUOTES - len(header))] \
+            if scored else header
     # Present in document order within each document, documents in order of first appearance.
     order = {d: i for i, d in enumerate(dict.fromkeys(s.hit.chunk.doc_id for s in picked))}
     picked.sort(key=lambda s: (order[s.hit.chunk.doc_id], s.start))
@@ -405,15 +407,28 @@ def answer(index: Index, question: str, k: int = 5, filters: Filters = Filters()
 def header_lines(q: Question, hits: list[Hit], scored: list[Scored]) -> list[Scored]:
     """For 「哪天发布的」「作者是谁」: the top report's own dateline and author line, quoted first."""
     top = hits[0].meta
-    out = []
+    out: list[Scored] = []
+    dated_found = signed_found = False
     for s in scored:
-        if s.hit.chunk.doc_id != top.doc_id:
+        if s.hit.chunk.doc_id != top.doc_id or any(x.start == s.start for x in out):
             continue
-        dated = q.needs.when and top.date and not top.date_inferred and top.date in s.text
-        signed = q.needs.who and top.author and top.author in s.text and _BYLINE.search(s.text)
-        if (dated or signed) and s not in out:
+        dated = bool(q.needs.when and top.date and not top.date_inferred and top.date in s.text)
+        signed = bool(q.needs.who and top.author and top.author in s.text and _BYLINE.search(s.text))
+        if (dated and not dated_found) or (signed and not signed_found):
             out.append(s)
+            dated_found, signed_found = dated_found or dated, signed_found or signed
     return out[:2]
+
+
+def header_answers(q: Question, hits: list[Hit], header: list[Scored]) -> bool:
+    """Does the question ask only when and by whom the report was written, and do the top report's
+    own dateline and author line state it?"""
+    top = hits[0].meta
+    asks = [c for c in re.split(r"[？?！!。；;，,]", q.folded) if _QUESTION_WORDS.search(c)]
+    if not all(_WHO.search(c) or _WHEN.search(c) for c in asks):  # 「…谁写的？讲了哪些做法？」 asks more
+        return False
+    return bool(header) and (not q.needs.when or any(top.date and top.date in s.text for s in header)) and \
+        (not q.needs.who or any(top.author and top.author in s.text for s in header))
 
 
 def cite(sentences: list[Scored]) -> list[Citation]:
@@ -437,7 +452,7 @@ def prepare(index: Index, question: str, k: int, filters: Filters, mode: str) ->
     hits = retrieve(index, question, k=k, filters=filters, max_per_doc=get(mode).max_per_doc,
                     exhaustive=get(mode).exhaustive)
     if hits and q.about_report:
-        hits = hits + byline_hits(index, hits[0])
+        hits = hits + byline_hits(index, hits)
     scored = in_scope(index, q, score_sentences(index, q, hits))
     reason = refusal_reason(index, q, hits, scored, strict=mode == "qa")
     return q, scored, Answer(question=question, answer=REFUSAL, refused=True, dense=index.dense, hits=hits,

@@ -15,7 +15,7 @@ from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document as LCDocument
 from langchain_core.retrievers import BaseRetriever
 
-from .chinese import fold, synonyms, words
+from .chinese import cut, entity_words, fold, synonyms, words
 from .cleaning import iso_date
 from .errors import AssistantError
 from .indexing import Index, date_ord
@@ -47,8 +47,33 @@ def metadata_intent(question: str) -> bool:
     return any(pattern.search(q) for pattern, _ in _METADATA_INTENT)
 
 
-def multi_report(question: str) -> bool:
-    return bool(_MULTI_REPORT.search(fold(question)))
+def multi_report(question: str, index: Index | None = None) -> bool:
+    """Does the answer span reports? 「各支部」「各单位」 right after a name that singles out a report
+    (「哈焊所各支部…」) are that unit's own branches: one report answers (judged with ``index``)."""
+    q = fold(question)
+    for m in _MULTI_REPORT.finditer(q):
+        if not (index is not None and m.group().startswith("各") and singles_out(index, _name_before(q, m.start()))):
+            return True
+    return False
+
+
+def _name_before(text: str, end: int) -> str:
+    """The word just before ``end`` (skipping a 的): 「哈焊所各支部」 → 哈焊所."""
+    before = [w for w in cut(text[:end]) if w.strip()]
+    if before and before[-1] == "的":
+        before.pop()
+    return before[-1] if before else ""
+
+
+def singles_out(index: Index, name: str, named: set[str] | None = None) -> bool:
+    """A name of something specific (a unit, a person, a project) that occurs in at least one and
+    at most a tenth of the documents: 哈焊所 does, 中科院 in a library of 中科院 reports does not.
+    ``named``: the entity words of the sentence it was read in (tags depend on context)."""
+    name = name.lower()
+    if len(name) < 2 or name not in (entity_words(name) if named is None else named):
+        return False
+    limit = max(1, round(0.1 * max(1, index.keyword.n_docs)))
+    return 1 <= index.keyword.doc_df.get(name, 0) <= limit
 
 
 def query_words(question: str) -> list[str]:
@@ -136,7 +161,7 @@ def retrieve(index: Index, question: str, k: int = 5, filters: Filters = Filters
     top k, every chunk the keyword ranking scores at least half as high as its best, up to
     EXHAUSTIVE_MAX: a list of every unit that did something must not stop where rank fusion does."""
     if max_per_doc is None:
-        max_per_doc = 1 if multi_report(question) else index.settings.max_per_doc
+        max_per_doc = 1 if multi_report(question, index) else index.settings.max_per_doc
     candidates = candidates or pool_size(k, index.settings.candidates)
     index.ensure_synced()
     allowed = allowed_docs(index, filters)

@@ -44,6 +44,10 @@ def test_names_the_library_never_uses(question, unknown):
     ("代表队在知识竞赛里拿了几等奖？", "中心代表队获得了团体总分第二名。", "states no prize level (it says 第二)"),
     ("代表队在知识竞赛里拿了第几名？", "中心代表队获得了团体总分第二名。", ""),
     ("第三党支部全年集中学习了多少次？", "全年集中学习48次。", ""),  # 第三党支部 is a name, not a rank
+    # a quoted name between the number and the thing counted is one word; a long noun phrase is read whole
+    ("研究所一共组建了多少个负责新址建设的攻关小组？", "共组建了3个“岗位建功、争当先锋”攻关小组。", ""),
+    ("研究所一共组建了多少个负责新址建设的攻关小组？", "共有3个课题通过验收，另外还组建了负责新址项目建设与设备调试的攻关小组。",
+     "counts something other than 小组"),
     # which unit: 「哪个党支部」 needs a 党支部 — and the place asked about
     ("哈焊所哪个党支部被评为了黑龙江省先进党组织？", "张某荣获黑龙江省优秀共产党员称号。", "names no 党支部"),
     ("哈焊所哪个党支部被评为了黑龙江省先进党组织？", "焊材党支部荣获哈尔滨市先进党组织称号。", "is not about 黑龙江省"),
@@ -74,3 +78,15 @@ def test_everyday_words_jieba_tags_as_places_are_not_places():
     assert "上台" not in needs("替质检中心支部上台讲话的书记是谁？", df).names
     assert "黑龙江省" in needs("黑龙江省有哪些单位开展了知识竞赛？", df).names
     assert "兰州" in needs("兰州的党支部组织了什么活动？", df).names
+
+
+def test_each_branch_is_not_a_place():
+    """jieba tags 各支部 as a place: 「哈焊所各支部…」 asks about branches in general, not a place named 各支部."""
+    df = dict(DF, 各支部=4)
+    assert needs("哈焊所各支部一共组建了多少个攻关小组？", df).names == ()
+
+
+def test_a_report_author_that_is_a_department_answers_who_wrote_it():
+    n = needs("那篇总结的作者是谁？", DF).for_report()
+    assert missing(n, "作者:党群工作部", report="作者：党群工作部") == ""
+    assert missing(n, "所党委对创先争优活动进行系统总结。", report="") == "names nobody"

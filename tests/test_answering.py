@@ -95,3 +95,13 @@ def test_attribute_of_a_named_unit_that_its_report_lacks_is_refused(seed_index):
     assert a.refused, a.answer
     for q in ("质检中心党支部书记赵宇是哪年入党的？", "光栅室党支部是哪一年成立的？", "兰州化物所党委书记王齐华是哪里人？"):
         assert answer(seed_index, q).refused, q
+
+
+def test_who_wrote_a_report_and_when_is_answered_by_its_byline(seed_index):
+    """A report signed by a department (作者:党群工作部) answers 「作者是谁」; the dateline and the
+    author line are quoted once each and nothing else is, since nothing else was asked."""
+    a = answer(seed_index, "哈焊所写创先争优工作的那篇文章是什么时候发布的？作者是谁？")
+    assert not a.refused, a.reason
+    quotes = [c.quote for c in a.citations]
+    assert len(quotes) == len(set(quotes)) == 2
+    assert any("党群工作部" in q for q in quotes) and any("2012-11-05" in q for q in quotes)

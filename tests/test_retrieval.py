@@ -30,6 +30,17 @@ def test_multi_report_questions_see_several_reports(seed_index):
     assert max(docs.count(d) for d in docs) <= 2
 
 
+def test_each_branch_of_a_named_unit_is_one_report(seed_index):
+    """「哈焊所各支部…」 asks about one unit's own branches: its report answers, several chunks of it.
+    「各支部…」 alone, or after a name most reports share (中科院), still spans reports."""
+    own = "哈焊所各支部在争创活动里分别把示范岗建在了什么上面？"
+    assert multi_report(own) and not multi_report(own, seed_index)
+    assert multi_report("各支部有哪些加强学习教育的做法？", seed_index)
+    assert multi_report("中科院各单位有哪些党建和业务融合的机制？", seed_index)
+    docs = [h.chunk.doc_id for h in retrieve(seed_index, own, k=5)]
+    assert docs.count(SEED_IDS[2]) >= 2
+
+
 def test_diversify_caps_then_fills(seed_index):
     hits = retrieve(seed_index, "党员 党支部 活动", k=40, max_per_doc=100)
     assert len({h.chunk.doc_id for h in hits[:6]}) < 5
