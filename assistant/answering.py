@@ -321,7 +321,9 @@ def refusal_reason(index: Index, q: Question, hits: list[Hit], scored: list[Scor
         lacks = [lack(index, q, s) for s in candidates]
         if all(lacks):
             return f"no supporting sentence states what is asked: it {lacks[0]}"
-    if _WHEN_STRICT.search(q.folded) and not any(_DATE_IN.search(s.text) for s in good):
+    top = hits[0].meta
+    dated_report = q.about_report and top.date and not top.date_inferred  # 「哪天发布的」: its header says
+    if _WHEN_STRICT.search(q.folded) and not dated_report and not any(_DATE_IN.search(s.text) for s in good):
         return "asks when, and no supporting sentence gives a date or time"
     if _WHERE_STRICT.search(q.folded) and not any(has_place_name(s.text) for s in good):
         return "asks where from, and no supporting sentence names a place"

@@ -1,4 +1,5 @@
-"""Hybrid retrieval: dense top-N (Chroma) and BM25 top-N fused by reciprocal rank fusion, then
+"""Hybrid retrieval: dense top-N (Chroma), BM25 top-N and BM25 over what the question quotes, fused by
+reciprocal rank fusion, then
 diversified with a per-document cap so that answers spanning several reports see several reports.
 Also offered as a LangChain ``BaseRetriever``."""
 
@@ -24,9 +25,10 @@ from .schema import Hit
 log = logging.getLogger(__name__)
 
 RRF_K = 60
-# Weights of the two rankings in the fusion. An exact rare keyword is strong evidence in Chinese
-# reports, so a chunk BM25 ranks first edges out one only the dense ranking puts first.
-WEIGHTS = {"keyword": 1.0, "dense": 0.9}
+# Weights of the rankings in the fusion. An exact rare keyword is strong evidence in Chinese
+# reports, so a chunk BM25 ranks first edges out one only the dense ranking puts first. "quoted":
+# BM25 over only what the question puts in quotes (retrieve()).
+WEIGHTS = {"keyword": 1.0, "dense": 0.9, "quoted": 1.0}
 
 # Questions whose answer spans reports: "which units…", precedents, talking points.
 _MULTI_REPORT = re.compile(
@@ -83,6 +85,14 @@ def query_words(question: str) -> list[str]:
     base = words(q)
     extra = [w for pattern, ws in _METADATA_INTENT if pattern.search(q) for w in ws]
     return base + [s for w in base for s in synonyms(w)] + extra
+
+
+_QUOTED = re.compile(r"[“\"「『《]([^”\"」』》]{2,40})[”\"」』》]")
+
+
+def quoted_words(question: str) -> list[str]:
+    """The words of what the question puts in quotes (“以学促做”, 《…通知》): the topic the user names."""
+    return [w for phrase in _QUOTED.findall(fold(question)) for w in words(phrase)]
 
 
 @dataclass(frozen=True)
@@ -173,6 +183,12 @@ def retrieve(index: Index, question: str, k: int = 5, filters: Filters = Filters
     keyword = kw_index.search(query_words(question), max(candidates, EXHAUSTIVE_MAX if exhaustive else 0), allowed, mask)
     for rank, (cid, _score) in enumerate(keyword[:candidates], 1):
         ranks.setdefault(cid, {})["keyword"] = rank
+    # A third ranking by what the question quotes alone: the chunks that use the topic the user
+    # names are not outranked by ones that merely share the request's other words (发言, 要点, 书记).
+    quoted = quoted_words(question)
+    if quoted:
+        for rank, (cid, _score) in enumerate(kw_index.search(quoted, candidates, allowed, mask), 1):
+            ranks.setdefault(cid, {})["quoted"] = rank
     strong = [cid for cid, score in keyword if score >= EXHAUSTIVE_FLOOR * keyword[0][1]] if exhaustive else []
     for rank, cid in enumerate(strong[candidates:], candidates + 1):
         ranks.setdefault(cid, {})["keyword"] = rank

@@ -72,3 +72,27 @@ def test_query_expansion():
     assert "作者" in query_words("那篇报道是谁写的？")
     assert {"时间", "日期"} <= set(query_words("那篇总结是哪天发布的？"))
     assert "作者" not in query_words("质检中心有多少名党员？")
+
+
+def test_what_the_question_quotes_is_ranked_by_itself(hash_settings, tmp_path, monkeypatch):
+    """「关于“以学促做”的发言要点」: the one chunk that uses the quoted topic is retrieved, though many
+    chunks share the request's other words (党支部书记, 发言, 要点, 基层支部) more often than it does."""
+    from assistant import retrieval
+    from assistant.indexing import Index
+
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    noise = "党支部书记在基层支部发言，强调发言要点和基层支部工作要点，支部书记逐条讲解发言要点。"
+    for i in range(30):
+        (folder / f"r{i:02d}.txt").write_text(f"标题：第{i}党支部工作简报\n\n" + noise * 3 + "\n", encoding="utf-8")
+    (folder / "topic.txt").write_text(
+        "标题：学习教育情况报告\n\n本年度组织了多次集中学习。要坚持以学促做，知行合一，把学习成效体现在科研任务中。"
+        "各项工作按计划推进。\n", encoding="utf-8")
+    index = Index.open(hash_settings, create=True)
+    index.ingest([folder])
+    q = "请为党支部书记起草关于“以学促做”的发言要点，结合基层支部的做法。"
+    assert retrieval.quoted_words(q) == ["以学促做"]
+    assert any("以学促做" in h.chunk.text for h in retrieve(index, q, k=5))
+    monkeypatch.setitem(retrieval.WEIGHTS, "quoted", 0.0)  # without the third ranking it is outranked
+    assert not any("以学促做" in h.chunk.text for h in retrieve(index, q, k=5))
+    index.close()
