@@ -1,6 +1,6 @@
-"""Hybrid retrieval: dense top-N (Chroma), BM25 top-N and BM25 over what the question quotes, fused by
-reciprocal rank fusion, then
-diversified with a per-document cap so that answers spanning several reports see several reports.
+"""Hybrid retrieval: dense top-N (Chroma), BM25 top-N and BM25 over what the question quotes, fused
+by reciprocal rank fusion, then diversified with a per-document cap so that answers spanning several
+reports see several reports.
 Also offered as a LangChain ``BaseRetriever``."""
 
 from __future__ import annotations

@@ -48,13 +48,13 @@ def start_server() -> tuple[subprocess.Popen, str]:
 def copy_vectors(src_dir: Path, url: str, collection: str) -> tuple[int, float]:
     import chromadb
 
-    from assistant.indexing import COLLECTION, UPSERT_BATCH, chroma_http_client
+    from assistant.indexing import COLLECTION, HNSW, UPSERT_BATCH, chroma_http_client
     from assistant.store import DocStore
 
     local = chromadb.PersistentClient(path=str(src_dir / "chroma"), settings=chromadb.Settings(anonymized_telemetry=False))
     src = local.get_collection(COLLECTION)
     owner = DocStore(src_dir / "store.sqlite3").index_id()  # the copy of the store is the same index
-    dst = chroma_http_client(url).get_or_create_collection(collection, metadata={"hnsw:space": "cosine",
+    dst = chroma_http_client(url).get_or_create_collection(collection, configuration=HNSW, metadata={"hnsw:space": "cosine",
                                                                                   "index_id": owner})
     t0, n, offset = time.perf_counter(), 0, 0
     while True:

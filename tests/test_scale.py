@@ -182,3 +182,24 @@ def test_broad_and_narrow_filters_give_the_dense_neighbours_a_where_gives(many):
         assert [d.id for d, _ in got] == [d.id for d, _ in want], (f, share)
         assert {d.metadata["doc_id"] for d, _ in got} <= allowed
     assert allowed_docs(index, Filters(since="2016")) and share < R.BROAD_FILTER  # the last one was narrow
+
+
+def test_vector_search_explores_ef_search_candidates(hash_settings, seed_copy):
+    """Chroma's default ef_search (100) finds too few true neighbours in these crowded vectors: a new
+    collection is made with EF_SEARCH, and one made before with the default is raised when opened."""
+    import chromadb
+
+    from assistant.indexing import COLLECTION, EF_SEARCH
+
+    index = Index.open(hash_settings, create=True)
+    index.ingest([seed_copy])
+    assert index.vectorstore._collection.configuration["hnsw"]["ef_search"] == EF_SEARCH
+    index.close()
+    path = str(hash_settings.index_dir / "chroma")
+    client = chromadb.PersistentClient(path=path, settings=chromadb.Settings(anonymized_telemetry=False))
+    client.get_collection(COLLECTION).modify(configuration={"hnsw": {"ef_search": 100}})  # as older indexes were
+    assert client.get_collection(COLLECTION).configuration["hnsw"]["ef_search"] == 100
+    reopened = Index.open(hash_settings)
+    assert retrieve(reopened, "创先争优活动", k=3)
+    assert client.get_collection(COLLECTION).configuration["hnsw"]["ef_search"] == EF_SEARCH
+    reopened.close()
