@@ -487,9 +487,8 @@ class Index:
         backup, say): the next ``ingest`` embeds them again. Two counts, no pass over the ids."""
         if self.vectorstore is None:
             return 0
-        total = sum(self.store.chunk_counts().values())
         try:
-            return max(0, total - self._collection().count())
+            return max(0, self.store.chunk_total() - self._collection().count())
         except Exception as exc:  # noqa: BLE001 - a server that went away since
             log.warning("cannot count the vectors (%s)", exc)
             return 0

@@ -333,6 +333,9 @@ class DocStore:
     def has_chunks(self) -> bool:
         return self.db.execute("SELECT 1 FROM chunks LIMIT 1").fetchone() is not None
 
+    def chunk_total(self) -> int:
+        return self.db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+
     def chunk_counts(self) -> dict[str, int]:
         return dict(self.db.execute("SELECT doc_id, count(*) FROM chunks GROUP BY doc_id"))
 

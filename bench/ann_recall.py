@@ -91,7 +91,7 @@ def measure(index_dir: Path, n: int, efs: list[int]) -> dict:
     index = Index.open(Settings.from_env().with_(index_dir=index_dir))
     qs = questions()
     qv = np.asarray([index.embedder.embed_query(fold(q)) for q in qs], dtype=np.float32)
-    chunks = len(index.store.chunk_counts()) and sum(index.store.chunk_counts().values())
+    chunks = index.store.chunk_total()
     index.close()
     out = {"index": str(index_dir), "chunks": chunks, "queries": len(qs), "n": n}
     with tempfile.TemporaryDirectory(prefix="ann-") as tmp:
