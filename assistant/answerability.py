@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from .chinese import CN_DIGITS, STOPWORDS, TASK_WORDS, _lock, _pos_tokenizer, fold, has_person_name, synonyms
+from .chinese import CN_DIGITS, STOPWORDS, TASK_WORDS, _lock, _pos_tokenizer, fold, has_person_name, quoted, synonyms
 
 _UNIT_SUFFIX = ("研究所", "研究院", "研究室", "化物所", "公司", "集团", "大学", "学院", "党支部", "支部", "党委", "党总支",
                 "中心", "所", "院", "室", "局", "厅", "处", "部", "委")
@@ -44,6 +44,8 @@ def _place_like(w: str) -> bool:
 def _determined_unit(w: str) -> bool:
     """A kind of unit after 各/每/该… (jieba tags 各支部 a place): units in general, not a name."""
     return w[:1] in _NOT_A_NAME and w[1:].endswith(_UNIT_SUFFIX)
+
+
 _LOCATIVE = {"上", "里", "内", "中"}
 _QUESTION_TOKENS = re.compile(r"^(多少|几\w?|第几\w?|哪\w*|谁|什么|怎么\w*|怎样|如何|为什么|是否|有没有|吗)$")
 
@@ -91,11 +93,10 @@ def local_names(question: str, df) -> list[str]:
                 and not _QUESTION_TOKENS.match(w) and not _determined_unit(w):
             out.append(w)
     # What the question quotes — a document's title, an activity's name (“七一”, 《…通知》) — is named too.
-    out += [(a or b).strip() for a, b in _QUOTED.findall(fold(question)) if len((a or b).strip()) >= 2]
+    out += [x.strip() for x in quoted(fold(question)) if len(x.strip()) >= 2]
     return out
 
 
-_QUOTED = re.compile(r"《([^》]{2,60})》|[“\"「『]([^”\"」』]{2,40})[”\"」』]")
 
 
 def name_in(name: str, text: str) -> bool:
@@ -240,7 +241,7 @@ def _head_noun(phrase: str) -> str:
             seen = True
             if len(w) >= 2 and w not in STOPWORDS:
                 head = w
-        elif seen and f.startswith(("v", "x", "r", "p", "c", "u")) and f != "uj":
+        elif seen and f.startswith(("v", "x", "r", "p", "c", "u")):
             break
     return head
 
@@ -249,7 +250,7 @@ def _norm_rank(text: str) -> str:
     return re.sub(r"(名|位|个|次|届|批)$", "", text)
 
 
-_QUOTE_SPAN = re.compile(r"“[^”]{1,30}”|「[^」]{1,30}」|《[^》]{1,30}》|\"[^\"]{1,30}\"")
+_QUOTE_SPAN = re.compile(r"“[^”]{1,30}”|「[^」]{1,30}」|『[^』]{1,30}』|‘[^’]{1,30}’|《[^》]{1,30}》|\"[^\"]{1,30}\"")
 
 
 def _near(text: str, word: str, pattern: str, reach: int = 12) -> bool:
@@ -296,14 +297,11 @@ def _person_beside(text: str, role: str) -> bool:
     return False
 
 
-# A report's byline author answers 「作者是谁」 whether it is a person or a department (党群工作部).
-_REPORT_AUTHOR = re.compile(r"作者：\S")
-
-
-def missing(n: Needs, sentence: str, context: str = "", report: str = "") -> str:
+def missing(n: Needs, sentence: str, context: str = "", report: str = "", author: str = "") -> str:
     """What ``sentence`` lacks to answer (empty when it answers). ``context``: where the names asked
-    about may be instead (the report's title, organisation, headings);
-    ``report``: the report's author (「作者：…」) and header date, for questions about the report itself."""
+    about may be instead (the report's title, organisation, headings). For a question about the
+    report itself: ``report``, its header date; ``author``, its byline's author — a person or a
+    department (党群工作部) — which a sentence naming it (the byline) answers 「作者是谁」 with."""
     s = fold(sentence)
     c = fold(context)
     for name in n.names:
@@ -316,7 +314,7 @@ def missing(n: Needs, sentence: str, context: str = "", report: str = "") -> str
                 return f"names no {n.role}"
             if not _person_beside(s, found):
                 return f"gives no name for {n.role}"
-        elif not names_someone(s) and not _REPORT_AUTHOR.search(report):
+        elif not names_someone(s) and not (author and fold(author) in s):
             return "names nobody"
         if n.who_verb and n.who_verb not in s:
             return f"says nothing of who {n.who_verb}"

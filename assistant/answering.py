@@ -321,8 +321,8 @@ def refusal_reason(index: Index, q: Question, hits: list[Hit], scored: list[Scor
         lacks = [lack(index, q, s) for s in candidates]
         if all(lacks):
             return f"no supporting sentence states what is asked: it {lacks[0]}"
-    top = hits[0].meta
-    dated_report = q.about_report and top.date and not top.date_inferred  # 「哪天发布的」: its header says
+    # 「哪天发布的」: a well-supported sentence of a report whose header gives the day will do.
+    dated_report = any(asks_about(q, s.hit.meta) and s.hit.meta.date and not s.hit.meta.date_inferred for s in good)
     if _WHEN_STRICT.search(q.folded) and not dated_report and not any(_DATE_IN.search(s.text) for s in good):
         return "asks when, and no supporting sentence gives a date or time"
     if _WHERE_STRICT.search(q.folded) and not any(has_place_name(s.text) for s in good):
@@ -350,18 +350,23 @@ def lack(index: Index, q: Question, s: Scored) -> str:
 def _lack(index: Index, q: Question, s: Scored) -> str:
     m = s.hit.meta
     context = " ".join((m.title, m.org, *m.aliases, *s.hit.chunk.headings))
-    n, report = q.needs, ""
-    # 「《…通知》是哪天印发的」 asks about the document it names, not about the report it is quoted in.
-    titles = re.findall(r"《([^》]{2,60})》", q.folded)
-    if q.about_report and all(name_in(t, fold(m.title)) for t in titles):
+    n, report, author = q.needs, "", ""
+    if asks_about(q, m):
         n = n.for_report()
         if n.when and (not m.date or m.date_inferred):
             return "is in a report whose header gives no date"
-        report = " ".join(x for x in (f"作者：{m.author}" if m.author else "",
-                                      m.date if m.date and not m.date_inferred else "") if x)
+        report = m.date if m.date and not m.date_inferred else ""
+        author = m.author
         if n.who and not m.author and not _BYLINE.search(s.text):
             return "is not the report's byline, and the report names no author"
-    return missing(n, s.text, context, report)
+    return missing(n, s.text, context, report, author)
+
+
+def asks_about(q: Question, m) -> bool:
+    """Is ``q`` a question about the report ``m`` itself (its date, its author)? 「《…通知》是哪天印发的」
+    asks about the document it names, not about a report that quotes it."""
+    titles = re.findall(r"《([^》]{2,60})》", q.folded)
+    return q.about_report and all(name_in(t, fold(m.title)) for t in titles)
 
 
 def _known(index: Index, word: str) -> bool:
@@ -395,7 +400,9 @@ def answer(index: Index, question: str, k: int = 5, filters: Filters = Filters()
     if header_answers(q, result.hits, header):  # 「哪天发布的？作者是谁？」: the byline says it all
         picked = header
     else:
-        picked = header + [s for s in select(q, scored) if s not in header][: max(1, _MAX_QUOTES - len(header))] \
+        quoted_lines = {(s.hit.chunk.doc_id, s.start) for s in header}
+        picked = header + [s for s in select(q, scored) if (s.hit.chunk.doc_id, s.start) not in quoted_lines][
+            : max(1, _MAX_QUOTES - len(header))] \
             if scored else header
     # Present in document order within each document, documents in order of first appearance.
     order = {d: i for i, d in enumerate(dict.fromkeys(s.hit.chunk.doc_id for s in picked))}
@@ -425,12 +432,29 @@ def header_lines(q: Question, hits: list[Hit], scored: list[Scored]) -> list[Sco
 def header_answers(q: Question, hits: list[Hit], header: list[Scored]) -> bool:
     """Does the question ask only when and by whom the report was written, and do the top report's
     own dateline and author line state it?"""
-    top = hits[0].meta
-    asks = [c for c in re.split(r"[？?！!。；;，,]", q.folded) if _QUESTION_WORDS.search(c)]
-    if not all(_WHO.search(c) or _WHEN.search(c) for c in asks):  # 「…谁写的？讲了哪些做法？」 asks more
+    if not asks_only_when_who(q.folded):
         return False
+    top = hits[0].meta
     return bool(header) and (not q.needs.when or any(top.date and top.date in s.text for s in header)) and \
         (not q.needs.who or any(top.author and top.author in s.text for s in header))
+
+
+def asks_only_when_who(question: str) -> bool:
+    """「…哪天发布的？作者是谁？」 asks only when and who. Whatever follows the first clause that asks
+    who or when must ask who or when too, and every question word must be part of such a phrase:
+    「…谁写的？他是什么职务？」「作者是谁、讲了什么」「…谁写的，并概括做法」 ask more."""
+    clauses = [c for c in _CLAUSES.split(fold(question)) if c.strip()]
+    first = next((i for i, c in enumerate(clauses) if _WHO.search(c) or _WHEN.search(c)), None)
+    if first is None or not all(_WHO.search(c) or _WHEN.search(c) for c in clauses[first:]):
+        return False
+    return all(_in_who_or_when(c, m.start()) for c in clauses for m in _QUESTION_WORDS.finditer(c))
+
+
+_CLAUSES = re.compile(r"[？?！!。；;，,、\s]|并且?|以及|还有|另外|同时")
+
+
+def _in_who_or_when(clause: str, pos: int) -> bool:
+    return any(m.start() <= pos < m.end() for rx in (_WHO, _WHEN) for m in rx.finditer(clause))
 
 
 def cite(sentences: list[Scored]) -> list[Citation]:

@@ -160,6 +160,20 @@ _GENERIC_UNITS = frozenset(
 )
 
 
+# Quotation pairs of Chinese text (folded: traditional forms are already simplified). 《…》 is read
+# first, so a title quoting a name inside it (《关于开展“两学一做”学习教育的通知》) stays whole.
+_TITLE = re.compile(r"《([^《》]{2,60})》")
+_QUOTE_PAIRS = re.compile(r"“([^“”]{2,40})”|「([^「」]{2,40})」|『([^『』]{2,40})』|‘([^‘’]{2,40})’|"
+                          r"\"([^\"]{2,40})\"|＂([^＂]{2,40})＂")
+
+
+def quoted(text: str) -> list[str]:
+    """What ``text`` puts in quotes or title marks (“以学促做”, 《…通知》), titles first."""
+    titles = _TITLE.findall(text)
+    rest = _TITLE.sub(" ", text)
+    return titles + [next(g for g in m if g) for m in _QUOTE_PAIRS.findall(rest)]
+
+
 def name_pattern(name: str) -> re.Pattern:
     """A unit's name or its full form: 中科院 also matches 中国科学院, 哈焊所 哈尔滨焊接研究所
     (the same characters in order, a few others between them)."""

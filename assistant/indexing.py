@@ -14,7 +14,8 @@ crash at any point leaves at most vectors no document owns, or a keyword index t
 next ingest finds both (``finish``) and repairs them, and embeds documents whose vectors are
 missing. ``ask`` never embeds: ``docs`` and ``ask`` say which documents are incomplete.
 
-Readers take no lock. ``refresh`` compares the store's generation with the one this process last
+Readers take no lock (the first open of an index made before EF_SEARCH stores the wider search
+setting in its collection once: a one-row write under Chroma's own database lock). ``refresh`` compares the store's generation with the one this process last
 saw and, when another process (or thread) committed meanwhile, reloads the keyword index and reopens
 Chroma (whose in-memory HNSW does not see another process's writes).
 """
@@ -154,14 +155,18 @@ def chroma_http_client(url: str, timeout: float = 5.0):
 
 
 def search_wide(vs):
-    """The vector store, its collection set to explore EF_SEARCH candidates per search (a collection
-    made before, with Chroma's default of 100, is raised once; the setting is stored with it)."""
+    """The vector store, its collection set to explore EF_SEARCH candidates per search: a collection
+    made before with Chroma's default of 100 is raised once (the setting is stored with it, so this
+    is one small write the first time an older index is opened, and a read after). A collection
+    with another kind of index (SPANN, on a distributed Chroma) is left as it is."""
     collection = vs._collection
     try:
-        if ((collection.configuration or {}).get("hnsw") or {}).get("ef_search", 100) < EF_SEARCH:
+        config = getattr(collection, "configuration_json", None) or {}
+        hnsw = config.get("hnsw")
+        if hnsw is not None and not config.get("spann") and hnsw.get("ef_search", 100) < EF_SEARCH:
             collection.modify(configuration={"hnsw": {"ef_search": EF_SEARCH}})
-    except Exception as exc:  # noqa: BLE001 - a busy database: searches stay at the old setting this time
-        log.warning("could not raise the vector search breadth (%s); searching with Chroma's default", exc)
+    except Exception as exc:  # noqa: BLE001 - e.g. another process writing: the next open tries again
+        log.warning("vector search stays at Chroma's default breadth for now (%s)", exc)
     return vs
 
 
@@ -267,9 +272,9 @@ class Index:
                 SharedSystemClient._identifier_to_refcount.pop(path, None)
             try:
                 client = chromadb.PersistentClient(path=path, settings=chromadb.Settings(anonymized_telemetry=False))
-                return search_wide(Chroma(collection_name=self.settings.chroma_collection, embedding_function=self.embedder,
-                                          client=client, collection_metadata={"hnsw:space": "cosine"},
-                                          collection_configuration=HNSW))
+                vs = Chroma(collection_name=self.settings.chroma_collection, embedding_function=self.embedder,
+                            client=client, collection_metadata={"hnsw:space": "cosine"}, collection_configuration=HNSW)
+                return vs if fresh else search_wide(vs)  # a reopen after another process's commit: done already
             except Exception as exc:  # noqa: BLE001 - chromadb raises InternalError, not a subclass of its own
                 # Two processes creating a new index at once: the one that loses finds Chroma's database
                 # locked, or its tables just created, by the other. Wait and open what the other created.

@@ -16,7 +16,7 @@ from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document as LCDocument
 from langchain_core.retrievers import BaseRetriever
 
-from .chinese import cut, entity_words, fold, synonyms, words
+from .chinese import cut, entity_words, fold, quoted, synonyms, words
 from .cleaning import iso_date
 from .errors import AssistantError
 from .indexing import Index, date_ord
@@ -50,11 +50,12 @@ def metadata_intent(question: str) -> bool:
 
 
 def multi_report(question: str, index: Index | None = None) -> bool:
-    """Does the answer span reports? 「各支部」「各单位」 right after a name that singles out a report
-    (「哈焊所各支部…」) are that unit's own branches: one report answers (judged with ``index``)."""
+    """Does the answer span reports? 「各支部」「哪些支部」… right after a name that singles out a
+    report (「哈焊所各支部…」「哈焊所哪些支部…」) are that unit's own branches: its report answers
+    (judged with ``index``; without one, every such phrase spans reports)."""
     q = fold(question)
     for m in _MULTI_REPORT.finditer(q):
-        if not (index is not None and m.group().startswith("各") and singles_out(index, _name_before(q, m.start()))):
+        if not (index is not None and m.group()[:1] in "各哪" and singles_out(index, _name_before(q, m.start()))):
             return True
     return False
 
@@ -87,12 +88,9 @@ def query_words(question: str) -> list[str]:
     return base + [s for w in base for s in synonyms(w)] + extra
 
 
-_QUOTED = re.compile(r"[“\"「『《]([^”\"」』》]{2,40})[”\"」』》]")
-
-
 def quoted_words(question: str) -> list[str]:
     """The words of what the question puts in quotes (“以学促做”, 《…通知》): the topic the user names."""
-    return [w for phrase in _QUOTED.findall(fold(question)) for w in words(phrase)]
+    return [w for phrase in quoted(fold(question)) for w in words(phrase)]
 
 
 @dataclass(frozen=True)
@@ -170,10 +168,10 @@ def retrieve(index: Index, question: str, k: int = 5, filters: Filters = Filters
     reports and to the configured cap otherwise. ``exhaustive`` (precedent search) adds, beyond the
     top k, every chunk the keyword ranking scores at least half as high as its best, up to
     EXHAUSTIVE_MAX: a list of every unit that did something must not stop where rank fusion does."""
+    index.ensure_synced()  # the keyword statistics multi_report reads
     if max_per_doc is None:
         max_per_doc = 1 if multi_report(question, index) else index.settings.max_per_doc
     candidates = candidates or pool_size(k, index.settings.candidates)
-    index.ensure_synced()
     allowed = allowed_docs(index, filters)
     if allowed is not None and not allowed:
         return []
@@ -185,9 +183,10 @@ def retrieve(index: Index, question: str, k: int = 5, filters: Filters = Filters
         ranks.setdefault(cid, {})["keyword"] = rank
     # A third ranking by what the question quotes alone: the chunks that use the topic the user
     # names are not outranked by ones that merely share the request's other words (发言, 要点, 书记).
-    quoted = quoted_words(question)
-    if quoted:
-        for rank, (cid, _score) in enumerate(kw_index.search(quoted, candidates, allowed, mask), 1):
+    # When the quote is most of the question (「“三会一课”是什么？」) it would only count BM25 twice.
+    quoted, asked = set(quoted_words(question)), set(words(fold(question)))
+    if quoted and len(quoted) < 0.5 * len(asked):
+        for rank, (cid, _score) in enumerate(kw_index.search(sorted(quoted), candidates, allowed, mask), 1):
             ranks.setdefault(cid, {})["quoted"] = rank
     strong = [cid for cid, score in keyword if score >= EXHAUSTIVE_FLOOR * keyword[0][1]] if exhaustive else []
     for rank, cid in enumerate(strong[candidates:], candidates + 1):

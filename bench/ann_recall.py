@@ -7,7 +7,9 @@ For each ef the index's chroma/ folder is copied and the setting stored in the c
 fresh processes each open the copy and search every query for its top n (n = 30, the pool a
 question's dense ranking reads). Chroma completes its graph from the not-yet-persisted log when it
 loads, in parallel, so processes can search slightly different graphs: the figures say how often
-the three agree, besides recall against exact search and the search time.
+the three agree, besides recall against exact search and the search time. (Opening the index to
+embed the questions raises its own stored setting to EF_SEARCH, as any open by the product does;
+the copies are set to each ef measured.)
 
     HF_HUB_OFFLINE=1 .venv/bin/python bench/ann_recall.py --index /tmp/s10k [--index /tmp/s100k] [--n 30]
 """
@@ -85,7 +87,7 @@ def exact(chroma_dir: Path, qv: np.ndarray, n: int) -> list[list[str]]:
 
 def measure(index_dir: Path, n: int, efs: list[int]) -> dict:
     from assistant.chinese import fold
-    from assistant.indexing import EF_SEARCH, Index  # noqa: F401 - EF_SEARCH is the default compared
+    from assistant.indexing import EF_SEARCH, Index
     from assistant.settings import Settings
 
     index = Index.open(Settings.from_env().with_(index_dir=index_dir))
@@ -113,7 +115,7 @@ def measure(index_dir: Path, n: int, efs: list[int]) -> dict:
                 res = subprocess.run([sys.executable, __file__, "--worker", str(copy), str(vec_file), str(n)],
                                      capture_output=True, text=True, check=True)
                 runs.append(json.loads(res.stdout.strip().splitlines()[-1]))
-            recall = [len(set(got) & set(want)) / n for run in runs for got, want in zip(run["ids"], truth)]
+            recall = [len(set(got) & set(want)) / max(1, len(want)) for run in runs for got, want in zip(run["ids"], truth)]
             agree = sum(all(set(r["ids"][i]) == set(runs[0]["ids"][i]) for r in runs) for i in range(len(qs)))
             ms = sorted(x for r in runs for x in r["ms"])
             out[f"ef{ef}"] = {

@@ -1,7 +1,7 @@
 import pytest
 
-from assistant.answering import (REFUSAL, _has_quantity, _quantity_unit, anchors, answer, check_question,
-                                 content_words)
+from assistant.answering import (REFUSAL, _has_quantity, _quantity_unit, anchors, answer, asks_only_when_who,
+                                 check_question, content_words)
 from assistant.errors import AssistantError
 
 from conftest import SEED_IDS, dev_items
@@ -105,3 +105,15 @@ def test_who_wrote_a_report_and_when_is_answered_by_its_byline(seed_index):
     quotes = [c.quote for c in a.citations]
     assert len(quotes) == len(set(quotes)) == 2
     assert any("党群工作部" in q for q in quotes) and any("2012-11-05" in q for q in quotes)
+
+
+@pytest.mark.parametrize("question, only", [
+    ("哈尔滨焊接研究所那篇总结是哪天发布的？作者是谁？", True),
+    ("质检中心那篇交流稿，是什么时候发布的？", True),
+    ("那篇报道是谁写的？他是什么职务？", False),
+    ("那篇文章作者是谁、主要讲了什么？", False),
+    ("那篇文章是谁写的，并概括其主要做法。", False),
+    ("那篇文章讲了哪些做法？", False),
+])
+def test_a_byline_alone_answers_only_when_and_who(question, only):
+    assert asks_only_when_who(question) is only

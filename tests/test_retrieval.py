@@ -37,6 +37,8 @@ def test_each_branch_of_a_named_unit_is_one_report(seed_index):
     assert multi_report(own) and not multi_report(own, seed_index)
     assert multi_report("各支部有哪些加强学习教育的做法？", seed_index)
     assert multi_report("中科院各单位有哪些党建和业务融合的机制？", seed_index)
+    assert not multi_report("哈焊所哪些支部被评为了A级？", seed_index)
+    assert multi_report("哪些支部被评为了A级？", seed_index)
     docs = [h.chunk.doc_id for h in retrieve(seed_index, own, k=5)]
     assert docs.count(SEED_IDS[2]) >= 2
 
@@ -78,6 +80,7 @@ def test_what_the_question_quotes_is_ranked_by_itself(hash_settings, tmp_path, m
     """「关于“以学促做”的发言要点」: the one chunk that uses the quoted topic is retrieved, though many
     chunks share the request's other words (党支部书记, 发言, 要点, 基层支部) more often than it does."""
     from assistant import retrieval
+    from assistant.chinese import quoted
     from assistant.indexing import Index
 
     folder = tmp_path / "reports"
@@ -92,6 +95,9 @@ def test_what_the_question_quotes_is_ranked_by_itself(hash_settings, tmp_path, m
     index.ingest([folder])
     q = "请为党支部书记起草关于“以学促做”的发言要点，结合基层支部的做法。"
     assert retrieval.quoted_words(q) == ["以学促做"]
+    # a title keeps the name it quotes inside it; ‘’ and 「」 quote too
+    assert quoted("《关于开展“两学一做”学习教育的通知》‘三会一课’「七一」") == [
+        "关于开展“两学一做”学习教育的通知", "三会一课", "七一"]
     assert any("以学促做" in h.chunk.text for h in retrieve(index, q, k=5))
     monkeypatch.setitem(retrieval.WEIGHTS, "quoted", 0.0)  # without the third ranking it is outranked
     assert not any("以学促做" in h.chunk.text for h in retrieve(index, q, k=5))
