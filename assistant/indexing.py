@@ -154,17 +154,22 @@ def chroma_http_client(url: str, timeout: float = 5.0):
                                settings=chromadb.Settings(anonymized_telemetry=False))
 
 
-def search_wide(vs):
+def search_wide(vs, remote: bool = False):
     """The vector store, its collection set to explore EF_SEARCH candidates per search: a collection
     made before with Chroma's default of 100 is raised once (the setting is stored with it, so this
-    is one small write the first time an older index is opened, and a read after). A collection
-    with another kind of index (SPANN, on a distributed Chroma) is left as it is."""
+    is one small write the first time an older index is opened, and a read after). Chroma reads it
+    when a process loads the graph: here that is the first search, after this; a Chroma server that
+    has the collection loaded already applies it once restarted (measured), and is asked to be. A
+    collection with another kind of index (SPANN, on a distributed Chroma) is left as it is."""
     collection = vs._collection
     try:
         config = getattr(collection, "configuration_json", None) or {}
         hnsw = config.get("hnsw")
         if hnsw is not None and not config.get("spann") and hnsw.get("ef_search", 100) < EF_SEARCH:
             collection.modify(configuration={"hnsw": {"ef_search": EF_SEARCH}})
+            if remote:
+                log.warning("the collection %r now asks for a wider vector search (ef_search %d); restart the "
+                            "Chroma server once so that it applies it", collection.name, EF_SEARCH)
     except Exception as exc:  # noqa: BLE001 - e.g. another process writing: the next open tries again
         log.warning("vector search stays at Chroma's default breadth for now (%s)", exc)
     return vs
@@ -258,7 +263,7 @@ class Index:
                 raise ChromaUnreachable(
                     f"the collection {name!r} on {self.settings.chroma_url} holds another index's vectors: set "
                     "ASSISTANT_CHROMA_COLLECTION to a name of this index's own")
-            return search_wide(vs)
+            return search_wide(vs, remote=True)
         import chromadb
         from chromadb.api.shared_system_client import SharedSystemClient
 
