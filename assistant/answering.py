@@ -317,7 +317,7 @@ def refusal_reason(index: Index, q: Question, hits: list[Hit], scored: list[Scor
     good = [s for s in scored if s.support + (s.bonus if _BYLINE.search(s.text) else 0.0) >= 0.7 * best]
     if strict and not q.spread:
         # A sentence that states what is asked may support the question less well than the best one.
-        candidates = sorted(answer_candidates(scored), key=lambda s: -s.support)
+        candidates = sorted(answer_candidates(scored, q), key=lambda s: -s.support)
         lacks = [lack(index, q, s) for s in candidates]
         if all(lacks):
             return f"no supporting sentence states what is asked: it {lacks[0]}"
@@ -330,12 +330,15 @@ def refusal_reason(index: Index, q: Question, hits: list[Hit], scored: list[Scor
     return ""
 
 
-def answer_candidates(scored: list[Scored]) -> list[Scored]:
+def answer_candidates(scored: list[Scored], q: Question | None = None) -> list[Scored]:
     """The sentences supported well enough to answer if they state what is asked: a sentence that
-    does may support the question less well than the best one."""
+    does may support the question less well than the best one. For a question about a report itself
+    (「…谁写的」「哪天发布的」) its byline and dateline are candidates too, however few of the
+    question's words they repeat (作者:党群工作部 repeats none)."""
     best = max(s.support for s in scored)
     floor = max(SUPPORT_THRESHOLD, ANSWERING_FLOOR * best)
-    return [s for s in scored if s.support >= floor]
+    about = q is not None and q.about_report
+    return [s for s in scored if s.support >= floor or (about and _BYLINE.search(s.text))]
 
 
 def lack(index: Index, q: Question, s: Scored) -> str:
@@ -396,7 +399,7 @@ def answer(index: Index, question: str, k: int = 5, filters: Filters = Filters()
         return result
     header = header_lines(q, result.hits, scored) if q.about_report else []
     if not q.spread:  # only sentences that state what is asked are quoted
-        scored = [s for s in answer_candidates(scored) if not lack(index, q, s)]
+        scored = [s for s in answer_candidates(scored, q) if not lack(index, q, s)]
     if header_answers(q, result.hits, header):  # 「哪天发布的？作者是谁？」: the byline says it all
         picked = header
     else:
