@@ -21,7 +21,7 @@ from .chinese import (CN_DIGITS, STOPWORDS, TASK_WORDS, cut, entity_words, fold,
                       name_pattern, nouns, sentence_spans, synonyms, words)
 from .errors import AssistantError
 from .indexing import Index
-from .retrieval import Filters, metadata_intent, multi_report, retrieve, singles_out
+from .retrieval import Filters, metadata_intent, multi_report, per_doc_cap, retrieve, singles_out
 from .schema import Answer, Citation, Hit
 
 REFUSAL = "文档中没有找到相关信息"
@@ -478,8 +478,9 @@ def prepare(index: Index, question: str, k: int, filters: Filters, mode: str) ->
         q = replace(q, spread=True, anchors=())
     from .modes import get
 
-    hits = retrieve(index, question, k=k, filters=filters, max_per_doc=get(mode).max_per_doc,
-                    exhaustive=get(mode).exhaustive)
+    # The question's spread is known already: retrieve need not read it from the question again.
+    cap = get(mode).max_per_doc or per_doc_cap(index, q.spread)
+    hits = retrieve(index, question, k=k, filters=filters, max_per_doc=cap, exhaustive=get(mode).exhaustive)
     if hits and q.about_report:
         hits = hits + byline_hits(index, hits)
     scored = in_scope(index, q, score_sentences(index, q, hits))

@@ -15,9 +15,10 @@ next ingest finds both (``finish``) and repairs them, and embeds documents whose
 missing. ``ask`` never embeds: ``docs`` and ``ask`` say which documents are incomplete.
 
 Readers take no lock (the first open of an index made before EF_SEARCH stores the wider search
-setting in its collection once: a one-row write under Chroma's own database lock). ``refresh`` compares the store's generation with the one this process last
-saw and, when another process (or thread) committed meanwhile, reloads the keyword index and reopens
-Chroma (whose in-memory HNSW does not see another process's writes).
+setting in its collection once: a one-row write under Chroma's own database lock). ``refresh``
+compares the store's generation with the one this process last saw and, when another process (or
+thread) committed meanwhile, reloads the keyword index and reopens Chroma (whose in-memory HNSW
+does not see another process's writes).
 """
 
 from __future__ import annotations

@@ -170,7 +170,7 @@ def retrieve(index: Index, question: str, k: int = 5, filters: Filters = Filters
     EXHAUSTIVE_MAX: a list of every unit that did something must not stop where rank fusion does."""
     index.ensure_synced()  # the keyword statistics multi_report reads
     if max_per_doc is None:
-        max_per_doc = 1 if multi_report(question, index) else index.settings.max_per_doc
+        max_per_doc = per_doc_cap(index, multi_report(question, index))
     candidates = candidates or pool_size(k, index.settings.candidates)
     allowed = allowed_docs(index, filters)
     if allowed is not None and not allowed:
@@ -223,6 +223,11 @@ def retrieve(index: Index, question: str, k: int = 5, filters: Filters = Filters
             picked.append(h)
             per_doc[h.chunk.doc_id] = per_doc.get(h.chunk.doc_id, 0) + 1
     return picked
+
+
+def per_doc_cap(index: Index, spread: bool) -> int:
+    """Chunks of one report among the top k: one when the answer spans reports, else the setting."""
+    return 1 if spread else index.settings.max_per_doc
 
 
 BROAD_FILTER = 0.1  # a filter admitting at least this share of the chunks is applied after the search …
