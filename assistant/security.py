@@ -76,8 +76,8 @@ class LoginThrottle:
     """ASGI middleware that slows down password guessing on Gradio's login route.
 
     Per client address (``scope["client"][0]``, i.e. the TCP peer, or what uvicorn's proxy-headers
-    handling made of it — X-Forwarded-For is trusted there only from ``FORWARDED_ALLOW_IPS``,
-    by default 127.0.0.1 and ::1):
+    handling made of it: ``web.serve`` sets ``FORWARDED_ALLOW_IPS`` to ASSISTANT_TRUSTED_PROXIES,
+    empty by default, so X-Forwarded-For counts only when a named reverse proxy sent it):
 
     - each failed login is answered only after ``base_delay`` · 2^(n−1) seconds (n = failures in
       the window), at most ``max_delay``, with ``sleep`` (other requests go on meanwhile);

@@ -3,6 +3,7 @@ and CLI flags: the index, the embedding model, retrieval, the question log, the 
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,16 +98,30 @@ class Settings(BaseSettings):
     llm_context_tokens: int = Field(3000, ge=200, le=100_000)  # sources packed into a prompt, cl100k tokens
     llm_max_tokens: int = Field(800, ge=50, le=32_000)  # the longest reply asked for
     auth: SecretStr = SecretStr("")  # "user:password" for the web page's login; empty: no login
+    # Reverse proxies (IPs or networks, comma-separated) whose X-Forwarded-For the page server believes;
+    # empty: nobody's, so the login throttle counts the TCP peer and a forged header changes nothing.
+    trusted_proxies: str = ""
 
     @model_validator(mode="after")
     def _model_spec(self) -> "Settings":
         if self.model is None:
             object.__setattr__(self, "model", model_spec(self.embed_model, self.query_prompt, self.passage_prompt,
                                                          self.embed_backend))
+        for item in self.proxy_list:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"ASSISTANT_TRUSTED_PROXIES: {item!r} is not an IP address or network; list the "
+                                 "reverse proxies' addresses, e.g. 127.0.0.1 or 10.0.0.0/24, comma-separated") from None
         if bool(self.llm_base_url) != bool(self.llm_model):
             raise ValueError("set both ASSISTANT_LLM_BASE_URL and ASSISTANT_LLM_MODEL (or neither, for extractive "
                              "answers)")
         return self
+
+    @property
+    def proxy_list(self) -> list[str]:
+        """The trusted reverse proxies, one address or network each."""
+        return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
 
     @property
     def log_max_bytes(self) -> int:

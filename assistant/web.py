@@ -106,6 +106,8 @@ def reason_zh(kind: str, detail: dict, english: str = "") -> str:
         return "文件转换超时，请另存为 .docx 或 .txt 后再上传。"
     if kind == "name":
         return "文件名不是 UTF-8 编码，请改名后再上传。"
+    if kind == "garbled":
+        return "文件内容无法识别为正常文字（文件可能已损坏，或与扩展名不符），请用原程序打开，另存为 .docx 或 UTF-8 文本后再上传。"
     if kind in ("binary", "encoding"):
         return "无法识别为文本（需为 UTF-8、GB18030/GBK 或 Big5 编码的文字），请另存为 UTF-8 文本后再上传。"
     return f"未导入（{english}）。" if english else "未导入。"
@@ -651,6 +653,11 @@ def prepare_index(settings, seeds: Path | None, out=sys.stderr):
 def serve(settings, host: str = "127.0.0.1", port: int = 7860, share: bool = False, seeds: Path | None = None,
           llm=None, auth: tuple[str, str] | None = None, ready: Callable[[str], None] | None = None) -> None:
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from the server
+    # uvicorn (which Gradio starts with its defaults) believes X-Forwarded-For from the addresses in
+    # FORWARDED_ALLOW_IPS, 127.0.0.1 and ::1 unless set: any local process, or a client's forged header
+    # passed on by a proxy that does not overwrite it, could then pose as any address and slip past the
+    # login throttle. Only the proxies the administrator names are believed; none by default.
+    os.environ["FORWARDED_ALLOW_IPS"] = ",".join(settings.proxy_list)
     t0 = time.perf_counter()
     check_port(host, port)  # before the slow start, not after it
     index = prepare_index(settings, seeds)

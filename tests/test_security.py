@@ -5,9 +5,15 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+import shutil
+
 import pytest
 
+from assistant.errors import AssistantError
 from assistant.security import CSP, LoginThrottle, SecurityHeaders
+from assistant.settings import Settings
+from conftest import SEEDS, SEED_IDS
+from served import Served
 
 
 class FakeClock:
@@ -263,8 +269,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _fetch(url, data=None):
-    req = urllib.request.Request(url, data=data, method="POST" if data is not None else "GET")
+def _fetch(url, data=None, headers=None):
+    req = urllib.request.Request(url, data=data, method="POST" if data is not None else "GET", headers=headers or {})
     try:
         with urllib.request.urlopen(req, timeout=20) as r:
             return r.status, r.headers, r.read().decode("utf-8")
@@ -360,3 +366,63 @@ def test_with_auth_initial_values_of_inputs_leak_on_the_login_page(gradio_server
     base = start(private)
     for path in ("/", "/?all_endpoints=true"):
         assert marker not in _fetch(base + path)[2], path
+
+
+# --- X-Forwarded-For through the real `assistant serve` (issue 19, defect 1)
+
+def _login(base, password, forwarded_for=None):
+    headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
+    data = urllib.parse.urlencode({"username": "user", "password": password}).encode()
+    return _fetch(base + "login", data, headers)[0]
+
+
+@pytest.fixture
+def served(tmp_path):
+    """`assistant serve` with a login, on one seed report and the hashing embedder (the throttle is
+    what is tested, not retrieval)."""
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    shutil.copyfile(SEEDS / SEED_IDS[0], seeds / SEED_IDS[0])
+    started = []
+
+    def start(**env):
+        s = Served(tmp_path / f"index{len(started)}", {"ASSISTANT_AUTH": "user:pass", "ASSISTANT_EMBED_MODEL": "hash",
+                                                       **env}, tmp_path / f"serve{len(started)}.log", seeds=seeds)
+        started.append(s)
+        return s.url
+
+    yield start
+    for s in started:
+        s.stop()
+
+
+@pytest.mark.slow
+def test_a_forged_x_forwarded_for_does_not_reset_the_login_throttle(served):
+    """Each guess claims another address in X-Forwarded-For. The server must count them all against
+    the one TCP peer: the 6th attempt is refused (429) even with the right password and a fresh
+    forged address. Before the fix uvicorn believed the header from loopback, so every guess was a
+    new client and the right password got in."""
+    base = served()
+    for n in range(5):
+        assert _login(base, "wrong", f"198.51.100.{n + 1}") == 400
+    assert _login(base, "pass", "198.51.100.77") == 429
+    assert _login(base, "pass") == 429
+
+
+@pytest.mark.slow
+def test_x_forwarded_for_counts_only_from_a_named_proxy(served):
+    """Behind a reverse proxy the administrator names (ASSISTANT_TRUSTED_PROXIES), the address the
+    proxy forwards is the client: one locked-out user does not lock out another behind the proxy."""
+    base = served(ASSISTANT_TRUSTED_PROXIES="127.0.0.1")
+    for _ in range(5):
+        assert _login(base, "wrong", "203.0.113.9") == 400
+    assert _login(base, "pass", "203.0.113.9") == 429
+    assert _login(base, "pass", "203.0.113.10") == 200
+
+
+def test_trusted_proxies_setting_is_checked():
+    assert Settings.from_env({"ASSISTANT_TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/8,::1"}).proxy_list == [
+        "127.0.0.1", "10.0.0.0/8", "::1"]
+    assert Settings.from_env({}).proxy_list == []
+    with pytest.raises(AssistantError, match="ASSISTANT_TRUSTED_PROXIES: 'nginx' is not an IP address"):
+        Settings.from_env({"ASSISTANT_TRUSTED_PROXIES": "127.0.0.1,nginx"})
