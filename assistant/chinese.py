@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import threading
+import unicodedata
 from functools import lru_cache
 from importlib import resources
 
@@ -202,3 +203,26 @@ def _synonyms() -> dict[str, tuple[str, ...]]:
 def synonyms(word: str) -> tuple[str, ...]:
     """Words a report may use for ``word`` (a small domain thesaurus)."""
     return _synonyms().get(word, ())
+
+
+@lru_cache(maxsize=1)
+def _common_hanzi() -> frozenset[str]:
+    text = (resources.files("assistant") / "data" / "common_hanzi.txt").read_text(encoding="utf-8")
+    return frozenset("".join(ln.strip() for ln in text.splitlines() if not ln.startswith("#")))
+
+
+def language_share(text: str) -> tuple[float, int]:
+    """How much of ``text`` is written in a language: (share, n). Of the n characters that carry
+    meaning (letters, symbols, marks, private-use and unassigned code points: not white space,
+    punctuation, digits or controls), the share that are common Chinese characters (traditional
+    folded to simplified) or ASCII letters. Random bytes read as text are mostly rare characters,
+    Hangul, symbols and accented letters, and score low."""
+    common = _common_hanzi()
+    known = total = 0
+    for ch in fold(text):
+        cat = unicodedata.category(ch)
+        if cat[0] in "PZN" or cat == "Cc" or ch.isspace():
+            continue
+        total += 1
+        known += ch in common or (ch.isascii() and ch.isalpha())
+    return (known / total if total else 1.0), total

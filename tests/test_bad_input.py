@@ -5,6 +5,7 @@ ids in the store, Chroma and BM25 — and the answers to three seed questions ex
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import zipfile
 from dataclasses import dataclass
@@ -144,6 +145,17 @@ def _seed_in_gbk(tmp: Path) -> Path:
     return p
 
 
+OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the header of a Word 97-2003 / WPS file
+
+
+def _random_cjk(n: int) -> bytes:
+    """Random CJK and Hangul characters in UTF-8, with line breaks: what a broken conversion saved as
+    text looks like. It decodes, so only the language check can refuse it."""
+    rnd = random.Random(7)
+    chars = [chr(rnd.choice([rnd.randint(0x3400, 0x9FFF), rnd.randint(0xAC00, 0xD7A3)])) for _ in range(n)]
+    return "\n".join("".join(chars[i:i + 40]) for i in range(0, n, 40)).encode("utf-8")
+
+
 def _questions(data: bytes):
     return write("questions.jsonl", data)
 
@@ -175,6 +187,16 @@ CLI_CASES = [
     Case("empty .html", ingest(write("空网页.htm", "<html><head></head><body></body></html>")), 1, "no"),
     Case("random .doc", ingest(write("旧文档.doc", os.urandom(4096))), 1, "doc"),
     Case("random .wps", ingest(write("金山.wps", os.urandom(4096))), 1, "wps"),
+    # A magic header and random bytes behind it (issue 19): LibreOffice "reads" such a .doc as UTF-16 text.
+    Case("OLE header + random .doc", ingest(write("乱码.doc", OLE + random.Random(1).randbytes(60000))), 1,
+         "random characters"),
+    Case("OLE header + random .wps", ingest(write("乱码.wps", OLE + random.Random(2).randbytes(60000))), 1,
+         "random characters"),
+    Case("zip header + random .docx", ingest(write("乱码.docx", b"PK\x03\x04" + random.Random(3).randbytes(60000))), 1,
+         "docx"),
+    Case("PDF header + random .pdf", ingest(write("乱码.pdf", b"%PDF-1.7\n" + random.Random(4).randbytes(60000))), 1,
+         "pdf"),
+    Case("random CJK .txt in UTF-8", ingest(write("乱码.txt", _random_cjk(5000))), 1, "random characters"),
     Case(".doc and no converter", ingest(write("旧.doc", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + os.urandom(2000))), 1, "antiword"),
     Case("over 20 MB", ingest(_oversize), 1, "over the"),
     Case("file name not UTF-8", ingest(_non_utf8_name), 1, "not valid UTF-8"),
@@ -214,6 +236,10 @@ CLI_CASES = [
 ]
 
 
+def _needs_office(case: Case) -> bool:
+    return case.name.startswith("OLE header") and not shutil.which("soffice")
+
+
 def _run(lib: Index, case: Case, tmp: Path, capsys, monkeypatch) -> tuple[int, str]:
     monkeypatch.setenv("ASSISTANT_EMBED_MODEL", "hash")
     if "no converter" in case.name:
@@ -228,6 +254,8 @@ def _run(lib: Index, case: Case, tmp: Path, capsys, monkeypatch) -> tuple[int, s
 def test_cli_bad_input(case, lib, baseline, tmp_path, capsys, monkeypatch):
     if case.name in ("scanned .pdf", "encrypted .pdf") and not can_make_pdf():
         pytest.skip("cannot make a PDF here (make converters)")
+    if _needs_office(case):
+        pytest.skip("LibreOffice is not installed (make converters)")
     code, output = _run(lib, case, tmp_path, capsys, monkeypatch)
     assert "Traceback" not in output
     assert code == case.code, output
@@ -251,6 +279,8 @@ PAGE_CASES = [
     ("upload hidden name", ".隐藏.txt", "某支部开展了活动。".encode(), "文件名不能以"),
     ("upload random .docx", "坏.docx", b"PK\x03\x04" + bytes(500), "文件已损坏"),
     ("upload scanned .pdf", "扫描件.pdf", None, "扫描件"),
+    ("upload random CJK .txt", "乱码.txt", _random_cjk(5000), "无法识别为正常文字"),
+    ("upload OLE header + random .doc", "乱码.doc", OLE + random.Random(1).randbytes(60000), "无法识别为正常文字"),
     ("upload seed copy", "副本.txt", (SEEDS / SEED_IDS[3]).read_bytes(), "相同，未重复导入"),
 ]
 
@@ -270,6 +300,8 @@ def test_page_bad_upload(case, web, lib, baseline, tmp_path):
         if not can_make_pdf():
             pytest.skip("cannot make a PDF here (make converters)")
         make_scanned_pdf(path)
+    elif "OLE" in name and not shutil.which("soffice"):
+        pytest.skip("LibreOffice is not installed (make converters)")
     else:
         path.write_bytes(data)
     first, session = web.upload([str(path)], None)

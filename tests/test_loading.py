@@ -1,12 +1,15 @@
 import codecs
+import json
+import random
 
 import pytest
 
+from assistant.chinese import language_share
 from assistant.cleaning import clean
 from assistant.errors import AssistantError
-from assistant.loading import decode, read_file
+from assistant.loading import LANGUAGE_SHARE_MIN, Unreadable, decode, read_file
 
-from conftest import SEEDS
+from conftest import ROOT, SEEDS
 
 
 def _seed_text(prefix):
@@ -60,3 +63,32 @@ def test_bad_files_are_refused_with_a_reason(tmp_path):
             read_file(p, 10**7)
     with pytest.raises(AssistantError, match="NUL"):
         decode(b"abc\x00def")
+
+
+def test_real_reports_read_as_language():
+    """The language check passes every real report with a wide margin (LANGUAGE_SHARE_MIN is 0.6):
+    the seeds (traditional and pinyin artefacts included) and the 87 official reports."""
+    texts = {p.name: p.read_text(encoding="utf-8") for p in SEEDS.glob("*.txt")}
+    corpus = ROOT.parent / "shared" / "corpora" / "govreports.jsonl"
+    if corpus.exists():
+        for line in corpus.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            texts[row["id"]] = row["text"]
+    scores = {name: language_share(text)[0] for name, text in texts.items()}
+    assert len(scores) >= 5
+    assert min(scores.values()) > LANGUAGE_SHARE_MIN + 0.25, sorted(scores.items(), key=lambda x: x[1])[:3]
+
+
+def test_random_characters_are_not_language(tmp_path):
+    rnd = random.Random(5)
+    noise = "".join(chr(rnd.randint(0x3400, 0x9FFF)) for _ in range(400))
+    assert language_share(noise)[0] < LANGUAGE_SHARE_MIN
+    assert language_share("This is an English report about branch work.")[0] == 1.0
+    p = tmp_path / "噪声.md"
+    p.write_text(noise, encoding="utf-8")
+    with pytest.raises(Unreadable, match="random characters") as caught:
+        read_file(p, 10**6)
+    assert caught.value.kind == "garbled"
+    short = tmp_path / "短.txt"  # too short to judge: kept
+    short.write_text("龘靐齉", encoding="utf-8")
+    assert read_file(short, 10**6).text == "龘靐齉"
