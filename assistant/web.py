@@ -113,6 +113,14 @@ def reason_zh(kind: str, detail: dict, english: str = "") -> str:
     return f"未导入（{english}）。" if english else "未导入。"
 
 
+def _free_name(folder: Path, name: str) -> Path:
+    """``folder/name``, or ``folder/stem-2.suffix`` (-3, …) when that is taken."""
+    target, stem, suffix, n = folder / name, Path(name).stem, Path(name).suffix, 2
+    while target.exists():
+        target, n = folder / f"{stem}-{n}{suffix}", n + 1
+    return target
+
+
 class WebApp:
     def __init__(self, index, llm=None, max_upload_bytes: int | None = None, download_dir: Path | None = None):
         self.index = index
@@ -302,7 +310,7 @@ class WebApp:
                 lines.append(f'<li class="refused">✗ {esc(problem)}</li>')
                 continue
             stage_dir.mkdir(parents=True, exist_ok=True)
-            dest = stage_dir / p.name
+            dest = _free_name(stage_dir, p.name)  # two files of one name in one upload: 名单.txt, 名单-2.txt
             shutil.copyfile(p, dest)
             staged.append(dest)
         if not staged:
@@ -341,10 +349,7 @@ class WebApp:
         for f in staged:
             target = self.upload_dir / f.name
             if target.exists() and choice != "replace" and target.read_bytes() != f.read_bytes():
-                stem, suffix, n = target.stem, target.suffix, 2
-                while (self.upload_dir / f"{stem}-{n}{suffix}").exists():
-                    n += 1
-                target = self.upload_dir / f"{stem}-{n}{suffix}"
+                target = _free_name(self.upload_dir, f.name)
             os.replace(f, target)
             final.append(target)
         shutil.rmtree(staged[0].parent, ignore_errors=True)

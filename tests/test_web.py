@@ -177,6 +177,23 @@ def test_a_same_named_upload_is_never_replaced_without_asking(web, tmp_path):
     assert "已取消" in first and "清明祭扫" in web.index.store.text("通知.txt")
 
 
+def test_two_files_of_one_name_in_one_upload_are_both_kept(web, tmp_path):
+    """Issue 19, defect 3: two different 名单.txt from two folders in one upload. Both are ingested,
+    as the CLI does (名单.txt and 名单-2.txt); before, staging the second over the first lost one
+    and the launch crashed."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir(), b.mkdir()
+    (a / "名单.txt").write_text("丙单位党支部\n\n丙单位党支部推选了三名优秀党员。", encoding="utf-8")
+    (b / "名单.txt").write_text("丁单位党支部\n\n丁单位党支部推选了五名入党积极分子。", encoding="utf-8")
+    first, done, session = upload(web, [a / "名单.txt", b / "名单.txt"])
+    assert "2 个文件已开始在后台导入" in first and done.count('class="ok"') == 2, done
+    assert {"名单.txt", "名单-2.txt"} <= set(web.doc_ids())
+    texts = {web.index.store.text("名单.txt"), web.index.store.text("名单-2.txt")}
+    assert any("三名优秀党员" in t for t in texts) and any("五名入党积极分子" in t for t in texts)
+    assert (web.upload_dir / "名单.txt").is_file() and (web.upload_dir / "名单-2.txt").is_file()
+    assert not list((web.upload_dir / ".staging").glob("*/*"))  # nothing left half-staged
+
+
 def test_the_same_report_under_another_name_is_not_indexed_twice(web, tmp_path):
     copy = tmp_path / "副本.txt"
     copy.write_bytes((SEEDS / seed_name({m.doc_id: 0 for m, _ in web.index.documents()})).read_bytes())
