@@ -1,4 +1,5 @@
-"""ASGI middleware for the web page: security headers, and a brake on password guessing.
+"""ASGI middleware for the web page: security headers, a brake on password guessing, and upload
+names Gradio can take.
 
 Both are added to Gradio's app through ``demo.launch(app_kwargs={"middleware": [...]})``.
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import re
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -176,3 +178,89 @@ class LoginThrottle:
                                 (b"retry-after", str(seconds).encode()),
                                 (b"cache-control", b"no-store")]})
         await send({"type": "http.response.body", "body": body})
+
+
+class UploadNames:
+    """ASGI middleware: an uploaded file whose name starts with a dot (``.通知.txt``, ``..\\..\\y.txt``)
+    gets an underscore for each leading dot before Gradio reads the upload (``_通知.txt``).
+
+    Gradio refuses to hand such a file to the page's function when its upload cache lies inside the
+    server's working directory (a server started from /tmp, or from / as a service): the upload then
+    fails with Gradio's InvalidPathError and the page shows no reason. The multipart body of
+    ``POST …/upload`` is rewritten as it streams in, byte for byte the same length (so Content-Length
+    holds), in the part headers only (``_MultipartNames``): the files' bytes pass unchanged.
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or scope.get("method") != "POST" or not _route_path(scope).endswith("/upload"):
+            return await self.app(scope, receive, send)
+        ctype = dict(scope.get("headers", [])).get(b"content-type", b"").decode("latin-1")
+        m = _BOUNDARY.search(ctype)
+        if not ctype.lower().startswith("multipart/form-data") or not m:
+            return await self.app(scope, receive, send)
+        parser = _MultipartNames((m.group(1) or m.group(2)).encode("latin-1"))
+
+        async def rewritten():
+            message = await receive()
+            if message["type"] != "http.request":
+                return message
+            body = parser.feed(message.get("body", b""), final=not message.get("more_body", False))
+            return {**message, "body": body}
+
+        return await self.app(scope, rewritten, send)
+
+
+_BOUNDARY = re.compile(r'boundary="([^"]+)"|boundary=([^;\s]+)', re.IGNORECASE)
+
+
+class _MultipartNames:
+    """A multipart body fed in pieces, given back with the leading dots of each part header's
+    ``filename="…"`` turned into underscores. What may be the start of a delimiter or an unfinished
+    header block is kept back until the next piece (a header block at most ``MAX_HEADERS`` bytes)."""
+
+    MARK = b'filename="'
+    MAX_HEADERS = 16 * 1024
+
+    def __init__(self, boundary: bytes):
+        self.delimiter = b"--" + boundary
+        self.buf = bytearray()
+        self.in_headers = False
+
+    def feed(self, data: bytes, final: bool) -> bytes:
+        self.buf.extend(data)
+        out = bytearray()
+        while True:
+            if self.in_headers:
+                end = self.buf.find(b"\r\n\r\n")
+                if end < 0 and not final and len(self.buf) <= self.MAX_HEADERS:
+                    break  # the rest of the headers comes in the next piece
+                end = len(self.buf) if end < 0 else end + 4
+                out.extend(self._renamed(self.buf[:end]))
+                del self.buf[:end]
+                self.in_headers = False
+            else:
+                at = self.buf.find(self.delimiter)
+                if at < 0:
+                    keep = 0 if final else min(len(self.buf), len(self.delimiter) - 1)
+                    out.extend(self.buf[:len(self.buf) - keep])
+                    del self.buf[:len(self.buf) - keep]
+                    break
+                end = at + len(self.delimiter)
+                out.extend(self.buf[:end])
+                del self.buf[:end]
+                self.in_headers = True
+        return bytes(out)
+
+    @classmethod
+    def _renamed(cls, headers: bytearray) -> bytearray:
+        at = headers.find(cls.MARK)
+        while at >= 0:
+            i = j = at + len(cls.MARK)
+            while j < len(headers) and headers[j] == 0x2E:  # "."
+                j += 1
+            headers[i:j] = b"_" * (j - i)
+            at = headers.find(cls.MARK, j)
+        return headers

@@ -669,7 +669,7 @@ def serve(settings, host: str = "127.0.0.1", port: int = 7860, share: bool = Fal
     import gradio as gr
     from starlette.middleware import Middleware
 
-    from .security import LoginThrottle, SecurityHeaders
+    from .security import LoginThrottle, SecurityHeaders, UploadNames
 
     if llm is not None:
         from .generation import chat_model
@@ -692,7 +692,8 @@ def serve(settings, host: str = "127.0.0.1", port: int = 7860, share: bool = Fal
         demo.launch(server_name=host, server_port=port, share=share, auth=auth,
                     auth_message="党建知识助手：请登录（连续输错 5 次后需等待几分钟再试）", prevent_thread_lock=True, quiet=True, ssr_mode=False,
                     show_error=False, footer_links=[], max_file_size=4 * app.max_upload_bytes,
-                    app_kwargs={"middleware": [Middleware(SecurityHeaders), Middleware(LoginThrottle)]},
+                    app_kwargs={"middleware": [Middleware(SecurityHeaders), Middleware(LoginThrottle),
+                                                       Middleware(UploadNames)]},
                     theme=theme, css=CSS, js=JS)
     except OSError:
         raise AssistantError(f"port {port} on {host} is in use; choose another with --port")

@@ -358,3 +358,60 @@ def test_login_is_required_when_assistant_auth_is_set(browser, tmp_path):
         context.close()
     finally:
         s.stop()
+
+
+# --- upload names the page must cope with (issue 19, defects 3 and 6)
+
+@pytest.fixture(scope="module")
+def served_in_cache(tmp_path_factory):
+    """A server whose working directory holds Gradio's upload cache, as when it is started from /tmp or
+    from / (a service): Gradio then refuses to pass on an uploaded file whose name starts with a dot."""
+    root = tmp_path_factory.mktemp("cwd")
+    seeds = root / "seeds"
+    seeds.mkdir()
+    first = sorted(SEEDS.glob("*.txt"))[0]
+    (seeds / first.name).write_bytes(first.read_bytes())
+    s = Served(root / "index", {"ASSISTANT_EMBED_MODEL": "hash", "GRADIO_TEMP_DIR": str(root / "gradio-cache")},
+               root / "serve.log", seeds=seeds, cwd=root)
+    yield s
+    s.stop()
+
+
+def _report_after(page, files, wait_job: bool):
+    """Upload FilePayloads through the page; the first report, and the job's report when one runs."""
+    page.get_by_role("tab", name="文档库").click()
+    page.set_input_files("#upload input[type=file]", files)
+    page.wait_for_timeout(500)
+    text = "(id) => { const r = document.querySelector('#' + id + ' .upload-report'); return r ? r.innerText : ''; }"
+    changed = ("([id, before]) => { const r = document.querySelector('#' + id + ' .upload-report');"
+               " return r && r.innerText !== before; }")
+    report, job = page.evaluate(text, "library-report"), page.evaluate(text, "job")
+    page.click("#upload-btn")
+    page.wait_for_function(changed, arg=["library-report", report], timeout=60_000)
+    first = page.evaluate(text, "library-report")
+    if wait_job:
+        page.wait_for_function(changed, arg=["job", job], timeout=120_000)
+    return first, page.evaluate(text, "job") if wait_job else ""
+
+
+def test_upload_names_with_dots_and_twins_are_kept(browser, served_in_cache):
+    """Names with leading dots reach the page's function (as _隐藏.txt …) and are ingested; before,
+    Gradio refused them with InvalidPathError and the page gave no reason. Two files of one name in
+    one upload are both kept (名单.txt, 名单-2.txt)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(served_in_cache.url)
+    page.wait_for_selector("#question textarea", timeout=60_000)
+    page.wait_for_function("() => document.querySelector('#status').innerText.includes('文档')", timeout=60_000)
+    dotted = [{"name": name, "mimeType": "text/plain", "buffer": f"{u}单位党支部\n\n{u}单位党支部开展了“三会一课”学习。".encode()}
+              for name, u in ((".隐藏.txt", "戊"), ("..\\..\\y.txt", "辛"))]
+    first, done = _report_after(page, dotted, True)
+    assert "2 个文件已开始在后台导入" in first and done.count("已导入") == 2, (first, done)
+    names = {p.name for p in (served_in_cache.index_dir / "uploads").iterdir() if p.is_file()}
+    assert "_隐藏.txt" in names and not any(n.startswith(".") for n in names), names
+    twins = [{"name": "名单.txt", "mimeType": "text/plain", "buffer": f"{u}单位党支部\n\n{u}单位党支部推选了{n}名优秀党员。".encode()}
+             for u, n in (("己", "三"), ("庚", "四"))]
+    first, done = _report_after(page, twins, True)
+    assert "2 个文件已开始在后台导入" in first and done.count("已导入") == 2, (first, done)
+    assert (served_in_cache.index_dir / "uploads" / "名单-2.txt").is_file()
+    context.close()

@@ -10,7 +10,7 @@ import shutil
 import pytest
 
 from assistant.errors import AssistantError
-from assistant.security import CSP, LoginThrottle, SecurityHeaders
+from assistant.security import CSP, LoginThrottle, SecurityHeaders, UploadNames
 from assistant.settings import Settings
 from conftest import SEEDS, SEED_IDS
 from served import Served
@@ -259,6 +259,51 @@ def test_security_headers_are_added():
     assert headers[b"content-security-policy"] == CSP.encode()
     assert headers[b"x-content-type-options"] == b"nosniff"
     assert headers[b"referrer-policy"] == b"no-referrer"
+
+
+# --- upload names (issue 19, defect 6)
+
+def _multipart(names: list[str]) -> bytes:
+    parts = [(f'--XyZ\r\nContent-Disposition: form-data; name="files"; filename="{n}"\r\n'
+              f"Content-Type: text/plain\r\n\r\n某支部开展了活动。filename=\".x\"\r\n").encode() for n in names]
+    return b"".join(parts) + b"--XyZ--\r\n"
+
+
+def _through(middleware_app, body: bytes, cuts: list[int], path="/gradio_api/upload", method="POST",
+             ctype=b"multipart/form-data; boundary=XyZ") -> bytes:
+    """Send ``body`` in pieces cut at ``cuts`` through the middleware; what the app behind it read."""
+    pieces = [body[a:b] for a, b in zip([0, *cuts], [*cuts, len(body)])]
+    got = bytearray()
+
+    async def app(scope, receive, send):
+        while True:
+            msg = await receive()
+            got.extend(msg.get("body", b""))
+            if not msg.get("more_body"):
+                break
+
+    async def run():
+        queue = [{"type": "http.request", "body": p, "more_body": i < len(pieces) - 1} for i, p in enumerate(pieces)]
+
+        async def receive():
+            return queue.pop(0)
+
+        scope = {"type": "http", "method": method, "path": path, "headers": [(b"content-type", ctype)]}
+        await middleware_app(app)(scope, receive, None)
+
+    asyncio.run(run())
+    return bytes(got)
+
+
+def test_upload_names_starting_with_a_dot_get_underscores_wherever_the_body_is_cut():
+    body = _multipart([".隐藏.txt", "..\\..\\y.txt", "名单.txt", "_.txt"])
+    want = _multipart(["_隐藏.txt", "__\\..\\y.txt", "名单.txt", "_.txt"])
+    assert _through(UploadNames, body, []) == want
+    for cut in range(1, len(body)):  # every place a message can end, the dots and the mark included
+        assert _through(UploadNames, body, [cut]) == want, cut
+    assert _through(UploadNames, body, list(range(1, len(body)))) == want  # a byte at a time
+    assert _through(UploadNames, body, [], path="/gradio_api/queue/join") == body  # other routes untouched
+    assert _through(UploadNames, body, [], ctype=b"application/json") == body
 
 
 # --- a real Gradio server
