@@ -65,6 +65,7 @@ COLLECTION = "chunks"  # the default of Settings.chroma_collection
 VECTOR_META_VERSION = "2"  # 2: date_end beside date_ord
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
+RETRIES = 3  # times one file is read again when other writers keep changing what it is while it is embedded
 
 
 @dataclass
@@ -574,9 +575,13 @@ class Index:
             report.finished = self.finish(progress)
         else:  # a new index: its vectors are written with today's metadata from the start
             self.store.set_meta("vector_meta", VECTOR_META_VERSION)
-        for n, path in enumerate(files, 1):
+        queue, tries = list(files), {}  # _commit may add files: copies whose text left the index, retries
+        n = 0
+        while n < len(queue):
+            path = queue[n]
+            n += 1
             if progress:
-                progress("read", n, len(files))
+                progress("read", n, len(queue))
             try:
                 records = self.store.records()
                 raw = read_file(path, self.settings.max_file_bytes)
@@ -595,7 +600,7 @@ class Index:
                 continue
             decision = self.decide(prep, records)
             if decision.action in ("unchanged", "duplicate", "moved"):
-                self._commit(prep, None, report)
+                queue.extend(self._commit(prep, None, report, tries))
                 continue
             doc = prep.doc
             if decision.doc_id != doc.doc_id:
@@ -612,16 +617,17 @@ class Index:
                 t_embed = time.perf_counter()
                 vectors = self._embed(prep.index_texts, progress)
                 embed_time += time.perf_counter() - t_embed
-            self._commit(prep, vectors, report)
+            queue.extend(self._commit(prep, vectors, report, tries))
 
-        # Files that were ingested from one of these folders before and are gone now.
+        # Files that were ingested from one of these folders before and are gone now: their documents
+        # follow a copy recorded elsewhere, or go.
         folders = [p.resolve() for p in paths if p.is_dir()]
         if folders:
             with self.writing():
                 for rec in self.store.records().values():
                     mpath = Path(rec.path) if rec.path else None
                     if mpath and any(f in mpath.parents for f in folders) and not mpath.exists():
-                        self._delete_doc(rec.doc_id, report)
+                        self._retire(rec.doc_id, report)
         with self.writing():
             self._save_keyword(force=True)
         report.dense = self.dense
@@ -632,28 +638,43 @@ class Index:
         report.seconds = time.perf_counter() - t0
         return report
 
-    def _commit(self, prep: Prepared, vectors, report: IngestReport) -> None:
+    def _commit(self, prep: Prepared, vectors, report: IngestReport, tries: dict | None = None) -> list[Path]:
+        """Commit one prepared file as its decision (made again under the write lock) says. Returns
+        the files to ingest next: copies holding a text this commit replaced, or this file again when
+        another writer changed what it is meanwhile and it must be read anew."""
+        tries = {} if tries is None else tries
+        resolved = str(prep.path.resolve())
         with self.writing():
             decision = self.decide(prep, self.store.records())  # another writer may have committed meanwhile
             if decision.action == "unchanged":
                 report.unchanged.append(decision.doc_id)
-                return
+                return []
             if decision.action == "duplicate":
                 if decision.replaces:
-                    self._delete_doc(decision.replaces, report)
+                    self._retire(decision.replaces, report)
                     self._save_keyword()
+                self.store.add_copy(resolved, decision.doc_id, prep.content_hash)
                 report.duplicates.append((prep.path, decision.doc_id))
-                return
+                return []
+            self.store.drop_copies([resolved])  # from now on this path is a document's own
             if decision.action == "moved":
-                self.store.set_path(decision.doc_id, str(prep.path.resolve()))
+                self.store.set_path(decision.doc_id, resolved)
                 report.moved.append((decision.doc_id, prep.path))
-                return
-            if prep.doc is None or not prep.chunks or decision.doc_id != prep.doc.doc_id:
-                # Decided "duplicate"/"moved" before the lock (so not chunked or embedded) and it no
-                # longer is, or its id was taken meanwhile: never commit a document without its chunks.
-                report.skipped.append(Skipped(prep.path, "changed by another ingest at the same time; ingest it again"))
-                return
+                return []
+            if prep.doc is None or not prep.chunks:
+                # Decided "duplicate"/"moved" before the lock (so neither chunked nor embedded) and it no
+                # longer is: read it again, outside the lock (never commit a document without its chunks).
+                tries[resolved] = tries.get(resolved, 0) + 1
+                if tries[resolved] <= RETRIES:
+                    return [prep.path]
+                report.skipped.append(Skipped(prep.path, "changed by other ingests again and again meanwhile; "
+                                                         "ingest it again"))
+                return []
+            if decision.doc_id != prep.doc.doc_id:  # its name was taken meanwhile: another free name
+                self._rename(prep, decision.doc_id)
             doc, chunks = prep.doc, prep.chunks
+            # Copies of the text this update replaces are ingested next, as documents of their own.
+            again = [path for path, _ in self._copies_holding(doc.doc_id)] if decision.action == "update" else []
             old = self.store.chunk_ids([doc.doc_id]) if decision.action == "update" else set()
             new_ids = [c.chunk_id for c in chunks]
             if vectors is not None:
@@ -671,6 +692,42 @@ class Index:
             report.renamed.append((prep.path, doc.doc_id, decision.taken_by))
         if vectors is None:
             report.incomplete.append(doc.doc_id)
+        return again
+
+    def _rename(self, prep: Prepared, doc_id: str) -> None:
+        """Give a prepared document another id. Chunk ids derive from it; the chunks' bounds, index
+        texts, words and vectors do not (the title never comes from the id), so they stay."""
+        doc = prep.doc
+        doc = Document(meta=replace(doc.meta, doc_id=doc_id), text=doc.text, raw_hash=doc.raw_hash)
+        prep.doc, prep.chunks = doc, chunk(doc, self.settings.chunk_tokens, self.settings.overlap_sentences)
+
+    def _copies_holding(self, doc_id: str) -> list[tuple[Path, str]]:
+        """Inside the write lock: (path, content hash) of the recorded copies of a document whose files
+        still hold what they held when recorded. Every record of its copies goes: the caller replaces
+        or removes the document."""
+        recorded = self.store.copies(doc_id)
+        self.store.drop_copies([path for path, _ in recorded])
+        held = []
+        for path, chash in recorded:
+            try:
+                if content_hash(Path(path).read_bytes().hex()) == chash:
+                    held.append((Path(path), chash))
+            except OSError:
+                continue  # gone or unreadable: forgotten
+        return held
+
+    def _retire(self, doc_id: str, report: IngestReport) -> None:
+        """Inside the write lock: the file a document was read from no longer holds it. A recorded
+        copy that still does becomes its file (reported as moved); with none, the document goes."""
+        copies = self._copies_holding(doc_id)
+        if not copies:
+            self._delete_doc(doc_id, report)
+            return
+        (path, _), others = copies[0], copies[1:]
+        self.store.set_path(doc_id, str(path))
+        for other, chash in others:
+            self.store.add_copy(str(other), doc_id, chash)
+        report.moved.append((doc_id, path))
 
     def _delete_doc(self, doc_id: str, report: IngestReport | None = None) -> int:
         """Inside the write lock: the document goes from the store first (readers stop seeing it at

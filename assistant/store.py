@@ -29,6 +29,9 @@ CREATE TABLE IF NOT EXISTS chunks (
     idx INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, headings TEXT NOT NULL,
     tokens INTEGER NOT NULL, index_text TEXT NOT NULL, words TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
+CREATE TABLE IF NOT EXISTS copies (
+    path TEXT PRIMARY KEY, doc_id TEXT NOT NULL, content_hash TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS copies_doc ON copies(doc_id);
 """
 # Columns added after the first release (an older index is migrated in place on open).
 IDENTITY_COLUMNS = {
@@ -149,7 +152,8 @@ class DocStore:
         """Is the schema complete already (the usual case: opening it then writes nothing)?"""
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'index')")}
         have = {r[1] for r in db.execute("PRAGMA table_info(docs)")}
-        return {"meta", "docs", "chunks", "chunks_doc", *INDEXES} <= tables and {*IDENTITY_COLUMNS, *FILTER_COLUMNS} <= have
+        return ({"meta", "docs", "chunks", "chunks_doc", "copies", "copies_doc", *INDEXES} <= tables
+                and {*IDENTITY_COLUMNS, *FILTER_COLUMNS} <= have)
 
     @property
     def db(self) -> sqlite3.Connection:
@@ -269,12 +273,28 @@ class DocStore:
             self._bump(db)
 
     def delete(self, doc_id: str) -> list[str]:
+        """A document, its chunks and the copies recorded of it go."""
         db = self.db
         with db:
             ids = [r[0] for r in db.execute("SELECT chunk_id FROM chunks WHERE doc_id=?", (doc_id,))]
             db.execute("DELETE FROM docs WHERE doc_id=?", (doc_id,))
+            db.execute("DELETE FROM copies WHERE doc_id=?", (doc_id,))
             self._bump(db)
         return ids
+
+    # --- copies: other files found to hold an indexed document (not indexed twice, remembered)
+    def add_copy(self, path: str, doc_id: str, content_hash: str) -> None:
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO copies(path, doc_id, content_hash) VALUES (?, ?, ?)",
+                            (path, doc_id, content_hash))
+
+    def copies(self, doc_id: str) -> list[tuple[str, str]]:
+        """(path, content hash of its bytes when recorded) of each copy of a document, oldest first."""
+        return list(self.db.execute("SELECT path, content_hash FROM copies WHERE doc_id=? ORDER BY rowid", (doc_id,)))
+
+    def drop_copies(self, paths: list[str]) -> None:
+        with self.db:
+            self.db.executemany("DELETE FROM copies WHERE path=?", [(p,) for p in paths])
 
     def metas(self) -> dict[str, DocMeta]:
         gen, _, _ = self._fresh()

@@ -301,3 +301,65 @@ def test_deleting_the_original_of_a_duplicate_keeps_the_copy(hash_settings, seed
     assert report.removed == [] and report.moved == [(SEED_IDS[0], seed_copy / "zz副本.txt")]
     assert_consistent(index)
     assert retrieve(index, "质检中心党支部书记赵宇", k=1)[0].chunk.doc_id == SEED_IDS[0]
+
+
+# --- copies in another folder (issue 19, defect 4)
+
+def test_a_copy_elsewhere_keeps_the_text_when_the_original_is_deleted(hash_settings, tmp_path):
+    """X in folder A is indexed; its copy in folder B is reported as not indexed twice. X is deleted
+    and A ingested again: the document follows B's copy instead of vanishing (before, it was
+    removed and the text was unanswerable although B still held it)."""
+    a, b = tmp_path / "A", tmp_path / "B"
+    a.mkdir(), b.mkdir()
+    (a / "X.txt").write_text(NEW_REPORT, encoding="utf-8")
+    (b / "X的副本.txt").write_text(NEW_REPORT, encoding="utf-8")
+    index = Index.open(hash_settings, create=True)
+    index.ingest([a])
+    report = index.ingest([b])
+    assert [(p.name, d) for p, d in report.duplicates] == [("X的副本.txt", "X.txt")]
+    (a / "X.txt").unlink()
+    report = index.ingest([a])
+    assert report.removed == [] and report.moved == [("X.txt", b / "X的副本.txt")]
+    assert index.store.records()["X.txt"].path == str((b / "X的副本.txt").resolve())
+    assert doc_ids_of(retrieve(index, "深海探测器耐压壳体攻关", k=1)) == ["X.txt"]
+    assert_consistent(index)
+    assert index.ingest([b]).unchanged == ["X.txt"]  # the copy is the document's file now
+    (b / "X的副本.txt").unlink()  # the last copy gone too: now the document goes
+    assert index.ingest([b]).removed == ["X.txt"]
+    assert index.store.copies("X.txt") == []
+
+
+def test_a_copy_of_the_old_text_becomes_a_document_when_the_original_is_edited(hash_settings, tmp_path):
+    """X is edited: X's document takes the new text, and the copy that still holds the old text is
+    ingested in the same run as a document of its own: nothing a user gave silently vanishes."""
+    a, b = tmp_path / "A", tmp_path / "B"
+    a.mkdir(), b.mkdir()
+    (a / "X.txt").write_text(NEW_REPORT, encoding="utf-8")
+    (b / "X的副本.txt").write_text(NEW_REPORT, encoding="utf-8")
+    index = Index.open(hash_settings, create=True)
+    index.ingest([a])
+    index.ingest([b])
+    (a / "X.txt").write_text(OTHER_REPORT, encoding="utf-8")
+    report = index.ingest([a])
+    assert report.updated == ["X.txt"] and report.added == ["X的副本.txt"]
+    assert doc_ids_of(retrieve(index, "稀土催化剂中试放大", k=1)) == ["X.txt"]
+    assert doc_ids_of(retrieve(index, "深海探测器耐压壳体攻关", k=1)) == ["X的副本.txt"]
+    assert_consistent(index)
+
+
+def test_a_file_overwritten_with_another_report_hands_its_text_to_a_copy(hash_settings, tmp_path):
+    """Y's file is overwritten with X's report (so it is now a copy of X): Y's own text lives on in a
+    recorded copy, which becomes Y's file."""
+    a, b = tmp_path / "A", tmp_path / "B"
+    a.mkdir(), b.mkdir()
+    (a / "X.txt").write_text(NEW_REPORT, encoding="utf-8")
+    (a / "Y.txt").write_text(OTHER_REPORT, encoding="utf-8")
+    (b / "Y的副本.txt").write_text(OTHER_REPORT, encoding="utf-8")
+    index = Index.open(hash_settings, create=True)
+    index.ingest([a])
+    index.ingest([b])
+    (a / "Y.txt").write_text(NEW_REPORT, encoding="utf-8")
+    report = index.ingest([a])
+    assert report.removed == [] and ("Y.txt", b / "Y的副本.txt") in report.moved
+    assert doc_ids_of(retrieve(index, "稀土催化剂中试放大", k=1)) == ["Y.txt"]
+    assert_consistent(index)

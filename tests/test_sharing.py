@@ -580,3 +580,31 @@ def test_retrieve_racing_a_remove_of_a_retrieved_document(hash_settings, seed_co
     index.store.chunks = chunks
     hits = retrieve(index, "质检中心党支部书记赵宇", k=5)  # the removed document is left out, no KeyError
     assert hits and all(h.meta.doc_id == h.chunk.doc_id != SEED_IDS[0] for h in hits)
+
+
+def test_two_ingests_of_two_files_of_one_name_at_once_add_both(hash_settings, tmp_path, monkeypatch):
+    """Issue 19, defect 5: a/名单.txt and b/名单.txt (different reports) ingested by two writers at once.
+    The second writer commits 名单.txt while the first is embedding its own 名单.txt, which then takes
+    名单-2.txt under the write lock. Before, the first said "changed by another ingest at the same
+    time; ingest it again" and left its file out."""
+    a, b = write(tmp_path / "a", "名单.txt", X_REPORT), write(tmp_path / "b", "名单.txt", Y_REPORT)
+    first = Index.open(hash_settings, create=True)
+    second = Index.open(hash_settings)
+    real_embed = first._embed
+    interleaved = []
+
+    def embed_while_the_other_commits(*args, **kwargs):
+        if not interleaved:  # the other writer runs to the end while this one embeds
+            interleaved.append(second.ingest([b]))
+        return real_embed(*args, **kwargs)
+
+    monkeypatch.setattr(first, "_embed", embed_while_the_other_commits)
+    report = first.ingest([a])
+    assert interleaved[0].added == ["名单.txt"]
+    assert report.added == ["名单-2.txt"] and report.skipped == [], report.skipped
+    assert [(p, d, t) for p, d, t in report.renamed] == [(a / "名单.txt", "名单-2.txt", "名单.txt")]
+    assert "深海探测器" in first.store.text("名单-2.txt") and "稀土催化" in first.store.text("名单.txt")
+    assert_consistent(first)
+    for doc, q in (("名单-2.txt", "深海探测器耐压壳体攻关"), ("名单.txt", "稀土催化剂中试放大")):
+        assert retrieve(first, q, k=1)[0].chunk.doc_id == doc
+    assert first.ingest([a, b]).unchanged == ["名单-2.txt", "名单.txt"]
