@@ -3,7 +3,7 @@
 ``AnswerLog`` is the question/answer log (``index/answers.jsonl``): one JSON line per answer,
 rotated like ``logging.handlers.RotatingFileHandler`` but safe when several processes (the web
 server and CLI runs) append to the same file at once. ``DownloadDir`` holds the .docx/.md files
-the web page offers for download and removes them again after a while.
+the web page offers for download (``index/exports/``) and removes them again after a while.
 """
 
 from __future__ import annotations
@@ -116,10 +116,13 @@ class AnswerLog:
 class DownloadDir:
     """Folder for the files the page offers for download, one sub-folder per answer.
 
-    ``new_folder()`` first removes this class's sub-folders older than ``max_age`` seconds, so the
-    folder stays small on a long-running server; ``close()`` removes everything at exit. Only
-    sub-folders this class created (named ``answer-…``) directly under ``root`` are ever removed;
-    symlinks are never followed.
+    The web page keeps it at ``index/exports/``, one known place shared by every server of that
+    index: a server killed with kill -9 leaves its folders there, and the next start (or the next
+    export of any server) sweeps them once they are ``max_age`` seconds old. ``new_folder()`` sweeps
+    first, so the folder stays small on a long-running server; ``close()`` removes the folders this
+    instance made, never another server's. Only sub-folders named ``answer-…`` directly under
+    ``root`` are ever removed; symlinks are never followed. Without a root, a temporary directory of
+    its own is used and removed whole at close.
     """
 
     PREFIX = "answer-"
@@ -130,6 +133,8 @@ class DownloadDir:
         self.max_age = max_age
         self._lock = threading.Lock()
         self._closed = False
+        self._made: set[str] = set()  # names of the sub-folders this instance made
+        self.sweep()  # what a server that was killed left behind
 
     def new_folder(self) -> Path:
         """A fresh, unique, empty sub-folder for one answer's downloads (old ones are swept first)."""
@@ -137,19 +142,21 @@ class DownloadDir:
         with self._lock:
             self.root.mkdir(parents=True, exist_ok=True)
             self._closed = False
-            return Path(tempfile.mkdtemp(prefix=self.PREFIX, dir=self.root))
+            folder = Path(tempfile.mkdtemp(prefix=self.PREFIX, dir=self.root))
+            self._made.add(folder.name)
+            return folder
 
     def sweep(self, now: float | None = None) -> int:
-        """Remove sub-folders whose mtime is more than ``max_age`` seconds before ``now`` (default:
-        the current time); return how many were removed."""
+        """Remove sub-folders (anyone's) whose mtime is more than ``max_age`` seconds before ``now``
+        (default: the current time); return how many were removed."""
         now = time.time() if now is None else now
         with self._lock:
-            return self._remove(lambda mtime: now - mtime > self.max_age)
+            return self._remove(lambda name, mtime: now - mtime > self.max_age)
 
     def close(self) -> None:
-        """Remove every download. A root made by this class is removed entirely; a root passed in
-        loses the sub-folders this class made and is removed only when nothing else is left in it.
-        Safe to call more than once."""
+        """Remove this instance's downloads. A root made by this class is removed entirely; a root
+        passed in loses the sub-folders this instance made and is removed only when nothing else is
+        left in it. Safe to call more than once."""
         with self._lock:
             if self._closed:
                 return
@@ -160,11 +167,12 @@ class DownloadDir:
                 else:
                     shutil.rmtree(self.root, ignore_errors=True)
                 return
-            self._remove(lambda mtime: True)
+            self._remove(lambda name, mtime: name in self._made)
+            self._made.clear()
             try:
                 self.root.rmdir()
             except OSError:
-                pass  # not empty (someone else's files) or already gone
+                pass  # not empty (another server's files) or already gone
 
     def _remove(self, expired) -> int:
         removed = 0
@@ -176,7 +184,7 @@ class DownloadDir:
             try:
                 if not entry.name.startswith(self.PREFIX) or not entry.is_dir(follow_symlinks=False):
                     continue  # not ours, a plain file, or a symlink (never followed)
-                if not expired(entry.stat(follow_symlinks=False).st_mtime):
+                if not expired(entry.name, entry.stat(follow_symlinks=False).st_mtime):
                     continue
                 shutil.rmtree(entry.path)  # does not follow symlinks inside the folder
                 removed += 1

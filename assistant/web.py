@@ -127,7 +127,7 @@ class WebApp:
         self.llm = llm
         self.upload_dir = Path(index.dir) / "uploads"
         self.max_upload_bytes = max_upload_bytes or index.settings.max_file_bytes
-        self.downloads = DownloadDir(Path(download_dir) if download_dir else None)
+        self.downloads = DownloadDir(Path(download_dir) if download_dir else Path(index.dir) / "exports")
         self.jobs = JobRunner(index.settings, on_done=self._tidy)
 
     def close(self) -> None:

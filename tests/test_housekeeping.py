@@ -243,3 +243,27 @@ def test_new_folder_is_thread_safe(tmp_path):
     assert len(set(folders)) == 64
     assert all(f.is_dir() and f.parent == dl.root for f in folders)
     assert not old.exists()
+
+
+def test_a_killed_servers_folders_are_swept_when_the_next_one_starts(tmp_path):
+    """Issue 19, defect 7: a server killed with kill -9 never closes its DownloadDir. Its folders sit in
+    the one known root, and the next start sweeps those past max_age (fresh ones may be another
+    running server's and stay)."""
+    root = tmp_path / "exports"
+    killed = DownloadDir(root, max_age=3600)
+    stale, fresh = killed.new_folder(), killed.new_folder()
+    (stale / "答案.docx").write_bytes(b"x")
+    old = time.time() - 7200
+    os.utime(stale, (old, old))
+    DownloadDir(root, max_age=3600)  # the next start
+    assert not stale.exists() and fresh.exists()
+
+
+def test_close_leaves_another_servers_folders(tmp_path):
+    root = tmp_path / "exports"
+    one, two = DownloadDir(root), DownloadDir(root)
+    mine, theirs = one.new_folder(), two.new_folder()
+    one.close()
+    assert not mine.exists() and theirs.is_dir()
+    two.close()
+    assert not root.exists()

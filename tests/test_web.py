@@ -1,6 +1,10 @@
 """The web page's handlers, called as functions (no browser): chat, modes, filters, conversation,
 downloads, uploads and removal, status line. The page itself is tested in test_browser.py."""
 
+import os
+import tempfile
+import time
+from pathlib import Path
 
 import pytest
 
@@ -284,3 +288,22 @@ def test_a_drafting_request_typed_into_qa_goes_to_talking_points_and_says_so(web
     assert ans.mode == "precedents" and ans.rows and "按「查找先例做法」作答" in messages[-1]["content"]
     _, messages, _, ans = final(web, Q)  # a plain question stays with 问答, and nothing is said about jobs
     assert ans.mode == "qa" and not ans.asked_mode and "作答（" not in messages[-1]["content"]
+
+
+def test_exports_live_in_one_folder_under_the_index(web, tmp_path):
+    """Issue 19, defect 7: each start made a new temporary directory for exports, and a server killed
+    with kill -9 left it behind for good. Exports now go to index/exports/, where the next start
+    sweeps what a killed server left."""
+    tmp = Path(tempfile.gettempdir())
+    before = set(tmp.glob("assistant-downloads-*"))
+    app = WebApp(web.index)  # as `assistant serve` makes it
+    *_, ans = final(app, Q)
+    docx, md = app.export(ans)
+    app.jobs.close()
+    assert Path(docx).parent.parent == Path(web.index.dir) / "exports" and Path(md).is_file()
+    assert set(tmp.glob("assistant-downloads-*")) == before
+    old = time.time() - 7200  # app is never closed: killed. Its folder ages past the hour …
+    os.utime(Path(docx).parent, (old, old))
+    again = WebApp(web.index)  # … and the next start sweeps it
+    assert not Path(docx).exists()
+    again.close()
