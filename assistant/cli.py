@@ -206,10 +206,14 @@ def cmd_ask(args) -> int:
             if not line.strip():
                 continue
             try:
-                questions.append(str(json.loads(line)["question"]))
-            except (ValueError, KeyError, TypeError):
+                question = json.loads(line)["question"]
+            except (ValueError, KeyError, TypeError, IndexError):
                 raise AssistantError(f"{qfile}:{n} is not a JSON object with a \"question\" field; write one "
                                      "{\"question\": \"…\"} per line")
+            if not isinstance(question, str):  # null, 123, ["a"] would become the questions "None", "123" …
+                raise AssistantError(f"{qfile}:{n}: \"question\" is {json.dumps(question, ensure_ascii=False)[:40]}, "
+                                     "not text; write it in quotes: {\"question\": \"…\"}")
+            questions.append(question)
         if not questions:
             raise AssistantError(f"{qfile} holds no questions; write one {{\"question\": …}} per line")
     else:
