@@ -17,6 +17,7 @@ import re
 from collections import Counter
 
 from .chinese import fold
+from .chunking import heading_of
 from .schema import DocMeta, Document, content_hash
 
 _TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü"
@@ -269,6 +270,20 @@ def _infer_year(body: str) -> str:
     return str(max(years)) if years else ""
 
 
+# A line that ends mid-sentence (a Chinese character or an opening mark) and a line that goes on with
+# it (a Chinese character or a closing mark) on the next page are one line: a page break is not a
+# sentence break, and a sentence cut in two would be quoted, or open a talking point, mid-phrase.
+_GOES_ON = re.compile(r"[\u4e00-\u9fff，、“‘《（(—]$")
+_GOES_ON_WITH = re.compile(r"^[\u4e00-\u9fff，、。；！？”’》）)]")
+
+
+def _continues(before: str, after: str) -> bool:
+    """Does ``after`` (first line of a page) go on with the sentence ``before`` (last line of the page before)?"""
+    tail = re.split(r"[。！？；!?;]", before)[-1]  # the unfinished sentence: a heading only if it is one
+    return (bool(_GOES_ON.search(before)) and bool(_GOES_ON_WITH.match(after))
+            and heading_of(tail) is None and heading_of(after) is None)
+
+
 def _pages(text: str) -> tuple[list[str], list[int]]:
     """Split into lines, form feeds (page breaks) taken out: (lines, 1-based page of each line)."""
     lines, pages, page = [], [], 1
@@ -309,6 +324,7 @@ def clean(raw: str, doc_id: str, path: str = "", raw_hash: str | None = None, ki
 
     kept: list[str] = []
     kept_pages: list[int] = []
+    joined: list[bool] = []  # a kept line that goes on with the sentence of the one before, across a page break
     for i, ln in enumerate(lines):
         s = ln.strip()
         if not s or i < title_idx:
@@ -326,15 +342,17 @@ def clean(raw: str, doc_id: str, path: str = "", raw_hash: str | None = None, ki
             s = _clean_meta_line(s)
             if not s:
                 continue
+        joined.append(bool(kept) and kept_pages[-1] + 1 == line_pages[i] and _continues(kept[-1], s))
         kept.append(s)
         kept_pages.append(line_pages[i])
-    cleaned = "\n".join(kept)
+    cleaned = "".join(("" if join or not k else "\n") + s for k, (s, join) in enumerate(zip(kept, joined)))
     page_starts: list[int] = []  # where pages 2, 3, … start in the cleaned text
     offset = 0
-    for s, page in zip(kept, kept_pages):
+    for k, (s, page) in enumerate(zip(kept, kept_pages)):
+        offset += 0 if joined[k] or not k else 1
         while len(page_starts) + 1 < page:
             page_starts.append(offset)
-        offset += len(s) + 1
+        offset += len(s)
     while len(page_starts) + 1 < line_pages[-1]:  # trailing empty pages
         page_starts.append(len(cleaned))
 

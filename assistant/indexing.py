@@ -47,7 +47,7 @@ from .store import DocRecord, DocStore, date_ord, date_span  # noqa: F401 - date
 
 log = logging.getLogger(__name__)
 
-PIPELINE_VERSION = "5"  # bump when cleaning/chunking changes so every file is re-ingested
+PIPELINE_VERSION = "6"  # bump when cleaning/chunking changes so every file is re-ingested
 KEYWORD_SAVE_EVERY = 3.0  # seconds: during a long ingest BM25 is rebuilt at most this often …
 KEYWORD_SAVE_FACTOR = 10  # … and at most every 10× its last rebuild time (≤ 10 % of the ingest)
 UPSERT_BATCH = 4000  # Chroma refuses batches above ~5,400

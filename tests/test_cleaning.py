@@ -1,3 +1,4 @@
+from assistant.chinese import sentence_spans
 from assistant.cleaning import clean, iso_date, org_aliases, remove_pinyin
 
 from conftest import SEEDS
@@ -90,3 +91,21 @@ def test_control_characters_and_page_breaks():
     doc = clean("标题\n第一页。\f第二页\v换行\x07。\u2028下一行\f\f第四页。", "c.txt")
     assert doc.text == "标题\n第一页。\n第二页\n换行。\n下一行\n第四页。"
     assert [doc.meta.page_of(doc.text.index(w)) for w in ("第一页", "第二页", "下一行", "第四页")] == [1, 2, 2, 4]
+
+
+def test_a_page_break_inside_a_sentence_does_not_split_it():
+    """Issue 19: a form feed in the middle of a sentence (a PDF page turning mid-sentence) split it, so
+    a talking point or a quote began mid-phrase. The sentence stays whole, its page is still known,
+    and a break after a finished sentence or before a heading is kept."""
+    text = next(SEEDS.glob("004_*.txt")).read_text(encoding="utf-8")
+    plain = clean(text, "p.txt")
+    body = plain.text
+    at = next(i for i in range(len(body) // 2, len(body))
+              if "\u4e00" <= body[i - 1] <= "\u9fff" and "\u4e00" <= body[i] <= "\u9fff")
+    raw_at = text.index(body[at - 12:at + 12]) + 12
+    paged = clean(text[:raw_at] + "\f" + text[raw_at:], "p.txt")
+    assert paged.text == plain.text
+    assert [s.text for s in sentence_spans(paged.text)] == [s.text for s in sentence_spans(plain.text)]
+    assert paged.meta.page_of(at - 1) == 1 and paged.meta.page_of(at) == 2
+    kept = clean("标题\n第一页讲完了。\f第二页开始。\n二是加强\f三、组织建设\n落实", "k.txt")
+    assert kept.text == "标题\n第一页讲完了。\n第二页开始。\n二是加强\n三、组织建设\n落实"
