@@ -602,14 +602,11 @@ class Index:
             if decision.action in ("unchanged", "duplicate", "moved"):
                 queue.extend(self._commit(prep, None, report, tries))
                 continue
-            doc = prep.doc
-            if decision.doc_id != doc.doc_id:
-                doc = Document(meta=replace(doc.meta, doc_id=decision.doc_id), text=doc.text, raw_hash=doc.raw_hash)
-            chunks = chunk(doc, self.settings.chunk_tokens, self.settings.overlap_sentences)
-            if not chunks:
+            self._chunk(prep, decision.doc_id)
+            if not prep.chunks:
                 report.skipped.append(Skipped(path, "has no text left after removing boilerplate", "no_text"))
                 continue
-            prep.doc, prep.chunks = doc, chunks
+            doc, chunks = prep.doc, prep.chunks
             prep.index_texts = [index_text(doc.meta, c) for c in chunks]
             prep.words = [words(t) for t in prep.index_texts]  # before the lock, which only commits
             vectors = None
@@ -638,11 +635,10 @@ class Index:
         report.seconds = time.perf_counter() - t0
         return report
 
-    def _commit(self, prep: Prepared, vectors, report: IngestReport, tries: dict | None = None) -> list[Path]:
+    def _commit(self, prep: Prepared, vectors, report: IngestReport, tries: dict[str, int]) -> list[Path]:
         """Commit one prepared file as its decision (made again under the write lock) says. Returns
         the files to ingest next: copies holding a text this commit replaced, or this file again when
-        another writer changed what it is meanwhile and it must be read anew."""
-        tries = {} if tries is None else tries
+        another writer changed what it is meanwhile and it must be read anew (``tries`` counts that)."""
         resolved = str(prep.path.resolve())
         with self.writing():
             decision = self.decide(prep, self.store.records())  # another writer may have committed meanwhile
@@ -671,7 +667,7 @@ class Index:
                                                          "ingest it again"))
                 return []
             if decision.doc_id != prep.doc.doc_id:  # its name was taken meanwhile: another free name
-                self._rename(prep, decision.doc_id)
+                self._chunk(prep, decision.doc_id)
             doc, chunks = prep.doc, prep.chunks
             # Copies of the text this update replaces are ingested next, as documents of their own.
             again = [path for path, _ in self._copies_holding(doc.doc_id)] if decision.action == "update" else []
@@ -694,11 +690,13 @@ class Index:
             report.incomplete.append(doc.doc_id)
         return again
 
-    def _rename(self, prep: Prepared, doc_id: str) -> None:
-        """Give a prepared document another id. Chunk ids derive from it; the chunks' bounds, index
-        texts, words and vectors do not (the title never comes from the id), so they stay."""
+    def _chunk(self, prep: Prepared, doc_id: str) -> None:
+        """Chunk a prepared document as ``doc_id``. Chunk ids derive from the id; the chunks' bounds,
+        index texts, words and vectors do not (a title never comes from it), so a document whose id
+        is taken while it is embedded is chunked again under a free one and keeps the rest."""
         doc = prep.doc
-        doc = Document(meta=replace(doc.meta, doc_id=doc_id), text=doc.text, raw_hash=doc.raw_hash)
+        if doc_id != doc.doc_id:
+            doc = Document(meta=replace(doc.meta, doc_id=doc_id), text=doc.text, raw_hash=doc.raw_hash)
         prep.doc, prep.chunks = doc, chunk(doc, self.settings.chunk_tokens, self.settings.overlap_sentences)
 
     def _copies_holding(self, doc_id: str) -> list[tuple[Path, str]]:

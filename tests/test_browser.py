@@ -165,10 +165,10 @@ def test_precedents_render_as_a_table(page):
 
 
 def _upload(page, paths, choice: str | None = None):
-    """Upload through the page; answer the replace question with ``choice`` when it is asked; wait
-    for the background ingest's report (the page's timer brings it)."""
+    """Upload through the page (files, or Playwright FilePayloads); answer the replace question with
+    ``choice`` when it is asked; wait for the background ingest's report (the page's timer brings it)."""
     page.get_by_role("tab", name="文档库").click()
-    page.set_input_files("#upload input[type=file]", [str(p) for p in paths])
+    page.set_input_files("#upload input[type=file]", [p if isinstance(p, dict) else str(p) for p in paths])
     page.wait_for_timeout(500)
     # Compare the reports themselves (Gradio lays a "processing" overlay over the component meanwhile).
     text = "(id) => { const r = document.querySelector('#' + id + ' .upload-report'); return r ? r.innerText : ''; }"
@@ -377,23 +377,6 @@ def served_in_cache(tmp_path_factory):
     s.stop()
 
 
-def _report_after(page, files, wait_job: bool):
-    """Upload FilePayloads through the page; the first report, and the job's report when one runs."""
-    page.get_by_role("tab", name="文档库").click()
-    page.set_input_files("#upload input[type=file]", files)
-    page.wait_for_timeout(500)
-    text = "(id) => { const r = document.querySelector('#' + id + ' .upload-report'); return r ? r.innerText : ''; }"
-    changed = ("([id, before]) => { const r = document.querySelector('#' + id + ' .upload-report');"
-               " return r && r.innerText !== before; }")
-    report, job = page.evaluate(text, "library-report"), page.evaluate(text, "job")
-    page.click("#upload-btn")
-    page.wait_for_function(changed, arg=["library-report", report], timeout=60_000)
-    first = page.evaluate(text, "library-report")
-    if wait_job:
-        page.wait_for_function(changed, arg=["job", job], timeout=120_000)
-    return first, page.evaluate(text, "job") if wait_job else ""
-
-
 def test_upload_names_with_dots_and_twins_are_kept(browser, served_in_cache):
     """Names with leading dots reach the page's function (as _隐藏.txt …) and are ingested; before,
     Gradio refused them with InvalidPathError and the page gave no reason. Two files of one name in
@@ -405,13 +388,13 @@ def test_upload_names_with_dots_and_twins_are_kept(browser, served_in_cache):
     page.wait_for_function("() => document.querySelector('#status').innerText.includes('文档')", timeout=60_000)
     dotted = [{"name": name, "mimeType": "text/plain", "buffer": f"{u}单位党支部\n\n{u}单位党支部开展了“三会一课”学习。".encode()}
               for name, u in ((".隐藏.txt", "戊"), ("..\\..\\y.txt", "辛"))]
-    first, done = _report_after(page, dotted, True)
-    assert "2 个文件已开始在后台导入" in first and done.count("已导入") == 2, (first, done)
+    report = _upload(page, dotted)
+    assert "2 个文件已开始在后台导入" in report and report.count("已导入") == 2, report
     names = {p.name for p in (served_in_cache.index_dir / "uploads").iterdir() if p.is_file()}
     assert "_隐藏.txt" in names and not any(n.startswith(".") for n in names), names
     twins = [{"name": "名单.txt", "mimeType": "text/plain", "buffer": f"{u}单位党支部\n\n{u}单位党支部推选了{n}名优秀党员。".encode()}
              for u, n in (("己", "三"), ("庚", "四"))]
-    first, done = _report_after(page, twins, True)
-    assert "2 个文件已开始在后台导入" in first and done.count("已导入") == 2, (first, done)
+    report = _upload(page, twins)
+    assert "2 个文件已开始在后台导入" in report and report.count("已导入") == 2, report
     assert (served_in_cache.index_dir / "uploads" / "名单-2.txt").is_file()
     context.close()

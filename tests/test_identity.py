@@ -305,17 +305,23 @@ def test_deleting_the_original_of_a_duplicate_keeps_the_copy(hash_settings, seed
 
 # --- copies in another folder (issue 19, defect 4)
 
+def _with_copies(hash_settings, tmp_path, files: dict[str, str], copies: dict[str, str]):
+    """``files`` ingested from folder A, then ``copies`` (of some of them) from folder B."""
+    a, b = tmp_path / "A", tmp_path / "B"
+    for folder, texts in ((a, files), (b, copies)):
+        folder.mkdir()
+        for name, text in texts.items():
+            (folder / name).write_text(text, encoding="utf-8")
+    index = Index.open(hash_settings, create=True)
+    index.ingest([a])
+    return index, a, b, index.ingest([b])
+
+
 def test_a_copy_elsewhere_keeps_the_text_when_the_original_is_deleted(hash_settings, tmp_path):
     """X in folder A is indexed; its copy in folder B is reported as not indexed twice. X is deleted
     and A ingested again: the document follows B's copy instead of vanishing (before, it was
     removed and the text was unanswerable although B still held it)."""
-    a, b = tmp_path / "A", tmp_path / "B"
-    a.mkdir(), b.mkdir()
-    (a / "X.txt").write_text(NEW_REPORT, encoding="utf-8")
-    (b / "X的副本.txt").write_text(NEW_REPORT, encoding="utf-8")
-    index = Index.open(hash_settings, create=True)
-    index.ingest([a])
-    report = index.ingest([b])
+    index, a, b, report = _with_copies(hash_settings, tmp_path, {"X.txt": NEW_REPORT}, {"X的副本.txt": NEW_REPORT})
     assert [(p.name, d) for p, d in report.duplicates] == [("X的副本.txt", "X.txt")]
     (a / "X.txt").unlink()
     report = index.ingest([a])
@@ -332,13 +338,7 @@ def test_a_copy_elsewhere_keeps_the_text_when_the_original_is_deleted(hash_setti
 def test_a_copy_of_the_old_text_becomes_a_document_when_the_original_is_edited(hash_settings, tmp_path):
     """X is edited: X's document takes the new text, and the copy that still holds the old text is
     ingested in the same run as a document of its own: nothing a user gave silently vanishes."""
-    a, b = tmp_path / "A", tmp_path / "B"
-    a.mkdir(), b.mkdir()
-    (a / "X.txt").write_text(NEW_REPORT, encoding="utf-8")
-    (b / "X的副本.txt").write_text(NEW_REPORT, encoding="utf-8")
-    index = Index.open(hash_settings, create=True)
-    index.ingest([a])
-    index.ingest([b])
+    index, a, b, _ = _with_copies(hash_settings, tmp_path, {"X.txt": NEW_REPORT}, {"X的副本.txt": NEW_REPORT})
     (a / "X.txt").write_text(OTHER_REPORT, encoding="utf-8")
     report = index.ingest([a])
     assert report.updated == ["X.txt"] and report.added == ["X的副本.txt"]
@@ -350,14 +350,8 @@ def test_a_copy_of_the_old_text_becomes_a_document_when_the_original_is_edited(h
 def test_a_file_overwritten_with_another_report_hands_its_text_to_a_copy(hash_settings, tmp_path):
     """Y's file is overwritten with X's report (so it is now a copy of X): Y's own text lives on in a
     recorded copy, which becomes Y's file."""
-    a, b = tmp_path / "A", tmp_path / "B"
-    a.mkdir(), b.mkdir()
-    (a / "X.txt").write_text(NEW_REPORT, encoding="utf-8")
-    (a / "Y.txt").write_text(OTHER_REPORT, encoding="utf-8")
-    (b / "Y的副本.txt").write_text(OTHER_REPORT, encoding="utf-8")
-    index = Index.open(hash_settings, create=True)
-    index.ingest([a])
-    index.ingest([b])
+    index, a, b, _ = _with_copies(hash_settings, tmp_path, {"X.txt": NEW_REPORT, "Y.txt": OTHER_REPORT},
+                                  {"Y的副本.txt": OTHER_REPORT})
     (a / "Y.txt").write_text(NEW_REPORT, encoding="utf-8")
     report = index.ingest([a])
     assert report.removed == [] and ("Y.txt", b / "Y的副本.txt") in report.moved
