@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
+from importlib import resources
 
 from .chinese import CN_DIGITS, STOPWORDS, TASK_WORDS, _lock, _pos_tokenizer, fold, has_person_name, quoted, synonyms
 
@@ -121,6 +123,7 @@ class Needs:
     counted_of: str = ""  # 「先进个人的事迹分了几期」 → 先进个人: whose things are counted
     which: str = ""  # 「哪个党支部」 → 党支部: the kind of unit the answer names
     contact: tuple[str, ...] = ()  # "phone", "address": contact details asked for
+    defines: str = ""  # 「“三严三保”到底指什么」 → 三严三保: the term whose content is asked for
 
     def for_report(self) -> "Needs":
         """A question about a report itself (谁写的, 哪天发布): its author and date line answer who and when."""
@@ -215,7 +218,49 @@ def needs(question: str, df) -> Needs:
     return Needs(unknown=tuple(unknown_names(question, df)), names=tuple(local_names(question, df)), role=role, who=who, who_verb=who_verb,
                  when=when, where=bool(_ASKS_WHERE.search(q)),
                  count_unit="" if rank else count_unit, counted=counted, rank=rank, counted_of=counted_of,
-                 which=which, contact=tuple(k for k, rx in _ASKS_CONTACT.items() if rx.search(q)))
+                 which=which, contact=tuple(k for k, rx in _ASKS_CONTACT.items() if rx.search(q)),
+                 defines=defined_term(q))
+
+
+@lru_cache(maxsize=1)
+def _definition_cues() -> tuple[re.Pattern, re.Pattern]:
+    """(what a clause asking for a term's content ends with, what states it after the term), from
+    data/definition_cues.txt."""
+    words: dict[str, list[str]] = {"question": [], "answer": []}
+    text = (resources.files("assistant") / "data" / "definition_cues.txt").read_text(encoding="utf-8")
+    for line in text.splitlines():
+        kind, sep, word = line.partition(": ")
+        if sep and not line.startswith("#") and kind in words:
+            words[kind].append(re.escape(word.strip()))
+    asked = "|".join(words["question"])
+    n = r"[几一二三四五六七八九十两\d]+"
+    item = r"(?:(?![位名人家天年月日号次届期批所])[\u4e00-\u9fff])?"  # 哪四同, 哪三种 — not 哪两位 (who), 哪几天 (when)
+    ask = re.compile(  # the clause ends by asking for the content: 到底指什么 / 是哪四同 / 具体是怎么表述的
+        rf"(?:(?:具体|到底|究竟)(?:是|指)|指)(?:的是)?(?:什么|啥|哪些|哪{n}{item})(?:{asked}|方面)?(?:呢)?$"
+        rf"|是什么(?:{asked})(?:呢)?$|什么意思(?:呢)?$|是哪{n}{item}(?:方面)?(?:呢)?$"
+        rf"|(?:怎么|如何)(?:{asked})(?:的)?(?:呢)?$|包括哪些(?:{asked}|方面)?(?:呢)?$")
+    return ask, re.compile("|".join(words["answer"]))
+
+
+def defined_term(question: str) -> str:
+    """The term whose content a question asks for: the name it quotes before asking (「“三严三保”到底
+    指什么」 → 三严三保, 「“四同”是哪四同」 → 四同), else the head of the noun phrase before the ask
+    (「讲话里提到的中科院战略使命，具体是怎么表述的」 → 使命); "" when it asks something else."""
+    ask, _ = _definition_cues()
+    q = fold(question)
+    clauses = [c for c in re.split(r"[，,。？?！!；;]", q)]
+    for i, clause in enumerate(clauses):
+        m = ask.search(clause.strip())
+        if not m:
+            continue
+        before = "，".join(clauses[:i] + [clause.strip()[: m.start()]])
+        names = [x.strip() for x in quoted(before) if len(x.strip()) >= 2]
+        if names:
+            return names[-1]
+        head = _head_noun(clause.strip()[: m.start()].split("的")[-1])
+        return head or (_head_noun(clauses[i - 1].split("的")[-1]) if i else "")
+    return ""
+
 
 
 def _role_in(phrase: str) -> str:
@@ -346,7 +391,23 @@ def missing(n: Needs, sentence: str, context: str = "", report: str = "", author
             return f"does not count those of {n.counted_of}"
     if n.which and not name_in(n.which, s):
         return f"names no {n.which}"
+    if n.defines and not _states_content(n.defines, s, c):
+        return f"does not say what {n.defines} is"
     return ""
+
+
+def _states_content(term: str, s: str, context: str) -> bool:
+    """Does sentence ``s`` state what ``term`` stands for? The term followed in its clause by what
+    introduces its content (「“三严三保”,即严格考勤…」, 「强化三种意识:一是…」), or a list ending right
+    before it (「“出创新成果、出创新人才、出创新思想”的战略使命」), or the sentence stands under a
+    heading (or in a report) named by the term (「堅持…“四同”」 over 「同謀劃、同部署、同檢查、同考核」).
+    A sentence that only mentions the term (「努力做到“五个提升”,抓好…」) does not."""
+    if term in context:
+        return True
+    _, cue = _definition_cues()
+    t = re.escape(term)
+    return bool(re.search(rf"{t}[”\"」』]?[^，。；！？,;]{{0,10}}?[，,]?(?:{cue.pattern})", s)
+                or re.search(rf"、[^，。；、,;]{{1,20}}?[”\"」』]?的?[\u4e00-\u9fff]{{0,4}}?{t}", s))
 
 
 _ASKS_CONTACT = {"phone": re.compile(r"电话|手机|联系方式|传真"), "address": re.compile(r"地址|住址|通讯地址|邮编")}

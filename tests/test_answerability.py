@@ -92,3 +92,36 @@ def test_a_report_author_that_is_a_department_answers_who_wrote_it():
     assert missing(n, "作者:党群工作部") == "names nobody"  # a department is no person's name
     # the report's author answers only in a sentence that names it, not in every sentence of the report
     assert missing(n, "所党委对创先争优活动进行系统总结。", author="党群工作部") == "names nobody"
+
+
+# --- the "what it means" slot (issue 16): a term's content, not a sentence that only mentions it
+
+@pytest.mark.parametrize("question, term", [
+    ("方案里说的“三严三保”到底指什么？", "三严三保"),
+    ("党建工作与业务工作“四同”，是哪四同？", "四同"),
+    ("要求党员强化的“三种意识”是哪三种？", "三种意识"),
+    ("“以学促做”是什么意思？", "以学促做"),
+    ("讲话里提到的中科院战略使命，具体是怎么表述的？", "战略"),
+    ("领导小组的副组长是哪两位？", ""),  # who, not what
+    ("会议是哪几天开的？", ""),  # when
+    ("研发中心党支部得过什么称号？", ""),  # which title, not what a term means
+    ("质检中心有多少名党员？", ""),
+])
+def test_the_term_whose_content_is_asked(question, term):
+    assert needs(question, DF).defines == term
+
+
+@pytest.mark.parametrize("question, sentence, context, lacks", [
+    ("“三严三保”到底指什么？", "做到“三严三保”,即严格考勤,保证学习人数;", "", ""),
+    ("“三种意识”是哪三种？", "要求各党支部和广大党员强化三种意识:一是责任意识。", "", ""),
+    ("“四个融为一体”具体指哪四个方面？", "探索“四个融为一体”的有效组织形式,即:创先争优活动与经济中心工作融为一体", "", ""),
+    ("讲话里提到的战略使命，具体是怎么表述的？", "明确我院“出创新成果、出创新人才、出创新思想”的战略使命", "", ""),
+    ("“四同”是哪四同？", "在全所层面带头做到党建工作与业务工作同谋划、同部署、同检查、同考核。",
+     "五、坚持党建工作与业务工作“四同”", ""),  # under the heading that names it
+    ("“双育工程”到底指什么？", "结合实施党员“双育工程”,采取重温入党誓词、回顾党的成就、学习党史等形式。", "",
+     "does not say what 双育工程 is"),  # a list follows, but of the forms used, not of what it is
+    ("“五个提升”具体指哪五个方面？", "努力做到“五个提升”,抓好基层组织建设年各项工作。", "",
+     "does not say what 五个提升 is"),
+])
+def test_a_sentence_states_what_a_term_is_or_only_mentions_it(question, sentence, context, lacks):
+    assert missing(needs(question, DF), sentence, context) == lacks
