@@ -124,6 +124,8 @@ class Needs:
     which: str = ""  # 「哪个党支部」 → 党支部: the kind of unit the answer names
     contact: tuple[str, ...] = ()  # "phone", "address": contact details asked for
     defines: str = ""  # 「“三严三保”到底指什么」 → 三严三保: the term whose content is asked for
+    item: int = 0  # 「第四个方面讲的是什么」 → 4: the place in a list the answer must be
+    periods: tuple[str, ...] = ()  # 「“十三五”战略目标」 → 十三五: the planning period the answer must be of
 
     def for_report(self) -> "Needs":
         """A question about a report itself (谁写的, 哪天发布): its author and date line answer who and when."""
@@ -219,7 +221,40 @@ def needs(question: str, df) -> Needs:
                  when=when, where=bool(_ASKS_WHERE.search(q)),
                  count_unit="" if rank else count_unit, counted=counted, rank=rank, counted_of=counted_of,
                  which=which, contact=tuple(k for k, rx in _ASKS_CONTACT.items() if rx.search(q)),
-                 defines=defined_term(q))
+                 defines=defined_term(q), item=_list_item(q), periods=tuple(dict.fromkeys(_PERIOD.findall(q))))
+
+
+# 「第四个方面」「第五条」: a place in a list of points (not 第二名, a rank; nor 第三党支部, a name).
+_ITEM_ASK = re.compile(r"第([一二三四五六七八九十]{1,3}|\d{1,2})(?:个|条|项|点)?(?=方面|条|项|点|部分|个(?!人))")
+_PERIOD = re.compile(r"十[一二三四五六七八九]五")  # a five-year plan: 十二五 is not 十三五
+_CN_NUM = {ch: i for i, ch in enumerate("零一二三四五六七八九")}
+
+
+def _cn_int(text: str) -> int:
+    """一 … 九十九 (or digits) as a number."""
+    if text.isdigit():
+        return int(text)
+    tens, _, ones = text.rpartition("十")
+    if "十" not in text:
+        return _CN_NUM.get(text, 0)
+    return (_CN_NUM.get(tens, 0) if tens else 1) * 10 + _CN_NUM.get(ones, 0)
+
+
+def _cn(n: int) -> str:
+    digits = "零一二三四五六七八九"
+    return digits[n] if n < 10 else (("" if n < 20 else digits[n // 10]) + "十" + (digits[n % 10] if n % 10 else ""))
+
+
+def _list_item(q: str) -> int:
+    m = _ITEM_ASK.search(q)
+    return _cn_int(m.group(1)) if m else 0
+
+
+def _is_item(n: int, text: str) -> bool:
+    """Does ``text`` mark the ``n``-th point of a list: 第四, 四是, 四、, （四）, 4. …"""
+    cn = _cn(n)
+    return bool(re.search(rf"第{cn}|(?<![一二三四五六七八九十]){cn}(?:是|、|要)|[（(]{cn}[）)]|(?<!\d){n}\s*[、.．)）]"
+                          rf"|[（(]{n}[）)]|第{n}(?!\d)", text))
 
 
 @lru_cache(maxsize=1)
@@ -393,6 +428,11 @@ def missing(n: Needs, sentence: str, context: str = "", report: str = "", author
         return f"names no {n.which}"
     if n.defines and not _states_content(n.defines, s, c):
         return f"does not say what {n.defines} is"
+    if n.item and not (_is_item(n.item, s) or _is_item(n.item, c)):
+        return f"is not point {n.item} of a list"
+    for period in n.periods:
+        if period not in s and period not in c:
+            return f"is not about {period}"
     return ""
 
 

@@ -125,3 +125,20 @@ def test_the_term_whose_content_is_asked(question, term):
 ])
 def test_a_sentence_states_what_a_term_is_or_only_mentions_it(question, sentence, context, lacks):
     assert missing(needs(question, DF), sentence, context) == lacks
+
+
+# --- constraints the answer must carry: the place in a list, the planning period (issue 16)
+
+@pytest.mark.parametrize("question, sentence, lacks", [
+    ("学习教育目标的第四个方面讲的是什么？", "四是进一步强化宗旨观念，勇于担当作为。", ""),
+    ("基本原则的第四条是怎么写的？", "四要立足本职、注重实效。", ""),
+    ("基本原则的第四条是怎么写的？", "（四）立足本职、注重实效。", ""),
+    ("学习教育目标的第五个方面讲的是什么？", "四是进一步强化宗旨观念，勇于担当作为。", "is not point 5 of a list"),
+    ("学习教育目标的第五个方面讲的是什么？", "结合实际制定活动实施方案，提出明确目标和具体要求。", "is not point 5 of a list"),
+    ("代表队拿了第几名？", "中心代表队获得了团体总分第二名的优异成绩。", ""),  # a rank, not a list point
+    ("十三五战略目标里要形成什么？", "十二五战略目标已经明确，在研发、产业和行业服务方面形成三个一流。",
+     "is not about 十三五"),
+    ("十二五战略目标里要形成什么？", "十二五战略目标已经明确，在研发、产业和行业服务方面形成三个一流。", ""),
+])
+def test_the_place_in_a_list_and_the_period_asked_must_be_the_sentences(question, sentence, lacks):
+    assert missing(needs(question, DF), sentence) == lacks
