@@ -428,7 +428,7 @@ def missing(n: Needs, sentence: str, context: str = "", report: str = "", author
         return f"names no {n.which}"
     if n.defines and not _states_content(n.defines, s, c):
         return f"does not say what {n.defines} is"
-    if n.item and not (_is_item(n.item, s) or _is_item(n.item, c)):
+    if n.item and not _is_item(n.item, s):  # in the sentence: a heading's 四、 numbers a section, not the point
         return f"is not point {n.item} of a list"
     for period in n.periods:
         if period not in s and period not in c:
