@@ -142,3 +142,8 @@ def test_a_sentence_states_what_a_term_is_or_only_mentions_it(question, sentence
 ])
 def test_the_place_in_a_list_and_the_period_asked_must_be_the_sentences(question, sentence, lacks):
     assert missing(needs(question, DF), sentence) == lacks
+
+
+def test_a_heading_numbers_a_section_not_the_point_asked():
+    n = needs("学习教育目标的第四个方面讲的是什么？", DF)
+    assert missing(n, "全院各级党组织要承担起组织领导的责任。", "四、切实加强组织领导") == "is not point 4 of a list"
