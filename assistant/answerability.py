@@ -24,7 +24,8 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import resources
 
-from .chinese import CN_DIGITS, STOPWORDS, TASK_WORDS, _lock, _pos_tokenizer, fold, has_person_name, quoted, synonyms
+from .chinese import (CN_DIGITS, STOPWORDS, TASK_WORDS, _lock, _pos_tokenizer, fold, has_person_name, has_place_name,
+                      quoted, synonyms)
 
 _UNIT_SUFFIX = ("研究所", "研究院", "研究室", "化物所", "公司", "集团", "大学", "学院", "党支部", "支部", "党委", "党总支",
                 "中心", "所", "院", "室", "局", "厅", "处", "部", "委")
@@ -377,15 +378,20 @@ def _person_beside(text: str, role: str) -> bool:
     return False
 
 
-def missing(n: Needs, sentence: str, context: str = "", report: str = "", author: str = "") -> str:
+def missing(n: Needs, sentence: str, context: str = "", report: str = "", author: str = "", before: str = "") -> str:
     """What ``sentence`` lacks to answer (empty when it answers). ``context``: where the names asked
-    about may be instead (the report's title, organisation, headings). For a question about the
-    report itself: ``report``, its header date; ``author``, its byline's author — a person or a
-    department (党群工作部) — which a sentence naming it (the byline) answers 「作者是谁」 with."""
+    about may be instead (the report's title, organisation, headings); ``before``: the paragraph up
+    to the sentence, where the name of a place may stand too (「…在长辛店…。五一那天，一千五百名工人…」;
+    not a person's or a unit's, whose facts must be in their own sentence). For a
+    question about the report itself: ``report``, its header date; ``author``, its byline's author —
+    a person or a department (党群工作部) — which a sentence naming it (the byline) answers 「作者是谁」
+    with. What is asked (a name, a date, a number…) must be in the sentence itself."""
     s = fold(sentence)
     c = fold(context)
-    for name in n.names:
-        if not name_in(name, s) and not name_in(name, c):
+    b = fold(before)
+    for name in n.names:  # a place may set the scene earlier in the paragraph; a person or unit must be here
+        if not name_in(name, s) and not name_in(name, c) and not (name_in(name, b) and _place_like(name)
+                                                                   and has_place_name(name)):
             return f"is not about {name}"
     if n.who:
         if n.role:

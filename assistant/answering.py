@@ -27,6 +27,9 @@ from .schema import Answer, Citation, Hit
 REFUSAL = "文档中没有找到相关信息"
 SUPPORT_THRESHOLD = 0.2  # calibrated on the dev set: answerable questions score ≥ 0.27
 ANSWERING_FLOOR = 0.5  # a sentence that states what is asked may answer with half the best sentence's support
+# A name the question asks about may stand earlier in the sentence's paragraph, up to this many characters
+# before it (the sentences of one event or list item: about two sentences of these reports).
+PARAGRAPH_BEFORE = 120
 NEIGHBOUR_CREDIT = 0.6
 CONTEXT_CREDIT = 0.6
 DOC_CREDIT = 0.3
@@ -362,7 +365,10 @@ def _lack(index: Index, q: Question, s: Scored) -> str:
         author = m.author
         if n.who and not m.author and not _BYLINE.search(s.text):
             return "is not the report's byline, and the report names no author"
-    return missing(n, s.text, context, report, author)
+    text = index.store.text(s.hit.chunk.doc_id)
+    paragraph = text.rfind("\n", max(0, s.start - PARAGRAPH_BEFORE), s.start) + 1
+    before = text[max(paragraph, s.start - PARAGRAPH_BEFORE) : s.start]
+    return missing(n, s.text, context, report, author, before)
 
 
 def asks_about(q: Question, m) -> bool:

@@ -147,3 +147,15 @@ def test_the_place_in_a_list_and_the_period_asked_must_be_the_sentences(question
 def test_a_heading_numbers_a_section_not_the_point_asked():
     n = needs("学习教育目标的第四个方面讲的是什么？", DF)
     assert missing(n, "全院各级党组织要承担起组织领导的责任。", "四、切实加强组织领导") == "is not point 4 of a list"
+
+
+def test_a_place_may_set_the_scene_earlier_in_the_paragraph_a_person_or_unit_may_not():
+    """The reader looks at the sentence with what comes before it in its paragraph: a place named
+    there is where the sentence happens; a person or unit named there is not what it is about."""
+    n = needs("长辛店的劳动补习学校有几位教员？", {**DF, "长辛店": 2, "学校": 3, "教员": 2})
+    assert "长辛店" in n.names
+    sentence = "这所学校离北京不远，有三位教员。"
+    assert missing(n, sentence) == "is not about 长辛店"
+    assert missing(n, sentence, before="我们决定在长辛店创办劳动补习学校。") == ""
+    who = needs("党员赵洪玉是什么时候退休的？", {**DF, "赵洪玉": 1, "退休": 1})
+    assert missing(who, "今年按计划顺利搬迁。", before="党员赵洪玉负责外联工作。") == "is not about 赵洪玉"
