@@ -27,8 +27,9 @@ from .schema import Answer, Citation, Hit
 REFUSAL = "文档中没有找到相关信息"
 SUPPORT_THRESHOLD = 0.2  # calibrated on the dev set: answerable questions score ≥ 0.27
 ANSWERING_FLOOR = 0.5  # a sentence that states what is asked may answer with half the best sentence's support
-# A name the question asks about may stand earlier in the sentence's paragraph, up to this many characters
-# before it (the sentences of one event or list item: about two sentences of these reports).
+# A place the question names may stand earlier in the sentence's paragraph, up to this many characters
+# before it: about two sentences of these reports (the seeds' 366 sentences: median 40 characters, mean
+# 54, 75th percentile 72).
 PARAGRAPH_BEFORE = 120
 NEIGHBOUR_CREDIT = 0.6
 CONTEXT_CREDIT = 0.6
