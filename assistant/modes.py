@@ -58,9 +58,11 @@ def get(name: str) -> Mode:
 
 
 # A request to write something: a drafting verb and something to draft.
+# A count after the verb may be written in digits or any numeral: 列3条, 写两点, 拟五条.
+_N = r"[一二两三四五六七八九十几0-9０-９]"
 _DRAFT_VERB = re.compile(
-    r"起草|草拟|拟写|拟定|拟[一个份篇几个]|撰写|(?:帮|替|给)我.{0,6}写|写[一个份篇几]|写出|列[一个份几出]|整理[一出几]|"
-    r"准备[一个份篇几]|出[一个份]|提炼|归纳[一几出]|梳理[一几出]"
+    rf"起草|草拟|拟写|拟定|拟(?:[个份篇]|{_N})|撰写|(?:帮|替|给)我.{{0,6}}写|写(?:[个份篇]|{_N})|写出|列(?:[个份出]|{_N})|"
+    rf"整理(?:出|{_N})|准备(?:[个份篇]|{_N})|出[一个份]|提炼|归纳(?:出|{_N})|梳理(?:出|{_N})"
 )
 _DRAFT_WHAT = re.compile(r"提纲|要点|讲话|发言|讲稿|稿子|致辞|材料|思路|条|讲几点|几点")
 # A search across units for what they did.
