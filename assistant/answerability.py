@@ -281,10 +281,11 @@ def _definition_cues() -> tuple[re.Pattern, re.Pattern]:
 def defined_term(question: str) -> str:
     """The term whose content a question asks for: the name it quotes before asking (「“三严三保”到底
     指什么」 → 三严三保, 「“四同”是哪四同」 → 四同), else the head of the noun phrase before the ask
-    (「讲话里提到的中科院战略使命，具体是怎么表述的」 → 使命); "" when it asks something else."""
+    (「讲话里提到的中科院战略使命，具体是怎么表述的」 → 战略, as jieba heads it); "" when it asks
+    something else."""
     ask, _ = _definition_cues()
     q = fold(question)
-    clauses = [c for c in re.split(r"[，,。？?！!；;]", q)]
+    clauses = re.split(r"[，,。？?！!；;]", q)
     for i, clause in enumerate(clauses):
         m = ask.search(clause.strip())
         if not m:
@@ -296,7 +297,6 @@ def defined_term(question: str) -> str:
         head = _head_noun(clause.strip()[: m.start()].split("的")[-1])
         return head or (_head_noun(clauses[i - 1].split("的")[-1]) if i else "")
     return ""
-
 
 
 def _role_in(phrase: str) -> str:
