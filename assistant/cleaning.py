@@ -345,11 +345,12 @@ def clean(raw: str, doc_id: str, path: str = "", raw_hash: str | None = None, ki
         joined.append(bool(kept) and kept_pages[-1] + 1 == line_pages[i] and _continues(kept[-1], s))
         kept.append(s)
         kept_pages.append(line_pages[i])
-    cleaned = "".join(("" if join or not k else "\n") + s for k, (s, join) in enumerate(zip(kept, joined)))
+    seps = ["" if join or not k else "\n" for k, join in enumerate(joined)]  # what goes before each kept line
+    cleaned = "".join(sep + s for sep, s in zip(seps, kept))
     page_starts: list[int] = []  # where pages 2, 3, … start in the cleaned text
     offset = 0
-    for k, (s, page) in enumerate(zip(kept, kept_pages)):
-        offset += 0 if joined[k] or not k else 1
+    for sep, s, page in zip(seps, kept, kept_pages):
+        offset += len(sep)
         while len(page_starts) + 1 < page:
             page_starts.append(offset)
         offset += len(s)

@@ -40,7 +40,7 @@ from .cleaning import clean
 from .embedding import EmbedderUnavailable, load_embedder
 from .errors import AssistantError
 from .keyword import KeywordIndex, fingerprint
-from .loading import Skipped, Unreadable, discover, read_file
+from .loading import Skipped, Unreadable, discover, free_name, read_file
 from .schema import Chunk, DocMeta, Document, content_hash
 from .settings import Settings
 from .store import DocRecord, DocStore, date_ord, date_span  # noqa: F401 - date_ord is imported from here
@@ -517,17 +517,6 @@ class Index:
         return Prepared(path=path, key=key, content_hash=bytes_hash, doc=doc, text_hash=text_hash(doc.text))
 
     @staticmethod
-    def _free_id(name: str, records: dict[str, DocRecord]) -> str:
-        if name not in records:
-            return name
-        stem, dot, suffix = name.rpartition(".")
-        stem, suffix = (stem, dot + suffix) if stem else (name, "")
-        n = 2
-        while f"{stem}-{n}{suffix}" in records:
-            n += 1
-        return f"{stem}-{n}{suffix}"
-
-    @staticmethod
     def _holds(rec: DocRecord) -> bool:
         """Does the file a document was read from still hold the bytes that were indexed?"""
         if not rec.path:
@@ -557,7 +546,7 @@ class Index:
             return Decision("moved", same[0].doc_id)
         if own is not None:
             return Decision("update", own.doc_id)
-        doc_id = Index._free_id(p.path.name, records)
+        doc_id = free_name(p.path.name, records.__contains__)
         return Decision("new", doc_id, taken_by=p.path.name if doc_id != p.path.name else "")
 
     def _need_server(self) -> None:

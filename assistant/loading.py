@@ -52,6 +52,19 @@ def display(path: Path | str) -> str:
     return os.fsencode(str(path)).decode("utf-8", "replace")
 
 
+def free_name(name: str, taken) -> str:
+    """``name``, or ``stem-2.suffix`` (-3, …) when ``taken(name)`` says it is taken: how a second
+    document or upload of one name is named (名单.txt, 名单-2.txt)."""
+    if not taken(name):
+        return name
+    stem, dot, suffix = name.rpartition(".")
+    stem, suffix = (stem, dot + suffix) if stem else (name, "")
+    n = 2
+    while taken(f"{stem}-{n}{suffix}"):
+        n += 1
+    return f"{stem}-{n}{suffix}"
+
+
 def bad_name(path: Path) -> str | None:
     """Why a file name cannot be used as a document name, or None."""
     try:

@@ -24,7 +24,7 @@ from .conversation import Conversation
 from .errors import AssistantError
 from .housekeeping import DownloadDir
 from .jobs import JobRunner
-from .loading import CONVERTED_SUFFIXES, Unreadable, bad_name, display, read_file
+from .loading import CONVERTED_SUFFIXES, Unreadable, bad_name, display, free_name, read_file
 from .modes import BY_LABEL, QA, get
 from .pipeline import Request, ask
 from .render import answer_html, esc, esc_lines, question_html, streaming_html
@@ -111,14 +111,6 @@ def reason_zh(kind: str, detail: dict, english: str = "") -> str:
     if kind in ("binary", "encoding"):
         return "无法识别为文本（需为 UTF-8、GB18030/GBK 或 Big5 编码的文字），请另存为 UTF-8 文本后再上传。"
     return f"未导入（{english}）。" if english else "未导入。"
-
-
-def _free_name(folder: Path, name: str) -> Path:
-    """``folder/name``, or ``folder/stem-2.suffix`` (-3, …) when that is taken."""
-    target, stem, suffix, n = folder / name, Path(name).stem, Path(name).suffix, 2
-    while target.exists():
-        target, n = folder / f"{stem}-{n}{suffix}", n + 1
-    return target
 
 
 class WebApp:
@@ -310,7 +302,7 @@ class WebApp:
                 lines.append(f'<li class="refused">✗ {esc(problem)}</li>')
                 continue
             stage_dir.mkdir(parents=True, exist_ok=True)
-            dest = _free_name(stage_dir, p.name)  # two files of one name in one upload: 名单.txt, 名单-2.txt
+            dest = stage_dir / free_name(p.name, lambda n: (stage_dir / n).exists())  # 名单.txt, 名单-2.txt
             shutil.copyfile(p, dest)
             staged.append(dest)
         if not staged:
@@ -349,7 +341,7 @@ class WebApp:
         for f in staged:
             target = self.upload_dir / f.name
             if target.exists() and choice != "replace" and target.read_bytes() != f.read_bytes():
-                target = _free_name(self.upload_dir, f.name)
+                target = self.upload_dir / free_name(f.name, lambda n: (self.upload_dir / n).exists())
             os.replace(f, target)
             final.append(target)
         shutil.rmtree(staged[0].parent, ignore_errors=True)
