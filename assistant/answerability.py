@@ -25,7 +25,7 @@ from functools import lru_cache
 from importlib import resources
 
 from .chinese import (CN_DIGITS, STOPWORDS, TASK_WORDS, _lock, _pos_tokenizer, fold, has_person_name, has_place_name,
-                      quoted, synonyms)
+                      lexical, quoted, synonyms)
 
 _UNIT_SUFFIX = ("研究所", "研究院", "研究室", "化物所", "公司", "集团", "大学", "学院", "党支部", "支部", "党委", "党总支",
                 "中心", "所", "院", "室", "局", "厅", "处", "部", "委")
@@ -62,17 +62,17 @@ _WHO = re.compile(r"(?P<before>[\u4e00-\u9fffA-Za-z]{1,12}?)(?:是谁|是哪位|
 _ASKS_WHO = re.compile(r"谁|哪位|哪一位|什么人|叫什么|姓名|名字")
 _ASKS_WHEN = re.compile(r"什么时候|何时|哪天|哪一天|哪一?年|几月|几号|什么日子|日期是")
 _ASKS_WHERE = re.compile(r"在哪里|在哪儿|在哪开|哪里开|哪里举行|什么地方|什么地点|在哪个地方|地点在|在何处|去哪里")
-_DATE = re.compile(r"(?:19|20)\d{2}\s*[-年./]|[0-9一二三四五六七八九十]{1,3}\s*月(?:份|[0-9一二三四五六七八九十]{1,3}\s*[日号])?|"
+DATE = re.compile(r"(?:19|20)\d{2}\s*[-年./]|[0-9一二三四五六七八九十]{1,3}\s*月(?:份|[0-9一二三四五六七八九十]{1,3}\s*[日号])?|"
                    r"[0-9一二三四五六七八九十]{1,3}\s*[日号]|今年|去年|明年|前年|年初|年中|年底|年终|上半年|下半年|"
                    r"[春夏秋冬]季|七一|五四|国庆|春节|元旦")
-_VENUE = re.compile(r"会议室|礼堂|报告厅|多功能厅|会场|大厅|基地|广场|纪念馆|展览馆|博物馆|旧址|教育基地|现场|楼|馆|"
+VENUE = re.compile(r"会议室|礼堂|报告厅|多功能厅|会场|大厅|基地|广场|纪念馆|展览馆|博物馆|旧址|教育基地|现场|楼|馆|"
                     r"(?:在|赴|到|去)[\u4e00-\u9fff]{2,10}?(?:召开|举行|举办|开展|进行|参观|考察|学习)")
 # A rank asked for: 第几…, or a place in a ranking (第一名, 二等奖, 冠军) — not 第三党支部, which is a name.
 _RANK_ASK = re.compile(r"第几(?:名|位|个|次|届|批)?|几等奖|第[一二三四五六七八九十\d]+(?:名|位)|[一二三四五六七八九十\d]等奖|"
                        r"冠军|亚军|季军|金奖|银奖|铜奖|特等奖|优秀奖")
-_RANK_ANY = re.compile(r"第[一二三四五六七八九十\d]+(?:名|位|个|次|届|批)?|[一二三四五六七八九十\d]等奖|冠军|亚军|季军|金奖|银奖|"
+RANK = re.compile(r"第[一二三四五六七八九十\d]+(?:名|位|个|次|届|批)?|[一二三四五六七八九十\d]等奖|冠军|亚军|季军|金奖|银奖|"
                        r"铜奖|特等奖|优秀奖")
-_NUM = rf"[0-9０-９]+(?:\.[0-9]+)?(?:\s*[-~～至到]\s*[0-9]+)?\s*[万千百亿]?|[{CN_DIGITS}]+"
+NUMBER = rf"[0-9０-９]+(?:\.[0-9]+)?(?:\s*[-~～至到]\s*[0-9]+)?\s*[万千百亿]?|[{CN_DIGITS}]+"
 _COUNT_ASK = re.compile(r"(?:多少|几)\s*(?P<unit>[名人位员个项次条道家支期批届种类场所篇本件份组米年月天日周元])?"
                         r"(?P<after>[\u4e00-\u9fff]{0,12})")
 _COUNT_BEFORE = re.compile(r"(?P<before>[\u4e00-\u9fff]{2,8}?)(?:一共|总共|共|有|是|达|约|大概|大约)*(?:多少|几)")
@@ -173,9 +173,11 @@ def needs(question: str, df) -> Needs:
         m = _WHO.search(q)
         if m and m.group("before"):
             role = _role_in(m.group("before").split("的")[-1])
-        v = re.search(r"(?<!哪)谁([\u4e00-\u9fff]{1,3}?)的", q)
-        if v:
-            who_verb = v.group(1)
+        v = re.search(r"(?:(?<!哪)谁|哪一?位)([\u4e00-\u9fff]{1,8}?)的", q)
+        if v:  # 「谁主持的」「哪位院领导主持的」 → 主持; 「哪位院士指导下完成的」 → 指导, the person's own act.
+            # LAC's verbs (jieba reads 指导 as a noun); a one-character verb (谁讲的) binds too loosely to check.
+            verbs = [v.group(1)[a:b] for a, b, tag in lexical(v.group(1)) if tag in ("v", "vn") and b - a >= 2]
+            who_verb = verbs[0] if verbs else ""
         if role and (role in _GENERIC_PERSON or role.endswith(("代表", "专家"))):
             role = ""
         m2 = re.search(r"(?:哪位|哪一位)([\u4e00-\u9fff]{2,4})", q)
@@ -217,7 +219,7 @@ def needs(question: str, df) -> Needs:
     r = _RANK_ASK.search(q)
     if r:
         rank = {"第": "?", "几": "?等奖"}.get(r.group(0)[:1] if r.group(0)[:2] in ("第几", "几等") else "", "") \
-            or _norm_rank(r.group(0))
+            or norm_rank(r.group(0))
     return Needs(unknown=tuple(unknown_names(question, df)), names=tuple(local_names(question, df)), role=role, who=who, who_verb=who_verb,
                  when=when, where=bool(_ASKS_WHERE.search(q)),
                  count_unit="" if rank else count_unit, counted=counted, rank=rank, counted_of=counted_of,
@@ -327,7 +329,7 @@ def _head_noun(phrase: str) -> str:
     return head
 
 
-def _norm_rank(text: str) -> str:
+def norm_rank(text: str) -> str:
     return re.sub(r"(名|位|个|次|届|批)$", "", text)
 
 
@@ -360,7 +362,7 @@ def names_someone(text: str) -> bool:
 _OWNER = re.compile(r"^(?:党支部|支部|党委|党总支|总支|团委|工会)")
 
 
-def _role_found(text: str, role: str) -> str:
+def role_found(text: str, role: str) -> str:
     """The role as the sentence writes it: 「光栅室党支部组长」 asks for the 组长 of that 党支部."""
     core = _OWNER.sub("", role)
     return role if role in text else (core if core and core in text else "")
@@ -378,6 +380,18 @@ def _person_beside(text: str, role: str) -> bool:
     return False
 
 
+class Lack(str):
+    """What a sentence lacks to answer, in English (the str: logs, ``reason``) and as the words a
+    user reads after 「文档中没有写明」 (``zh``)."""
+
+    zh: str
+
+    def __new__(cls, en: str, zh: str) -> "Lack":
+        out = super().__new__(cls, en)
+        out.zh = zh
+        return out
+
+
 def missing(n: Needs, sentence: str, context: str = "", report: str = "", author: str = "", before: str = "") -> str:
     """What ``sentence`` lacks to answer (empty when it answers). ``context``: where the names asked
     about may be instead (the report's title, organisation, headings); ``before``: the paragraph up
@@ -392,54 +406,59 @@ def missing(n: Needs, sentence: str, context: str = "", report: str = "", author
     for name in n.names:  # a place may set the scene earlier in the paragraph; a person or unit must be here
         if not name_in(name, s) and not name_in(name, c) and not (name_in(name, b) and _place_like(name)
                                                                    and has_place_name(name)):
-            return f"is not about {name}"
+            return Lack(f"is not about {name}", f"与“{name}”有关的内容")
     if n.who:
         if n.role:
-            found = _role_found(s, n.role)
+            found = role_found(s, n.role)
             if not found:
-                return f"names no {n.role}"
+                return Lack(f"names no {n.role}", f"{n.role}是谁")
             if not _person_beside(s, found):
-                return f"gives no name for {n.role}"
+                return Lack(f"gives no name for {n.role}", f"{n.role}的姓名")
         elif not names_someone(s) and not (author and fold(author) in s):
-            return "names nobody"
+            return Lack("names nobody", "具体是谁")
         if n.who_verb and n.who_verb not in s:
-            return f"says nothing of who {n.who_verb}"
-    if n.when and not (_DATE.search(s) or (report and _DATE.search(report))):
-        return "gives no date"
-    if n.where and not (_VENUE.search(s) or _has_place(s, exclude=n.names)):
-        return "names no place"
+            return Lack(f"says nothing of who {n.who_verb}", f"由谁{n.who_verb}")
+    if n.when and not (DATE.search(s) or (report and DATE.search(report))):
+        return Lack("gives no date", "具体时间")
+    if n.where and not (VENUE.search(s) or _has_place(s, exclude=n.names)):
+        return Lack("names no place", "具体地点")
     for kind in n.contact:
         if not _CONTACT[kind].search(s):
-            return f"gives no {kind}"
+            return Lack(f"gives no {kind}", {"phone": "联系电话", "address": "地址"}[kind])
     if n.rank:
-        ranks = [_norm_rank(x) for x in _RANK_ANY.findall(s)]
+        ranks = [norm_rank(x) for x in RANK.findall(s)]
         if n.rank == "?" and not ranks:
-            return "states no rank"
+            return Lack("states no rank", "名次")
         if n.rank == "?等奖" and not any(x.endswith("等奖") for x in ranks):
-            return "states no prize level" + (f" (it says {ranks[0]})" if ranks else "")
+            return Lack("states no prize level" + (f" (it says {ranks[0]})" if ranks else ""), "获奖等级")
         if not n.rank.startswith("?") and n.rank not in ranks:
-            return f"does not say {n.rank}" + (f" (it says {ranks[0]})" if ranks else "")
+            return Lack(f"does not say {n.rank}" + (f" (it says {ranks[0]})" if ranks else ""), f"“{n.rank}”的情况")
     if n.count_unit:
-        unit = "" if n.count_unit == "any" else ("名人位员" if n.count_unit in "名人位员" else n.count_unit)
-        number = rf"(?:{_NUM})\s*(?:余|多)?\s*个?\s*[{unit or '名人位员个项次条道家支期批届种类场所篇本件份组米年月天日周元%％'}]"
+        number = count_pattern(n.count_unit)
         if not re.search(number, s):
-            return "states no such number"
+            return Lack("states no such number", f"{n.counted}的具体数量" if n.counted else "具体数量")
         if n.counted and n.counted in s and not _near(s, n.counted, number):
-            return f"counts something other than {n.counted}"
+            return Lack(f"counts something other than {n.counted}", f"{n.counted}的数量")
         if n.counted and n.counted not in s and not any(x in s for x in synonyms(n.counted)):
-            return f"does not count {n.counted}"
+            return Lack(f"does not count {n.counted}", f"{n.counted}的数量")
         if n.counted_of and not name_in(n.counted_of, s):
-            return f"does not count those of {n.counted_of}"
+            return Lack(f"does not count those of {n.counted_of}", f"{n.counted_of}的{n.counted}数量")
     if n.which and not name_in(n.which, s):
-        return f"names no {n.which}"
+        return Lack(f"names no {n.which}", f"是哪个{n.which}")
     if n.defines and not _states_content(n.defines, s, c):
-        return f"does not say what {n.defines} is"
+        return Lack(f"does not say what {n.defines} is", f"“{n.defines}”的具体内容")
     if n.item and not _is_item(n.item, s):  # in the sentence: a heading's 四、 numbers a section, not the point
-        return f"is not point {n.item} of a list"
+        return Lack(f"is not point {n.item} of a list", f"第{_cn(n.item)}项的内容")
     for period in n.periods:
         if period not in s and period not in c:
-            return f"is not about {period}"
+            return Lack(f"is not about {period}", f"“{period}”时期的内容")
     return ""
+
+
+def count_pattern(count_unit: str) -> str:
+    """A number with the unit asked (「几名」: 名人位员 alike), or with any unit for "any"."""
+    unit = "" if count_unit == "any" else ("名人位员" if count_unit in "名人位员" else count_unit)
+    return rf"(?:{NUMBER})\s*(?:余|多)?\s*个?\s*[{unit or '名人位员个项次条道家支期批届种类场所篇本件份组米年月天日周元%％'}]"
 
 
 def _states_content(term: str, s: str, context: str) -> bool:

@@ -16,13 +16,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from .answerability import Needs, missing, name_in, needs
+from .answerability import Lack, Needs, missing, name_in, needs
 from .chinese import (CN_DIGITS, STOPWORDS, TASK_WORDS, cut, entity_words, fold, has_person_name, has_place_name,
                       name_pattern, nouns, sentence_spans, synonyms, words)
 from .errors import AssistantError
 from .indexing import Index
 from .retrieval import Filters, metadata_intent, multi_report, per_doc_cap, retrieve, singles_out
-from .schema import Answer, Citation, Hit
+from .reader import short_answer
+from .schema import Answer, Citation, Hit, ShortAnswer
 
 REFUSAL = "文档中没有找到相关信息"
 SUPPORT_THRESHOLD = 0.2  # calibrated on the dev set: answerable questions score ≥ 0.27
@@ -52,6 +53,7 @@ _FOCUS_AFTER = re.compile(r"(?:多少|几)[名人位员个项次条道家支期�
 _FOCUS_BEFORE = re.compile(r"([\u4e00-\u9fffA-Za-z0-9]{2,12})(?:是多少|有多少|是几|为多少|是谁|是哪位)")
 _ARABIC = re.compile(r"[0-9]{2,}")
 _MAX_QUOTES = 3
+RELATED = 2  # sentences quoted beside a refusal that says what is missing
 _WHO = re.compile(r"谁|哪位|什么人|姓名|名字")
 _WHEN = re.compile(r"哪天|何时|什么时候|哪一?年|几月|几号|日期|时间")
 _WHEN_STRICT = re.compile(r"哪天|何时|什么时候|哪一?年|几月|几号|什么日子")  # asks for a date, nothing else will do
@@ -289,7 +291,8 @@ def in_scope(index: Index, q: Question, scored: list[Scored]) -> list[Scored]:
 
 
 def refusal_reason(index: Index, q: Question, hits: list[Hit], scored: list[Scored], strict: bool = True) -> str:
-    """Why the documents cannot answer ``q`` (empty when they can). ``scored`` is already in scope."""
+    """Why the documents cannot answer ``q`` (empty when they can). ``scored`` is already in scope. A
+    Lack when the reports say something close but not the answer: its ``zh`` says what is missing."""
     if not hits:
         return "nothing retrieved"
     if not scored:
@@ -302,15 +305,16 @@ def refusal_reason(index: Index, q: Question, hits: list[Hit], scored: list[Scor
     for num in _ARABIC.findall(q.folded):
         # A year or count the question names must be in a report it could be answered from.
         if not any(num in retrieved[d] for d in (scope if q.anchors else retrieved)):
-            return f"the number {num} appears in no retrieved document" + (f" about {q.anchors[0]}" if q.anchors else "")
+            return Lack(f"the number {num} appears in no retrieved document"
+                        + (f" about {q.anchors[0]}" if q.anchors else ""), f"与“{num}”有关的内容")
     for focus in q.focus:
         if q.anchors:
             if not any(focus in retrieved[d] for d in scope):
-                return f"「{focus}」 appears in no report about {q.anchors[0]}"
+                return Lack(f"「{focus}」 appears in no report about {q.anchors[0]}", f"{q.anchors[0]}{focus}的情况")
         elif index.keyword.chunk_df.get(focus, 0) == 0 and not any(focus in t for t in retrieved.values()):
             return f"「{focus}」 appears nowhere in the index"
     if q.needs.unknown:
-        return f"the library never mentions 「{q.needs.unknown[0]}」"
+        return f"the library never mentions 「{q.needs.unknown[0]}」"  # nothing close: 火星 is in no report
     if q.spread:
         # "Which units held a marathon?": the practice asked about must be somewhere in the index.
         for w in nouns(q.text):
@@ -324,13 +328,13 @@ def refusal_reason(index: Index, q: Question, hits: list[Hit], scored: list[Scor
         candidates = sorted(answer_candidates(scored, q), key=lambda s: -s.support)
         lacks = [lack(index, q, s) for s in candidates]
         if all(lacks):
-            return f"no supporting sentence states what is asked: it {lacks[0]}"
+            return Lack(f"no supporting sentence states what is asked: it {lacks[0]}", lacks[0].zh)
     # 「哪天发布的」: a well-supported sentence of a report whose header gives the day will do.
     dated_report = any(asks_about(q, s.hit.meta) and s.hit.meta.date and not s.hit.meta.date_inferred for s in good)
     if _WHEN_STRICT.search(q.folded) and not dated_report and not any(_DATE_IN.search(s.text) for s in good):
-        return "asks when, and no supporting sentence gives a date or time"
+        return Lack("asks when, and no supporting sentence gives a date or time", "具体时间")
     if _WHERE_STRICT.search(q.folded) and not any(has_place_name(s.text) for s in good):
-        return "asks where from, and no supporting sentence names a place"
+        return Lack("asks where from, and no supporting sentence names a place", "籍贯或出生地")
     return ""
 
 
@@ -361,11 +365,11 @@ def _lack(index: Index, q: Question, s: Scored) -> str:
     if asks_about(q, m):
         n = n.for_report()
         if n.when and (not m.date or m.date_inferred):
-            return "is in a report whose header gives no date"
+            return Lack("is in a report whose header gives no date", "发布日期")
         report = m.date if m.date and not m.date_inferred else ""
         author = m.author
         if n.who and not m.author and not _BYLINE.search(s.text):
-            return "is not the report's byline, and the report names no author"
+            return Lack("is not the report's byline, and the report names no author", "作者")
     text = index.store.text(s.hit.chunk.doc_id)
     paragraph = text.rfind("\n", max(0, s.start - PARAGRAPH_BEFORE), s.start) + 1
     before = text[max(paragraph, s.start - PARAGRAPH_BEFORE) : s.start]
@@ -403,7 +407,7 @@ def answer(index: Index, question: str, k: int = 5, filters: Filters = Filters()
     """Retrieve, select the supporting sentences, quote and cite them — or refuse."""
     q, scored, result = prepare(index, question, k, filters, "qa")
     if result.reason:
-        return result
+        return say_missing(q, scored, result)
     header = header_lines(q, result.hits, scored) if q.about_report else []
     if not q.spread:  # only sentences that state what is asked are quoted
         scored = [s for s in answer_candidates(scored, q) if not lack(index, q, s)]
@@ -418,8 +422,39 @@ def answer(index: Index, question: str, k: int = 5, filters: Filters = Filters()
     order = {d: i for i, d in enumerate(dict.fromkeys(s.hit.chunk.doc_id for s in picked))}
     picked.sort(key=lambda s: (order[s.hit.chunk.doc_id], s.start))
     result.citations = cite(picked)
-    result.answer = "\n".join(f"{c.quote}[{c.n}]" for c in result.citations)
+    lines = [f"{c.quote}[{c.n}]" for c in result.citations]
+    result.short_answer = None if q.spread else short_answer_of(q, picked, result.citations)
+    if result.short_answer:  # 「巴音贺希格[1]」, then the sentence that says so
+        lines.insert(0, f"{result.short_answer.text}[{result.short_answer.n}]")
+    result.answer = "\n".join(lines)
     result.refused = False
+    return result
+
+
+def short_answer_of(q: Question, picked: list[Scored], citations: list[Citation]) -> ShortAnswer | None:
+    """The span that answers, read (reader.py) from the best-supported quoted sentence that has one."""
+    for i in sorted(range(len(picked)), key=lambda i: -(picked[i].support + picked[i].bonus)):
+        span = short_answer(q.needs, picked[i].text, q.words)
+        if span:
+            c = citations[i]
+            return ShortAnswer(span.text(c.quote), c.n, c.start + span.start, c.start + span.end)
+    return None
+
+
+def say_missing(q: Question, scored: list[Scored], result: Answer) -> Answer:
+    """A refusal. When the reports say something close but not the answer (the refusal's reason is a
+    Lack), it says what is missing and quotes the closest sentences as related, not as the answer:
+    「文档中没有写明组长的姓名。相关原文：…」. A bare refusal when nothing close was found."""
+    if not isinstance(result.reason, Lack) or not scored:
+        return result
+    close = sorted((s for s in answer_candidates(scored, q) if not _heading(s)), key=lambda s: -(s.support + s.bonus))
+    related = list({(s.hit.chunk.doc_id, s.start): s for s in close}.values())[:RELATED]
+    order = {d: i for i, d in enumerate(dict.fromkeys(s.hit.chunk.doc_id for s in related))}
+    related.sort(key=lambda s: (order[s.hit.chunk.doc_id], s.start))
+    result.citations = cite(related, related=True)
+    result.missing = result.reason.zh
+    result.answer = "\n".join([f"文档中没有写明{result.missing}。相关原文：",
+                               *(f"{c.quote}[{c.n}]" for c in result.citations)])
     return result
 
 
@@ -467,12 +502,17 @@ def _in_who_or_when(clause: str, pos: int) -> bool:
     return any(m.start() <= pos < m.end() for rx in (_WHO, _WHEN) for m in rx.finditer(clause))
 
 
-def cite(sentences: list[Scored]) -> list[Citation]:
+def _heading(s: Scored) -> bool:
+    """A title or heading line (「四、强化组织,增强活力」), not a sentence that says something."""
+    return s.text == s.hit.meta.title or s.text in s.hit.chunk.headings or not _SENTENCE_END.search(s.text)
+
+
+_SENTENCE_END = re.compile(r"[。！？；!?;…]\W*$")
+
+
+def cite(sentences: list[Scored], related: bool = False) -> list[Citation]:
     """Number the quoted sentences 1…n, in the order given."""
-    return [
-        Citation.of(n, s.hit, s.text, s.start, s.end)
-        for n, s in enumerate(sentences, 1)
-    ]
+    return [Citation.of(n, s.hit, s.text, s.start, s.end, related=related) for n, s in enumerate(sentences, 1)]
 
 
 def prepare(index: Index, question: str, k: int, filters: Filters, mode: str) -> tuple[Question, list[Scored], Answer]:

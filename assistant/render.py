@@ -15,7 +15,7 @@ from typing import Callable
 
 from .chinese import sentence_spans
 from .modes import get
-from .schema import MARKER, Answer, Citation
+from .schema import MARKER, Answer, Citation, ShortAnswer
 
 # Characters that start Markdown, LaTeX or autolink syntax; written as numeric entities, which
 # Markdown shows as the character and never parses as syntax.
@@ -71,7 +71,9 @@ def passage(doc_text: str, start: int, end: int, context: int = _CONTEXT_CHARS) 
     return doc_text[lo:start], doc_text[start:end], doc_text[end:hi]
 
 
-def source_html(c: Citation, doc_text: str | None) -> str:
+def source_html(c: Citation, doc_text: str | None, span: ShortAnswer | None = None) -> str:
+    """One source: its header and the quote highlighted in its passage; ``span`` (the short answer,
+    when it stands in this quote) is set off inside the highlight."""
     head = f"[{c.n}] 《{esc(c.title)}》 · {esc(c.org or '未知单位')} · {esc(c.date or '日期不详')}"
     if c.where:
         head += f' <span class="where">（{esc(c.where)}）</span>'
@@ -80,7 +82,12 @@ def source_html(c: Citation, doc_text: str | None) -> str:
         before, quote, after = passage(doc_text, c.start, c.end)
     else:
         before, quote, after = "", c.quote, ""
-    body = f"{esc_lines(before)}<mark>{esc_lines(quote)}</mark>{esc_lines(after)}"
+    marked = esc_lines(quote)
+    if span is not None and span.n == c.n and c.start <= span.start < span.end <= c.end:
+        a, b = span.start - c.start, span.end - c.start
+        marked = (f'{esc_lines(quote[:a])}<strong class="answer-span">{esc_lines(quote[a:b])}</strong>'
+                  f'{esc_lines(quote[b:])}')
+    body = f"{esc_lines(before)}<mark>{marked}</mark>{esc_lines(after)}"
     flag = "" if c.verified else '<span class="unverified">（未核实）</span>'
     return (f'<details class="src src-{c.n}"><summary>{head}{flag}</summary>'
             f'<div class="passage">{body}</div>'
@@ -89,7 +96,9 @@ def source_html(c: Citation, doc_text: str | None) -> str:
 
 def _body(ans: Answer) -> str:
     if ans.refused:
-        return f'<p class="refused">{esc(ans.answer)}</p>'
+        first, *related = ans.answer.split("\n")
+        return f'<p class="refused">{esc(first)}</p>' + "".join(
+            f'<p class="related">{with_markers(line)}</p>' for line in related if line.strip())
     layout = get(ans.mode).layout
     if layout == "points" and ans.points:
         items = "".join(f"<li><strong>{esc(p.heading)}</strong>：{with_markers(p.text)}</li>" for p in ans.points)
@@ -102,7 +111,9 @@ def _body(ans: Answer) -> str:
             for r in ans.rows
         )
         return f'<table class="precedents"><thead>{head}</thead><tbody>{rows}</tbody></table>'
-    return "".join(f"<p>{with_markers(line)}</p>" for line in ans.answer.split("\n") if line.strip())
+    lines = [line for line in ans.answer.split("\n") if line.strip()]
+    short = f'<p class="short-answer">{with_markers(lines.pop(0))}</p>' if ans.short_answer and lines else ""
+    return short + "".join(f"<p>{with_markers(line)}</p>" for line in lines)
 
 
 def answer_html(ans: Answer, text_of: Callable[[str], str | None]) -> str:
@@ -117,8 +128,9 @@ def answer_html(ans: Answer, text_of: Callable[[str], str | None]) -> str:
     for sentence in ans.unsupported:
         parts.append(f'<p class="unsupported">⚠ 未找到资料支持，已去掉引用：{esc(sentence)}</p>')
     if ans.citations:
-        parts.append('<div class="sources"><div class="sources-title">来源（点击展开原文）</div>')
-        parts += [source_html(c, text_of(c.doc_id)) for c in ans.citations]
+        title = "相关原文（不足以回答，点击展开）" if all(c.related for c in ans.citations) else "来源（点击展开原文）"
+        parts.append(f'<div class="sources"><div class="sources-title">{title}</div>')
+        parts += [source_html(c, text_of(c.doc_id), ans.short_answer) for c in ans.citations]
         parts.append("</div>")
     elif ans.refused and ans.hits:
         parts.append('<details class="nearest"><summary>最接近的段落（不足以回答）</summary>')

@@ -91,21 +91,34 @@ class Citation:
     verified: bool = True  # the cited source supports the sentence (always so for extractive quotes)
     page: int = 0  # PDF page of the quote (1-based), 0 when the source has no pages
     heading: str = ""  # the section heading path where the quote sits (一、… › （二）…)
+    related: bool = False  # quoted as close to the question, not as its answer (a refusal that says what is missing)
 
     @classmethod
-    def of(cls, n: int, hit: "Hit", quote: str, start: int, end: int, verified: bool = True) -> "Citation":
+    def of(cls, n: int, hit: "Hit", quote: str, start: int, end: int, verified: bool = True,
+           related: bool = False) -> "Citation":
         """Cite ``quote`` (the cleaned text's ``[start, end)``) from ``hit``'s document, with the page
         and the heading it sits under."""
         from .chunking import heading_path_at
 
         m = hit.meta
         return cls(n=n, doc_id=m.doc_id, title=m.title, date=m.date, org=m.org, quote=quote, start=start, end=end,
-                   verified=verified, page=m.page_of(start), heading=" › ".join(heading_path_at(hit.chunk, start)))
+                   verified=verified, page=m.page_of(start), heading=" › ".join(heading_path_at(hit.chunk, start)),
+                   related=related)
 
     @property
     def where(self) -> str:
         """「第3页 · 二、主要做法」: where in the report the quote sits, for sources lists."""
         return " · ".join(x for x in (f"第{self.page}页" if self.page else "", self.heading) if x)
+
+
+@dataclass(frozen=True)
+class ShortAnswer:
+    """The words that answer (a name, a date, a count…), inside the quote of citation ``n``."""
+
+    text: str
+    n: int
+    start: int  # [start, end) in the document's cleaned text, within the citation's [start, end)
+    end: int
 
 
 @dataclass(frozen=True)
@@ -144,6 +157,8 @@ class Answer:
     notice: str = ""  # e.g. the LLM failed and this is the extractive answer
     asked_mode: str = ""  # the job the user chose, when the request was routed to another (``mode``)
     checks: dict = field(default_factory=dict)  # an LLM reply's verification counts (sentences, markers kept…)
+    short_answer: ShortAnswer | None = None  # the span the answer opens with
+    missing: str = ""  # a refusal's 「文档中没有写明…」: what the reports leave out, in words
 
     def to_json(self) -> dict:
         out = {
@@ -167,6 +182,7 @@ class Answer:
                     "verified": c.verified,
                     "page": c.page,
                     "heading": c.heading,
+                    "related": c.related,
                 }
                 for c in self.citations
             ],
@@ -181,6 +197,11 @@ class Answer:
                 for i, h in enumerate(self.hits)
             ],
         }
+        if self.short_answer:
+            sa = self.short_answer
+            out["short_answer"] = {"text": sa.text, "n": sa.n, "start": sa.start, "end": sa.end}
+        if self.missing:
+            out["missing"] = self.missing
         if self.notice:
             out["notice"] = self.notice
         if self.asked_mode:

@@ -440,6 +440,9 @@ details.src.flash {outline: 2px solid #d97706; border-radius: 4px; transition: o
 .passage mark {background: #fde68a; color: inherit; padding: 0 2px;}
 .src-meta {font-size: 0.8em; color: var(--body-text-color-subdued);}
 .refused {font-weight: bold;}
+.related {color: var(--body-text-color-subdued);}
+.short-answer {font-size: 1.1em; font-weight: bold;}
+.passage mark strong.answer-span {background: #f59e0b; font-weight: bold;}
 .error {color: #b91c1c;}
 .notice, .unsupported {color: #b45309; font-size: 0.9em;}
 .routed {color: #1d4ed8; font-size: 0.9em;}

