@@ -37,6 +37,8 @@ class Embedder(Protocol):
 
     def embed_query(self, text: str) -> list[float]: ...
 
+    def embed_queries(self, texts: list[str]) -> list[list[float]]: ...
+
 
 class SentenceTransformerEmbedder(Embeddings):
     def __init__(self, spec: ModelSpec, model, batch_size: int = 32):
@@ -57,8 +59,12 @@ class SentenceTransformerEmbedder(Embeddings):
         return out
 
     def embed_query(self, text: str) -> list[float]:
-        vec = self.model.encode([self.spec.query_prompt + text], normalize_embeddings=True, show_progress_bar=False)
-        return vec[0].tolist()
+        return self.embed_queries([text])[0]
+
+    def embed_queries(self, texts: list[str]) -> list[list[float]]:
+        vecs = self.model.encode([self.spec.query_prompt + t for t in texts], normalize_embeddings=True,
+                                 show_progress_bar=False, convert_to_numpy=True)
+        return vecs.tolist()
 
 
 class OnnxEmbedder(Embeddings):
@@ -77,7 +83,10 @@ class OnnxEmbedder(Embeddings):
         return vecs.tolist()
 
     def embed_query(self, text: str) -> list[float]:
-        return self.encoder.encode([self.spec.query_prompt + text])[0].tolist()
+        return self.embed_queries([text])[0]
+
+    def embed_queries(self, texts: list[str]) -> list[list[float]]:
+        return self.encoder.encode([self.spec.query_prompt + t for t in texts]).tolist()
 
 
 class HashEmbedder(Embeddings):
@@ -105,6 +114,9 @@ class HashEmbedder(Embeddings):
 
     def embed_query(self, text: str) -> list[float]:
         return self._vec(text)
+
+    def embed_queries(self, texts: list[str]) -> list[list[float]]:
+        return [self._vec(t) for t in texts]
 
 
 def _quiet_hub() -> None:

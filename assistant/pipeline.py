@@ -31,7 +31,8 @@ def ask(index, request: Request, *, conversation=None, llm=None, log: bool = Tru
     sentence; without it — and whenever it fails — the answer is the extractive one."""
     question = check_question(request.question, index.settings.max_question_chars)
     standalone = conversation.standalone(question) if conversation is not None else question
-    name = route(standalone, request.mode) if request.auto_route else request.mode
+    name = route(standalone, request.mode, index.embedder if index.dense else None) if request.auto_route \
+        else request.mode
     ans = get(name).extract(index, standalone, request.filters, request.k)
     if name != request.mode:
         ans.asked_mode = request.mode

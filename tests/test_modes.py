@@ -2,7 +2,8 @@
 
 import pytest
 
-from assistant.modes import route
+from assistant.embedding import HashEmbedder
+from assistant.modes import ROUTE_MARGIN, Router, examples, route
 
 
 @pytest.mark.parametrize("question, job", [
@@ -16,7 +17,39 @@ from assistant.modes import route
     ("基本原则的第3条是什么？", "qa"),  # a number, but nothing asked to be drafted
 ])
 def test_route(question, job):
-    assert route(question, "qa") == job
+    assert route(question, "qa") == job  # no embedder (a keyword-only index): the patterns
+
+
+# Requests worded unlike the patterns and unlike any example: no 要点/提纲 verb pattern, no 哪些单位.
+@pytest.mark.parametrize("question, job", [
+    ("周五的党员大会轮到我讲话，内容怎么组织比较好，帮我理一理", "points"),
+    ("想在述职时讲讲支部这一年的亮点，给个三段式的结构", "points"),
+    pytest.param("别的所搞主题党日都有些什么花样？", "precedents", marks=pytest.mark.xfail(
+        strict=True, reason="e5-small puts it nearest the qa examples, and no pattern catches 别的所…花样")),
+    ("兄弟院所在党员积分管理上是怎么操作的，给我找找", "precedents"),
+    ("质检中心党支部书记是谁？", "qa"),
+    ("哈焊所新址建设一共用了多长时间？", "qa"),
+])
+def test_route_by_the_nearest_examples_with_the_real_model(real_index, question, job):
+    assert route(question, "qa", real_index.embedder) == job
+
+
+def test_examples_file_is_labelled_and_each_example_routes_to_its_own_job():
+    labelled = examples()
+    assert {job for job, _ in labelled} == {"qa", "points", "precedents"} and len(labelled) >= 100
+    router = Router(HashEmbedder(), labelled)
+    for job, request in labelled[:: 10]:  # an example is its own nearest neighbour
+        assert router.nearest(request)[0] == job
+
+
+def test_patterns_decide_when_the_examples_do_not_agree():
+    class Flat(HashEmbedder):  # every request equally near every example: no margin
+        def _vec(self, text):
+            return [1.0] + [0.0] * (self.dim - 1)
+
+    assert Router(Flat(), examples()).nearest("随便什么")[1] < ROUTE_MARGIN
+    assert route("请列三条推进要点", "qa", Flat()) == "points"
+    assert route("质检中心有多少名党员？", "qa", Flat()) == "qa"
 
 
 def test_a_chosen_job_is_kept():
