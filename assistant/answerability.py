@@ -127,6 +127,7 @@ class Needs:
     defines: str = ""  # 「“三严三保”到底指什么」 → 三严三保: the term whose content is asked for
     item: int = 0  # 「第四个方面讲的是什么」 → 4: the place in a list the answer must be
     periods: tuple[str, ...] = ()  # 「“十三五”战略目标」 → 十三五: the planning period the answer must be of
+    events: tuple[tuple[str, str], ...] = ()  # 「动员大会是哪天召开」 → (动员, 大会): the event the slot is bound to
 
     def for_report(self) -> "Needs":
         """A question about a report itself (谁写的, 哪天发布): its author and date line answer who and when."""
@@ -224,7 +225,49 @@ def needs(question: str, df) -> Needs:
                  when=when, where=bool(_ASKS_WHERE.search(q)),
                  count_unit="" if rank else count_unit, counted=counted, rank=rank, counted_of=counted_of,
                  which=which, contact=tuple(k for k, rx in _ASKS_CONTACT.items() if rx.search(q)),
-                 defines=defined_term(q), item=_list_item(q), periods=tuple(dict.fromkeys(_PERIOD.findall(q))))
+                 defines=defined_term(q), item=_list_item(q), periods=tuple(dict.fromkeys(_PERIOD.findall(q))),
+                 events=tuple(e for e in events_of(q) if df.get(e[1], 0))  # an event word the library uses
+                 if (who or when or count_unit or rank or _ASKS_WHERE.search(q)) else ())
+
+
+def _cue_words(name: str) -> dict[str, tuple[str, ...]]:
+    """``kind: word`` lines of data/<name>, by kind."""
+    out: dict[str, list[str]] = {}
+    for line in (resources.files("assistant") / "data" / name).read_text(encoding="utf-8").splitlines():
+        kind, sep, word = line.partition(": ")
+        if sep and not line.startswith("#"):
+            out.setdefault(kind, []).append(word.strip())
+    return {k: tuple(v) for k, v in out.items()}
+
+
+@lru_cache(maxsize=1)
+def _event_words() -> tuple[tuple[str, ...], re.Pattern]:
+    words = _cue_words("event_words.txt")
+    return words["head"], re.compile("^(?:" + "|".join(map(re.escape, words["refer"])) + ")")
+
+
+def events_of(question: str) -> tuple[tuple[str, str], ...]:
+    """The events a question's slot is bound to, as (modifier, head): LAC's nouns ending in an event word
+    (data/event_words.txt) with the noun before them (动员|大会, 知识|竞赛); a verb only when it is an
+    event word itself (游行, 答题: not 参会). ``needs`` keeps those whose head the library uses (LAC reads
+    「多少人参会」 as 人参会, which no report has)."""
+    heads, _ = _event_words()
+    tokens = [(question[a:b], tag) for a, b, tag in lexical(question)]
+    out = []
+    for i, (word, tag) in enumerate(tokens):
+        if len(word) >= 2 and (word in heads or (word.endswith(heads) and tag in ("n", "vn", "nz"))):
+            before = tokens[i - 1] if i else ("", "")
+            out.append((before[0] if before[1] in ("n", "vn", "nz") and len(before[0]) >= 2 else "", word))
+    return tuple(dict.fromkeys(out))
+
+
+def _event_named(event: tuple[str, str], s: str, c: str, b: str) -> bool:
+    """Is the event named in the sentence or its headings, or referred back to (本次会议…) when the
+    paragraph before the sentence names it? Its modifier (动员 of 动员大会) may stand anywhere around."""
+    _, refer = _event_words()
+    modifier, head = event
+    return (name_in(head, s) or name_in(head, c) or bool(refer.match(s.lstrip()) and name_in(head, b))) and \
+        (not modifier or any(name_in(modifier, x) for x in (s, c, b)))
 
 
 # 「第四个方面」「第五条」: a place in a list of points (not 第二名, a rank; nor 第三党支部, a name).
@@ -264,20 +307,15 @@ def _is_item(n: int, text: str) -> bool:
 def _definition_cues() -> tuple[re.Pattern, re.Pattern]:
     """(what a clause asking for a term's content ends with, what states it after the term), from
     data/definition_cues.txt."""
-    words: dict[str, list[str]] = {"question": [], "answer": []}
-    text = (resources.files("assistant") / "data" / "definition_cues.txt").read_text(encoding="utf-8")
-    for line in text.splitlines():
-        kind, sep, word = line.partition(": ")
-        if sep and not line.startswith("#") and kind in words:
-            words[kind].append(re.escape(word.strip()))
-    asked = "|".join(words["question"])
+    words = _cue_words("definition_cues.txt")
+    asked = "|".join(map(re.escape, words["question"]))
     n = r"[几一二三四五六七八九十两\d]+"
     item = r"(?:(?![位名人家天年月日号次届期批所])[\u4e00-\u9fff])?"  # 哪四同, 哪三种 — not 哪两位 (who), 哪几天 (when)
     ask = re.compile(  # the clause ends by asking for the content: 到底指什么 / 是哪四同 / 具体是怎么表述的
         rf"(?:(?:具体|到底|究竟)(?:是|指)|指)(?:的是)?(?:什么|啥|哪些|哪{n}{item})(?:{asked}|方面)?(?:呢)?$"
         rf"|是什么(?:{asked})(?:呢)?$|什么意思(?:呢)?$|是哪{n}{item}(?:方面)?(?:呢)?$"
         rf"|(?:怎么|如何)(?:{asked})(?:的)?(?:呢)?$|包括哪些(?:{asked}|方面)?(?:呢)?$")
-    return ask, re.compile("|".join(words["answer"]))
+    return ask, re.compile("|".join(map(re.escape, words["answer"])))
 
 
 def defined_term(question: str) -> str:
@@ -452,6 +490,9 @@ def missing(n: Needs, sentence: str, context: str = "", report: str = "", author
     for period in n.periods:
         if period not in s and period not in c:
             return Lack(f"is not about {period}", f"“{period}”时期的内容")
+    for event in n.events:
+        if not _event_named(event, s, c, b):
+            return Lack(f"is not about the {''.join(event)}", f"{''.join(event)}的相关情况")
     return ""
 
 

@@ -7,7 +7,8 @@ from assistant.answerability import missing, needs, unknown_names
 
 # A vocabulary standing in for an index: words → how many chunks use them.
 DF = {w: 3 for w in "兰州 化物所 党支部 支部 光栅 室 党员 知识 竞赛 书记 组织 委员 题目 部门 代表队 称号 机关 研发 中心 "
-                   "活动 主线 哈焊所 机械 总院 荣誉 黑龙江省 先进 党组织 座谈会 成员 小组 报道 事迹".split()}
+                   "活动 主线 哈焊所 机械 总院 荣誉 黑龙江省 先进 党组织 座谈会 成员 小组 报道 事迹 大会 竞赛 评议 "
+                   "交流会".split()}
 
 
 @pytest.mark.parametrize("question, unknown", [
@@ -42,7 +43,8 @@ def test_names_the_library_never_uses(question, unknown):
     # rank: the rank asked, not another one
     ("知识竞赛团体总分第一名是哪个代表队？", "中心代表队获得了团体总分第二名。", "does not say 第一 (it says 第二)"),
     ("代表队在知识竞赛里拿了几等奖？", "中心代表队获得了团体总分第二名。", "states no prize level (it says 第二)"),
-    ("代表队在知识竞赛里拿了第几名？", "中心代表队获得了团体总分第二名。", ""),
+    ("代表队在知识竞赛里拿了第几名？", "在知识竞赛中，中心代表队获得了团体总分第二名。", ""),
+    ("代表队在知识竞赛里拿了第几名？", "中心代表队获得了团体总分第二名。", "is not about the 知识竞赛"),  # whose rank?
     ("第三党支部全年集中学习了多少次？", "全年集中学习48次。", ""),  # 第三党支部 is a name, not a rank
     # a quoted name between the number and the thing counted is one word; a long noun phrase is read whole
     ("研究所一共组建了多少个负责新址建设的攻关小组？", "共组建了3个“岗位建功、争当先锋”攻关小组。", ""),
@@ -159,3 +161,24 @@ def test_a_place_may_set_the_scene_earlier_in_the_paragraph_a_person_or_unit_may
     assert missing(n, sentence, before="我们决定在长辛店创办劳动补习学校。") == ""
     who = needs("党员赵洪玉是什么时候退休的？", {**DF, "赵洪玉": 1, "退休": 1})
     assert missing(who, "今年按计划顺利搬迁。", before="党员赵洪玉负责外联工作。") == "is not about 赵洪玉"
+
+
+@pytest.mark.parametrize("question, sentence, before, lacks", [
+    # The slot is bound to the event asked about: a date of something else does not answer.
+    ("创先争优动员大会是哪天召开的？", "党员同志9月14日前要提出个人打算。", "", "is not about the 动员大会"),
+    ("创先争优动员大会是哪天召开的？", "9月10日，室党支部召开动员大会，部署创先争优活动。", "", ""),
+    ("总结表彰大会上有几个党支部上台交流？", "所党委召开交流推进会，5个党支部交流了心得。", "", "is not about the 表彰大会"),
+    ("群众评议时一共有多少名党员参加？", "共有95名党员参加了答题活动。", "", "is not about the 群众评议"),
+    ("群众评议时一共有多少名群众代表参加？", "开展群众评议,共56名群众代表参加了评议。", "", ""),
+    # A sentence that refers back (本次会议…) to the event named just before it answers.
+    ("那次视频交流会一共设了多少个分会场？", "本次会议在全院设80个分会场。", "中科院召开党支部工作视频交流会。", ""),
+    ("那次视频交流会一共设了多少个分会场？", "全院设80个分会场。", "中科院召开党支部工作视频交流会。",
+     "is not about the 视频交流会"),
+])
+def test_the_slot_is_bound_to_the_event_asked_about(question, sentence, before, lacks):
+    assert missing(needs(question, DF), sentence, before=before) == lacks
+
+
+def test_a_word_no_report_uses_is_no_event():
+    # LAC reads 「多少人参会」 as 人参会 (ginseng meeting): no report has it, so it binds nothing.
+    assert needs("中科院那场视频交流会一共设了多少个分会场？大概多少人参会？", DF).events == (("视频", "交流会"),)
