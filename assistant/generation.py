@@ -41,6 +41,7 @@ class LLMConfig:
     timeout: float = 60.0
     context_tokens: int = 3000  # the sources packed into a prompt, in cl100k tokens
     max_tokens: int = 800  # the longest reply asked for: a small model that repeats itself stops here
+    judge: bool = True  # the model also judges whether the quoted sentences state the answer (judging.py)
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "LLMConfig | None":

@@ -1,5 +1,5 @@
 """The one answer pipeline: condense → route → retrieve and select (the job's extractor, which also
-decides answerability) → generate (when an LLM is configured) → verify → log.
+decides answerability) → judge and generate (when an LLM is configured) → verify → log.
 
 ``ask`` yields the LLM reply's pieces as they arrive (str), then the final Answer. The CLI (ask and
 chat) and the web page only consume it. No lock is held anywhere on the way: readers of the index
@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from typing import Iterator
 
 from .answering import check_question
+from .generation import generate_stream
+from .judging import apply_verdict, ask_judge
 from .modes import get, route
 from .retrieval import Filters
 from .schema import Answer
@@ -36,9 +38,9 @@ def ask(index, request: Request, *, conversation=None, llm=None, log: bool = Tru
     ans = get(name).extract(index, standalone, request.filters, request.k)
     if name != request.mode:
         ans.asked_mode = request.mode
+    if llm is not None and llm.judge and name == "qa" and not ans.refused:
+        ans = apply_verdict(ans, ask_judge(ans, llm))  # the model as a second reader, its verdict checked
     if llm is not None and not ans.refused:
-        from .generation import generate_stream
-
         for item in generate_stream(index, ans, llm):
             if isinstance(item, Answer):
                 ans = item

@@ -97,6 +97,7 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(60.0, ge=1, le=3600)
     llm_context_tokens: int = Field(3000, ge=200, le=100_000)  # sources packed into a prompt, cl100k tokens
     llm_max_tokens: int = Field(800, ge=50, le=32_000)  # the longest reply asked for
+    llm_judge: bool = True  # the LLM judges whether a 问答 answer's quotes state what is asked (judging.py)
     auth: SecretStr = SecretStr("")  # "user:password" for the web page's login; empty: no login
     # Reverse proxies (IPs or networks, comma-separated) whose X-Forwarded-For the page server believes;
     # empty: nobody's, so the login throttle counts the TCP peer and a forged header changes nothing.
@@ -136,7 +137,7 @@ class Settings(BaseSettings):
 
         return LLMConfig(base_url=self.llm_base_url, model=self.llm_model, api_key=self.llm_api_key.get_secret_value(),
                          timeout=self.llm_timeout, context_tokens=self.llm_context_tokens,
-                         max_tokens=self.llm_max_tokens)
+                         max_tokens=self.llm_max_tokens, judge=self.llm_judge)
 
     @classmethod
     def from_env(cls, env: dict | None = None) -> "Settings":

@@ -307,7 +307,8 @@ def test_llm_answers_stream_into_the_page(browser, tmp_path):
         llm.script.piece_delay = 0.03
         llm.script.replies.append(quote_first_source)
         s = Served(tmp_path / "index", {"ASSISTANT_EMBED_MODEL": "hash", "ASSISTANT_LLM_BASE_URL": llm.base_url,
-                                        "ASSISTANT_LLM_MODEL": "scripted"}, tmp_path / "serve.log")
+                                        "ASSISTANT_LLM_MODEL": "scripted", "ASSISTANT_LLM_JUDGE": "0"},
+                   tmp_path / "serve.log")
         try:
             context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
             pg = context.new_page()

@@ -16,7 +16,8 @@ QUESTION = "哈焊所开展创先争优群众评议时，有多少名群众代�
 @pytest.fixture
 def llm():
     with OpenAIServer(delay=3.0) as server:
-        yield server, LLMConfig(base_url=server.base_url, model="scripted", timeout=1.0)
+        # The judge (judging.py) is off: these tests script the writing reply; test_judging.py scripts the verdict.
+        yield server, LLMConfig(base_url=server.base_url, model="scripted", timeout=1.0, judge=False)
 
 
 def _source_sentence(ans, n, needle):
@@ -142,7 +143,7 @@ def test_command_line_with_an_llm(tmp_path):
     with OpenAIServer(delay=3.0) as server:
         env = dict(os.environ, ASSISTANT_INDEX_DIR=str(tmp_path / "idx"), ASSISTANT_EMBED_MODEL="hash",
                    ASSISTANT_LLM_BASE_URL=server.base_url, ASSISTANT_LLM_MODEL="scripted",
-                   ASSISTANT_LLM_TIMEOUT="1")
+                   ASSISTANT_LLM_TIMEOUT="1", ASSISTANT_LLM_JUDGE="0")
         run = lambda *a: subprocess.run([sys.executable, "-m", "assistant", *a], env=env, cwd=ROOT,  # noqa: E731
                                         capture_output=True, text=True, timeout=120)
         run("ingest", str(SEEDS))

@@ -108,7 +108,7 @@ def test_talking_points_render_as_a_list_and_download(web):
 def test_llm_replies_stream_piece_by_piece_then_are_checked(web):
     with OpenAIServer() as server:
         server.script.replies.append(quote_first_source)
-        web.llm = LLMConfig(base_url=server.base_url, model="scripted", timeout=5)
+        web.llm = LLMConfig(base_url=server.base_url, model="scripted", timeout=5, judge=False)
         steps, messages, _, ans = final(web, Q)
     partial = [s for s in steps if s[2] is None and "cursor" in s[0][-1]["content"] and "正在检索" not in s[0][-1]["content"]]
     assert len(partial) >= 2  # the reply arrived in pieces, each shown as it came
