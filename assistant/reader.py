@@ -186,6 +186,27 @@ def short_answer(n: Needs, sentence: str, words: Sequence[str] = ()) -> Span | N
         span = _where(n, sentence, words)
     elif n.which:
         span = _which(n, sentence)
-    if span is None or span.end - span.start >= len(sentence.strip()) - 1:
+    if span is None:
+        return None
+    if span.kind in ("count", "rank"):
+        span = _widen(sentence, span)
+    if span.end - span.start >= len(sentence.strip()) - 1:
         return None
     return span
+
+
+_PHRASE_TAGS = ("n", "nz", "a", "m", "q", "ORG", "LOC", "PER", "TIME", "s", "nw")
+MAX_PHRASE = 16  # characters a short answer may grow to with the words before it
+
+
+def _widen(sentence: str, span: Span) -> Span:
+    """A count or rank with the nouns, numbers and modifiers right before it: 「团体总分第二名」,
+    「年轻党员22人」, 「工人一百六十四人」 — what it ranks or counts, so the short answer reads on its own."""
+    start = span.start
+    for a, b, tag in reversed(lexical(sentence)):
+        if b > start:
+            continue
+        if b < start or not tag.startswith(_PHRASE_TAGS) or span.end - a > MAX_PHRASE:
+            break
+        start = a
+    return Span(start, span.end, span.kind)

@@ -35,12 +35,12 @@ def read(question: str, sentence: str) -> str | None:
     ("光栅室创先争优活动领导小组的宣传委员是谁？", "巴音贺希格为组长", "谭鑫"),
     # who did it: the person bound to the act asked about
     ("水下激光切割技术是在哪位院士指导下完成的？", "林尚扬院士指导下", "林尚扬"),
-    # how many: the number counting the thing asked, with what it counts
+    # how many: the number counting the thing asked, with what it counts (after it, or before it)
     ("群众评议时有多少名群众代表参加？", "56名群众代表", "56名群众代表"),
-    ("质检中心35岁以下的年轻党员有多少人？", "35岁以下年轻党员22人", "22人"),
-    ("质检中心有多少名党员？", "35岁以下年轻党员22人", "30人"),
+    ("质检中心35岁以下的年轻党员有多少人？", "35岁以下年轻党员22人", "年轻党员22人"),
+    ("质检中心有多少名党员？", "35岁以下年轻党员22人", "党员30人"),
     # which rank
-    ("党章党史知识竞赛上质检中心代表队拿了第几名？", "团体总分第二名", "第二名"),
+    ("党章党史知识竞赛上质检中心代表队拿了第几名？", "团体总分第二名", "团体总分第二名"),
     # when: a date, in the traditional-script seed too
     ("刘伟平那次视频会议是哪天开的？", "4 月21 日召开了", "4 月21 日"),
 ])
