@@ -296,7 +296,7 @@ def _list_item(q: str) -> int:
     return _cn_int(m.group(1)) if m else 0
 
 
-def _is_item(n: int, text: str) -> bool:
+def is_item(n: int, text: str) -> bool:
     """Does ``text`` mark the ``n``-th point of a list: 第四, 四是, 四、, （四）, 4. …"""
     cn = _cn(n)
     return bool(re.search(rf"第{cn}|(?<![一二三四五六七八九十]){cn}(?:是|、|要)|[（(]{cn}[）)]|(?<!\d){n}\s*[、.．)）]"
@@ -485,7 +485,7 @@ def missing(n: Needs, sentence: str, context: str = "", report: str = "", author
         return Lack(f"names no {n.which}", f"是哪个{n.which}")
     if n.defines and not _states_content(n.defines, s, c):
         return Lack(f"does not say what {n.defines} is", f"“{n.defines}”的具体内容")
-    if n.item and not _is_item(n.item, s):  # in the sentence: a heading's 四、 numbers a section, not the point
+    if n.item and not is_item(n.item, s):  # in the sentence: a heading's 四、 numbers a section, not the point
         return Lack(f"is not point {n.item} of a list", f"第{_cn(n.item)}项的内容")
     for period in n.periods:
         if period not in s and period not in c:

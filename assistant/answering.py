@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from .answerability import Lack, Needs, missing, name_in, needs
+from .answerability import Lack, Needs, is_item, missing, name_in, needs
 from .chinese import (CN_DIGITS, STOPWORDS, TASK_WORDS, cut, entity_words, fold, has_person_name, has_place_name,
                       name_pattern, nouns, sentence_spans, synonyms, words)
 from .errors import AssistantError
@@ -403,6 +403,23 @@ def byline_hits(index: Index, hits: list[Hit]) -> list[Hit]:
     return extra
 
 
+ITEM_REPORTS = 2  # 「第四个方面」: the list point is looked for in the top two reports retrieved …
+ITEM_CHUNKS = 3  # … in this many of their chunks at most
+
+
+def item_hits(index: Index, n: int, hits: list[Hit]) -> list[Hit]:
+    """For 「…的第四个方面讲的是什么」: the chunks of the top reports that mark point ``n`` of a list (四是,
+    （四）, 4.), when retrieval did not bring them — the point's own words are seldom the question's."""
+    have = {h.chunk.chunk_id for h in hits}
+    metas = {h.chunk.doc_id: h.meta for h in hits}
+    extra: list[Hit] = []
+    for doc_id in list(dict.fromkeys(h.chunk.doc_id for h in hits))[:ITEM_REPORTS]:
+        for c in index.store.doc_chunks(doc_id):
+            if c.chunk_id not in have and is_item(n, c.text) and len(extra) < ITEM_CHUNKS:
+                extra.append(Hit(chunk=c, meta=metas[doc_id], score=0.0))
+    return extra
+
+
 def answer(index: Index, question: str, k: int = 5, filters: Filters = Filters()) -> Answer:
     """Retrieve, select the supporting sentences, quote and cite them — or refuse."""
     q, scored, result = prepare(index, question, k, filters, "qa")
@@ -530,6 +547,8 @@ def prepare(index: Index, question: str, k: int, filters: Filters, mode: str) ->
     hits = retrieve(index, question, k=k, filters=filters, max_per_doc=cap, exhaustive=get(mode).exhaustive)
     if hits and q.about_report:
         hits = hits + byline_hits(index, hits)
+    if hits and q.needs.item and mode == "qa":
+        hits = hits + item_hits(index, q.needs.item, hits)
     scored = in_scope(index, q, score_sentences(index, q, hits))
     reason = refusal_reason(index, q, hits, scored, strict=mode == "qa")
     return q, scored, Answer(question=question, answer=REFUSAL, refused=True, dense=index.dense, hits=hits,

@@ -122,3 +122,11 @@ def test_who_wrote_a_report_and_when_is_answered_by_its_byline(seed_index):
 ])
 def test_a_byline_alone_answers_only_when_and_who(question, only):
     assert asks_only_when_who(question) is only
+
+
+def test_a_list_point_is_found_in_the_report_even_when_retrieval_misses_it(seed_index):
+    """「第四个方面」: the point's own words are not the question's; the top report's chunks that mark
+    point four are read too (answering.item_hits)."""
+    a = answer(seed_index, "刘伟平在讲话中提出的学习教育目标，第四个方面是什么？")
+    assert not a.refused and any(c.quote.startswith("四是进一步强化宗旨观念") for c in a.citations), a.answer
+    assert answer(seed_index, "刘伟平在讲话中提出的学习教育目标，第九个方面是什么？").refused
