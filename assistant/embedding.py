@@ -14,6 +14,7 @@ import math
 import os
 import time
 from dataclasses import replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Protocol
 
@@ -24,6 +25,9 @@ from .settings import ModelSpec
 log = logging.getLogger(__name__)
 
 HASH_MODEL = "hash"  # a deterministic fake for tests: ASSISTANT_EMBED_MODEL=hash
+
+
+QUERY_CACHE = 256  # questions whose vectors an embedder keeps
 
 
 class EmbedderUnavailable(Exception):
@@ -47,6 +51,8 @@ class SentenceTransformerEmbedder(Embeddings):
         self.model_id = spec.id
         self.batch_size = batch_size
         self.load_seconds = 0.0
+        # One question is embedded twice per request (routing, then retrieval): the second is a lookup.
+        self._query = lru_cache(maxsize=QUERY_CACHE)(lambda text: tuple(self.embed_queries([text])[0]))
 
     def embed_documents(self, texts: list[str], progress: Callable[[int], None] | None = None) -> list[list[float]]:
         out: list[list[float]] = []
@@ -59,7 +65,7 @@ class SentenceTransformerEmbedder(Embeddings):
         return out
 
     def embed_query(self, text: str) -> list[float]:
-        return self.embed_queries([text])[0]
+        return list(self._query(text))
 
     def embed_queries(self, texts: list[str]) -> list[list[float]]:
         vecs = self.model.encode([self.spec.query_prompt + t for t in texts], normalize_embeddings=True,
@@ -75,6 +81,8 @@ class OnnxEmbedder(Embeddings):
         self.encoder = encoder
         self.model_id = spec.id
         self.load_seconds = 0.0
+        # One question is embedded twice per request (routing, then retrieval): the second is a lookup.
+        self._query = lru_cache(maxsize=QUERY_CACHE)(lambda text: tuple(self.embed_queries([text])[0]))
 
     def embed_documents(self, texts: list[str], progress: Callable[[int], None] | None = None) -> list[list[float]]:
         vecs = self.encoder.encode([self.spec.passage_prompt + t for t in texts])
@@ -83,7 +91,7 @@ class OnnxEmbedder(Embeddings):
         return vecs.tolist()
 
     def embed_query(self, text: str) -> list[float]:
-        return self.embed_queries([text])[0]
+        return list(self._query(text))
 
     def embed_queries(self, texts: list[str]) -> list[list[float]]:
         return self.encoder.encode([self.spec.query_prompt + t for t in texts]).tolist()

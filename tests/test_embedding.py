@@ -1,10 +1,11 @@
 import math
 import time
 
+import numpy as np
 import pytest
 
-from assistant.embedding import EmbedderUnavailable, HashEmbedder, load_embedder
-from assistant.settings import model_spec
+from assistant.embedding import EmbedderUnavailable, HashEmbedder, OnnxEmbedder, load_embedder
+from assistant.settings import Settings, model_spec
 
 
 def test_hash_embedder_is_deterministic_and_normalised():
@@ -63,3 +64,21 @@ def test_an_onnx_model_that_cannot_be_made_falls_back_to_pytorch(tmp_path, monke
     monkeypatch.setenv("ASSISTANT_ONNX_DIR", str(tmp_path / "not-a-folder" / "onnx"))
     e = load_embedder(model_spec("intfloat/multilingual-e5-small", backend="onnx-int8"))
     assert e.model_id == "intfloat/multilingual-e5-small" and len(e.embed_query("党支部")) == 384
+
+
+def test_a_question_embedded_twice_is_encoded_once():
+    """Routing and retrieval embed the same question: the second is a lookup, and callers get copies."""
+
+    class Counting:
+        calls = 0
+
+        def encode(self, texts):
+            Counting.calls += 1
+            return np.ones((len(texts), 4), dtype=np.float32)
+
+    e = OnnxEmbedder(Settings().model, Counting())
+    first = e.embed_query("质检中心有多少名党员？")
+    first.append(9.0)  # a caller changing its copy changes nothing for the next
+    assert e.embed_query("质检中心有多少名党员？") == [1.0] * 4 and Counting.calls == 1
+    e.embed_query("另一个问题")
+    assert Counting.calls == 2
