@@ -201,15 +201,17 @@ def needs(question: str, df) -> Needs:
         if not counted and not (after and after[0][1].startswith("n")):  # 「多少道题」: the unit says it
             b = _COUNT_BEFORE.search(q)
             if b:
-                nouns = [w for w, f in _pairs(b.group("before")) if f.startswith("n") and len(w) >= 2
-                         and w not in STOPWORDS]
+                pairs = [(w, f) for w, f in _pairs(b.group("before")) if len(w) >= 2 and w not in STOPWORDS]
+                nouns = [w for w, f in pairs if f.startswith("n") or f == "vn"]  # the head is last; 经费 is vn
                 counted = nouns[-1] if nouns else ""
     counted_of = ""
     if count_unit:
         o = re.search(r"([\u4e00-\u9fff]{2,6})的([\u4e00-\u9fff]{2,4}?)[^，。？！]{0,4}?(?:几|多少)", q)
         if o and o.group(2) == counted:
+            title = re.search(r"[《“「]([^《》“”「」]{2,30})[》”」]$", q[: o.start(1)])
             mods = [w for w, f in _pairs(o.group(1)) if (f.startswith("n") or f == "j") and len(w) >= 2]
-            counted_of = mods[-1] if mods else ""
+            # 「《劳动界》周刊的印数」: the owner is the title it quotes, whatever the sentence calls it (报纸)
+            counted_of = title.group(1) if title else mods[-1] if mods else ""
     which = ""
     w = re.search(r"哪(?:个|家|一个|些|几个)([\u4e00-\u9fff]{2,6})", q)
     if w:

@@ -182,3 +182,14 @@ def test_the_slot_is_bound_to_the_event_asked_about(question, sentence, before, 
 def test_a_word_no_report_uses_is_no_event():
     # LAC reads 「多少人参会」 as 人参会 (ginseng meeting): no report has it, so it binds nothing.
     assert needs("中科院那场视频交流会一共设了多少个分会场？大概多少人参会？", DF).events == (("视频", "交流会"),)
+
+
+@pytest.mark.parametrize("question, sentence, lacks", [
+    # The owner of what is counted is the title the question quotes, whatever the sentence calls it.
+    ("《劳动界》周刊的印数是多少？", "他们出版的报纸叫《劳动界》，印数为三千份。", ""),
+    ("《社会主义者》日报每期的印数是多少？", "他们出版的报纸叫《劳动界》，印数为三千份。", "is not about 社会主义者"),
+    # 经费 (a verbal noun to jieba) is what 「每月经费有多少」 counts: 两千名铁路工人 is not it.
+    ("劳动补习学校每月经费有多少？", "我们创办劳动补习学校，训练两千名铁路工人。", "does not count 经费"),
+])
+def test_what_is_counted_and_whose(question, sentence, lacks):
+    assert missing(needs(question, DF), sentence) == lacks
