@@ -1,3 +1,4 @@
+import pytest
 from langchain_core.retrievers import BaseRetriever
 
 from assistant.retrieval import Filters, HybridRetriever, diversify, multi_report, query_words, retrieve
@@ -102,3 +103,13 @@ def test_what_the_question_quotes_is_ranked_by_itself(hash_settings, tmp_path, m
     monkeypatch.setitem(retrieval.WEIGHTS, "quoted", 0.0)  # without the third ranking it is outranked
     assert not any("以学促做" in h.chunk.text for h in retrieve(index, q, k=5))
     index.close()
+
+
+@pytest.mark.parametrize("question, spread", [
+    ("哪几个支部开展过知识竞赛？", True),
+    ("有哪几家单位搞过结对共建？", True),
+    # 「哪几个方面」 asks for the points of one report's list, not for units across reports.
+    ("“十二五”战略目标里，哈焊所说要形成“三个一流”，是在哪几个方面？", False),
+])
+def test_which_few_spans_reports_only_when_it_asks_for_units(question, spread):
+    assert multi_report(question) is spread
