@@ -218,6 +218,9 @@ def needs(question: str, df) -> Needs:
         head = _head_noun(w.group(1))
         if head.endswith((*_UNIT_SUFFIX, "队", "小组")) and head not in _GENERIC_WHICH:
             which = head
+    form = _FORM_ASK.search(q)
+    if not which and form:
+        which = form.group(1)  # 「哪张整改销号表」: that form, not 自检自查表
     rank = ""
     r = _RANK_ASK.search(q)
     if r:
@@ -272,6 +275,8 @@ def _event_named(event: tuple[str, str], s: str, c: str, b: str) -> bool:
         (not modifier or any(name_in(modifier, x) for x in (s, c, b)))
 
 
+# 「填报哪张整改销号表」: the form asked for, named with what sets it apart (a bare 「哪张表」 asks any form).
+_FORM_ASK = re.compile(r"哪(?:一)?[张份个种本](?:[\u4e00-\u9fff]{0,8}?)([\u4e00-\u9fff]{2,8}(?:表|单|清单|台账|手册|证书))")
 # 「第四个方面」「第五条」: a place in a list of points (not 第二名, a rank; nor 第三党支部, a name).
 _ITEM_ASK = re.compile(r"第([一二三四五六七八九十]{1,3}|\d{1,2})(?:个|条|项|点)?(?=方面|条|项|点|部分|个(?!人))")
 _PERIOD = re.compile(r"十[一二三四五六七八九]五")  # a five-year plan: 十二五 is not 十三五

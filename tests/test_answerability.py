@@ -193,3 +193,13 @@ def test_a_word_no_report_uses_is_no_event():
 ])
 def test_what_is_counted_and_whose(question, sentence, lacks):
     assert missing(needs(question, DF), sentence) == lacks
+
+
+@pytest.mark.parametrize("question, sentence, lacks", [
+    # The form asked for, by its name: another form of the same report does not answer.
+    ("整改完成后党支部要填报哪张整改销号表？", "党支部要填写《达标评估自检自查表》并上报所党委。", "names no 整改销号表"),
+    ("自检自查后党支部要填报哪张达标评估自检自查表？", "党支部要填写《达标评估自检自查表》并上报所党委。", ""),
+    ("自检自查后党支部要把结果填进哪张表？", "党支部要填写《达标评估自检自查表》并上报所党委。", ""),  # any form will do
+])
+def test_the_form_asked_for(question, sentence, lacks):
+    assert missing(needs(question, DF), sentence) == lacks
