@@ -470,9 +470,13 @@ def say_missing(q: Question, scored: list[Scored], result: Answer) -> Answer:
     related.sort(key=lambda s: (order[s.hit.chunk.doc_id], s.start))
     result.citations = cite(related, related=True)
     result.missing = result.reason.zh
-    result.answer = "\n".join([f"文档中没有写明{result.missing}。相关原文：",
-                               *(f"{c.quote}[{c.n}]" for c in result.citations)])
+    result.answer = missing_text(result.missing, result.citations)
     return result
+
+
+def missing_text(missing: str, related: list[Citation]) -> str:
+    """「文档中没有写明…。相关原文：」 and the related quotes, one a line."""
+    return "\n".join([f"文档中没有写明{missing}。相关原文：", *(f"{c.quote}[{c.n}]" for c in related)])
 
 
 def header_lines(q: Question, hits: list[Hit], scored: list[Scored]) -> list[Scored]:

@@ -22,6 +22,7 @@ import logging
 import re
 from dataclasses import dataclass, replace
 
+from .answering import missing_text
 from .generation import chat_model
 from .prompts import render
 from .schema import MARKER, Answer, ShortAnswer
@@ -89,8 +90,7 @@ def apply_verdict(ans: Answer, verdict: Verdict | None) -> Answer:
         if not verdict.missing:
             return replace(ans, checks={**ans.checks, **judged, "judge_used": False})
         related = [replace(c, related=True) for c in ans.citations]
-        text = "\n".join([f"文档中没有写明{verdict.missing}。相关原文：", *(f"{c.quote}[{c.n}]" for c in related)])
-        return replace(ans, answer=text, refused=True, citations=related, short_answer=None, missing=verdict.missing,
+        return replace(ans, answer=missing_text(verdict.missing, related), refused=True, citations=related, short_answer=None, missing=verdict.missing,
                        reason=f"the LLM judge: no quoted sentence states what is asked ({verdict.missing})",
                        notice=NOTICE, checks={**ans.checks, **judged, "judge_used": True})
     c = next(c for c in ans.citations if c.n == verdict.sentence)
