@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from .answerability import Lack, Needs, is_item, missing, name_in, needs
+from .answerability import NUMBER, Lack, Needs, is_item, missing, name_in, needs
 from .chinese import (CN_DIGITS, STOPWORDS, TASK_WORDS, cut, entity_words, fold, has_person_name, has_place_name,
                       name_pattern, nouns, sentence_spans, synonyms, words)
 from .errors import AssistantError
@@ -45,7 +45,6 @@ _UNITS = {
     "money": "元万亿",
     "percent": "%％成",
 }
-_NUM = rf"[0-9０-９]+(?:\.[0-9]+)?(?:\s*[-~～至到]\s*[0-9]+)?\s*[万千百亿]?|[{CN_DIGITS}]+"
 _QUANTITY_ASK = re.compile(
     r"(多少|几)([名人位员个项次条道家支期批届种类场所篇本件份组米年月天日周元]?)|第几|多长时间|多久|多(深|长|大|高|远|重)|比例|百分之几|率是多少"
 )
@@ -162,15 +161,15 @@ def _quantity_unit(question: str) -> str | None:
 
 def _has_quantity(sentence: str, kind: str) -> bool:
     if kind == "ordinal":
-        return bool(re.search(rf"第(?:{_NUM})", sentence))
+        return bool(re.search(rf"第(?:{NUMBER})", sentence))
     if kind == "percent":
-        return bool(re.search(rf"(?:{_NUM})\s*(?:%|％|成)|百分之", sentence))
+        return bool(re.search(rf"(?:{NUMBER})\s*(?:%|％|成)|百分之", sentence))
     if kind == "any":
         # Digits, or a Chinese numeral with a unit — but not the 「一个」「一名」 of ordinary prose.
         return bool(re.search(rf"[0-9０-９]|(?:[{CN_DIGITS}]{{2,}}|[{CN_DIGITS.replace('一', '')}])\s*(?:余|多)?\s*"
                               rf"[{''.join(_UNITS.values())}]", sentence))
     units = _UNITS[kind]
-    return bool(re.search(rf"(?<![每])(?:{_NUM})\s*(?:余|多)?\s*个?\s*[{units}]", sentence))
+    return bool(re.search(rf"(?<![每])(?:{NUMBER})\s*(?:余|多)?\s*个?\s*[{units}]", sentence))
 
 
 def _focus(question: str) -> list[str]:
