@@ -111,6 +111,9 @@ def cmd_ingest(args) -> int:
               file=sys.stderr)
     for doc_id, p in report.moved:
         print(f"note: document {doc_id} moved to {display(p)}", file=sys.stderr)
+    if index.vectors_set_aside:
+        print(f"note: the vector index was damaged (an ingest killed while Chroma wrote it, say); it is kept as "
+              f"{index.vectors_set_aside} and every document was embedded again", file=sys.stderr)
     if report.finished:
         print(f"finished {len(report.finished)} documents an interrupted ingest had left incomplete", file=sys.stderr)
     if not report.dense:

@@ -53,6 +53,16 @@ KEYWORD_SAVE_FACTOR = 10  # … and at most every 10× its last rebuild time (�
 UPSERT_BATCH = 4000  # Chroma refuses batches above ~5,400
 EMBED_GROUP = 128  # texts per encode call (a file's texts are sorted by length first); progress after each
 CHROMA_OPEN_TRIES = 20
+# Chroma keeps one system per path and process, in a dict shared by every client. Forgetting ours and
+# starting a new one is not atomic: a thread that reopens while another does found the path gone
+# between Chroma's own insert and lookup (a KeyError on the path, seen in CI under load). One reopen
+# at a time per process.
+_CHROMA_OPEN = threading.Lock()
+# What Chroma says when its on-disk vector segment no longer matches its log: an ingest killed while
+# Chroma was writing it (test_crash's random kills met it once in a few dozen CI runs; Chroma's own
+# issue #5366). Its reads keep failing. The store still holds every chunk's text, so the writer sets
+# the damaged folder aside and embeds the documents again.
+CHROMA_DAMAGE = ("Failed to apply logs", "backfill request", "Error in compaction")
 # Candidates Chroma's HNSW graph explores per search (its default is 100). The e5 vectors of these
 # reports are crowded together, and with 100 the graph finds too few true neighbours: of the exact
 # top 30, 0.84 at 10k chunks and 0.73 at 100k on average, none at all for some questions, and one
@@ -177,6 +187,14 @@ def search_wide(vs, remote: bool = False):
     return vs
 
 
+def forget_chroma_system(path: str) -> None:
+    """Chroma keeps one system per path and process: the next client of ``path`` starts a new one."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    SharedSystemClient._identifier_to_system.pop(path, None)
+    SharedSystemClient._identifier_to_refcount.pop(path, None)
+
+
 class Index:
     def __init__(self, settings: Settings, embedder=None):
         self.settings = settings
@@ -193,6 +211,7 @@ class Index:
         self._reload_lock = threading.Lock()
         self._keyword_saved = 0.0
         self._keyword_build_s = 0.0
+        self.vectors_set_aside: Path | None = None  # where damaged Chroma files went (``_vector_ids``)
         from .housekeeping import AnswerLog
 
         self.answer_log = AnswerLog(self.dir / "answers.jsonl", max_bytes=settings.log_max_bytes,
@@ -267,20 +286,20 @@ class Index:
                     "ASSISTANT_CHROMA_COLLECTION to a name of this index's own")
             return search_wide(vs, remote=True)
         import chromadb
-        from chromadb.api.shared_system_client import SharedSystemClient
 
         path = str(self.dir / "chroma")
         for attempt in range(CHROMA_OPEN_TRIES):
-            if fresh or attempt:
-                # Chroma keeps one system per path and process; its in-memory HNSW does not see what another
-                # process wrote. Forget ours (in-flight queries keep the old one) so the next client reloads.
-                # (A system whose start failed stays registered too, and would fail every later client.)
-                SharedSystemClient._identifier_to_system.pop(path, None)
-                SharedSystemClient._identifier_to_refcount.pop(path, None)
             try:
-                client = chromadb.PersistentClient(path=path, settings=chromadb.Settings(anonymized_telemetry=False))
-                vs = Chroma(collection_name=self.settings.chroma_collection, embedding_function=self.embedder,
-                            client=client, collection_metadata={"hnsw:space": "cosine"}, collection_configuration=HNSW)
+                with _CHROMA_OPEN:
+                    if fresh or attempt:
+                        # Chroma's in-memory HNSW does not see what another process wrote: forget our
+                        # system (in-flight queries keep the old one) so the next client reloads. (A system
+                        # whose start failed stays registered too, and would fail every later client.)
+                        forget_chroma_system(path)
+                    client = chromadb.PersistentClient(path=path, settings=chromadb.Settings(anonymized_telemetry=False))
+                    vs = Chroma(collection_name=self.settings.chroma_collection, embedding_function=self.embedder,
+                                client=client, collection_metadata={"hnsw:space": "cosine"},
+                                collection_configuration=HNSW)
                 return vs if fresh else search_wide(vs)  # a reopen after another process's commit: done already
             except Exception as exc:  # noqa: BLE001 - chromadb raises InternalError, not a subclass of its own
                 # Two processes creating a new index at once: the one that loses finds Chroma's database
@@ -452,6 +471,29 @@ class Index:
         self.store.set_meta("vector_meta", VECTOR_META_VERSION)
 
     # --- repair what an interrupted ingest left
+    def _vector_ids(self) -> set[str]:
+        """Inside the write lock: the ids Chroma holds. When Chroma's files are damaged (CHROMA_DAMAGE)
+        its folder is set aside, kept as it is for a look, and a new one started: the caller embeds
+        every document again from the store, which holds all their text."""
+        try:
+            self._update_vector_metas()
+            return set(self.chroma_ids())
+        except Exception as exc:  # noqa: BLE001 - chromadb raises its InternalError for this
+            if self.remote or not any(m in str(exc) for m in CHROMA_DAMAGE):
+                raise
+            damage = exc
+        aside = self.dir / f"chroma.damaged-{time.strftime('%Y%m%d-%H%M%S')}"
+        log.warning("the vector index in %s is damaged (%s); it is kept as %s and every document is embedded "
+                    "again", self.dir / "chroma", damage, aside.name)
+        with _CHROMA_OPEN:
+            forget_chroma_system(str(self.dir / "chroma"))
+            (self.dir / "chroma").rename(aside)
+        self._vs = search_wide(self._open_chroma(fresh=True))
+        self.store.set_dense(list(self.store.metas()), "")  # bumps the generation: readers reopen Chroma
+        self.store.set_meta("vector_meta", VECTOR_META_VERSION)
+        self.vectors_set_aside = aside
+        return set()
+
     def finish(self, progress: Progress | None = None) -> list[str]:
         """Make Chroma and BM25 hold exactly the store's chunks: delete vectors no document owns,
         embed documents whose vectors are missing, save BM25. Returns the documents completed."""
@@ -464,9 +506,8 @@ class Index:
                     self.vectorstore.reset_collection()
                     self.store.set_dense(list(self.store.metas()), "")
                 self.store.set_meta("embed_model", self.model_id)
-                self._update_vector_metas()
                 store_ids = self.store.chunk_ids()
-                have = set(self.chroma_ids())
+                have = self._vector_ids()
                 if have - store_ids:
                     self._delete_vectors(have - store_ids)
                 todo = sorted(set(self.store.not_embedded(self.model_id)) | {

@@ -124,3 +124,49 @@ def test_each_chunk_gets_its_own_vector(hash_settings, tmp_path):
     for cid, vec in zip(got["ids"], got["embeddings"]):
         want = index.embedder.embed_documents([texts[cid][1]])[0]
         assert max(abs(a - b) for a, b in zip(vec, want)) < 1e-5, cid
+
+
+def test_a_damaged_vector_index_is_set_aside_and_embedded_again(hash_settings, seed_copy, monkeypatch):
+    index = Index.open(hash_settings, create=True)
+    index.ingest([seed_copy])
+    total = index.store.chunk_total()
+    damaged = index.vectorstore._collection.get(include=[])["ids"]
+    real_ids = Index.chroma_ids
+    calls = []
+
+    def failing_once(self):
+        calls.append(1)
+        if len(calls) == 1:  # what Chroma raised after an ingest killed while it wrote its files (CI)
+            raise RuntimeError("Error executing plan: Error sending backfill request to compactor: "
+                               "Failed to apply logs to the hnsw segment writer")
+        return real_ids(self)
+
+    monkeypatch.setattr(Index, "chroma_ids", failing_once)
+    report = index.ingest([seed_copy])
+    aside = index.vectors_set_aside
+    assert aside is not None and aside.name.startswith("chroma.damaged-") and (aside / "chroma.sqlite3").exists()
+    assert sorted(report.finished) == sorted(SEED_IDS)  # every document embedded again, from the store
+    col = index.vectorstore._collection
+    assert col.count() == total and set(col.get(include=[])["ids"]) == set(damaged)
+    assert index.incomplete() == []
+    hits = retrieve(index, "巴音贺希格", k=3)
+    assert any(h.dense_rank is not None for h in hits)
+    # a second process opening the index afterwards finds the new vectors, not the old folder
+    other = Index.open(hash_settings)
+    assert other.vectorstore._collection.count() == total
+    index.close()
+    other.close()
+
+
+def test_other_chroma_errors_are_not_taken_for_damage(hash_settings, seed_copy, monkeypatch):
+    index = Index.open(hash_settings, create=True)
+    index.ingest([seed_copy])
+
+    def failing(self):
+        raise RuntimeError("database is malformed elsewhere")
+
+    monkeypatch.setattr(Index, "chroma_ids", failing)
+    with pytest.raises(RuntimeError):
+        index.finish()
+    assert index.vectors_set_aside is None and (hash_settings.index_dir / "chroma").exists()
+    index.close()

@@ -608,3 +608,28 @@ def test_two_ingests_of_two_files_of_one_name_at_once_add_both(hash_settings, tm
     for doc, q in (("名单-2.txt", "深海探测器耐压壳体攻关"), ("名单.txt", "稀土催化剂中试放大")):
         assert retrieve(first, q, k=1)[0].chunk.doc_id == doc
     assert first.ingest([a, b]).unchanged == ["名单-2.txt", "名单.txt"]
+
+
+def test_threads_reopening_chroma_at_once_do_not_trip_over_each_other(hash_settings, seed_copy):
+    # Every thread that sees another's commit reopens Chroma. Chroma keeps one system per path in a
+    # dict all clients share; without one reopen at a time a thread found the path gone between
+    # Chroma's insert and lookup (KeyError on the path, or a half-started client): 67 of 90 here.
+    index = Index.open(hash_settings, create=True)
+    index.ingest([seed_copy])
+    total = index.store.chunk_total()
+    errors: list[str] = []
+
+    def reopen():
+        for _ in range(15):
+            try:
+                assert index._open_chroma(fresh=True)._collection.count() == total
+            except Exception as exc:  # noqa: BLE001 - collected for the assertion below
+                errors.append(repr(exc))
+
+    threads = [threading.Thread(target=reopen) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors[:3]
+    index.close()
