@@ -156,7 +156,7 @@ def _print_answer(ans, out=None, body: bool = True) -> None:
     for sentence in ans.unsupported:
         print(f"  ⚠ 未核实：{sentence}", file=out)
     if ans.citations:
-        print("\n相关原文（不足以回答）：" if all(c.related for c in ans.citations) else "\n来源：", file=out)
+        print("\n相关原文（不足以回答）：" if ans.only_related else "\n来源：", file=out)
         for c in ans.citations:
             print(f"[{c.n}] 《{c.title}》 · {c.org or '未知单位'} · {c.date or '日期不详'}", file=out)
             print(f"    “{c.quote}”  ({c.doc_id} {c.start}–{c.end})", file=out)

@@ -150,3 +150,8 @@ class Router:
 @lru_cache(maxsize=4)
 def _router(embedder) -> Router:
     return Router(embedder, examples())
+
+
+def warm_router(embedder) -> None:
+    """Embed the labelled requests now (about 1–2 s on a CPU): a server calls it at start-up."""
+    _router(embedder)

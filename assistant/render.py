@@ -128,7 +128,7 @@ def answer_html(ans: Answer, text_of: Callable[[str], str | None]) -> str:
     for sentence in ans.unsupported:
         parts.append(f'<p class="unsupported">⚠ 未找到资料支持，已去掉引用：{esc(sentence)}</p>')
     if ans.citations:
-        title = "相关原文（不足以回答，点击展开）" if all(c.related for c in ans.citations) else "来源（点击展开原文）"
+        title = "相关原文（不足以回答，点击展开）" if ans.only_related else "来源（点击展开原文）"
         parts.append(f'<div class="sources"><div class="sources-title">{title}</div>')
         parts += [source_html(c, text_of(c.doc_id), ans.short_answer) for c in ans.citations]
         parts.append("</div>")

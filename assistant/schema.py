@@ -160,6 +160,11 @@ class Answer:
     short_answer: ShortAnswer | None = None  # the span the answer opens with
     missing: str = ""  # a refusal's 「文档中没有写明…」: what the reports leave out, in words
 
+    @property
+    def only_related(self) -> bool:
+        """A refusal that cites sentences close to the question, none of which answers it."""
+        return bool(self.citations) and all(c.related for c in self.citations)
+
     def to_json(self) -> dict:
         out = {
             "question": self.question,

@@ -25,7 +25,7 @@ from .errors import AssistantError
 from .housekeeping import DownloadDir
 from .jobs import JobRunner
 from .loading import CONVERTED_SUFFIXES, Unreadable, bad_name, display, free_name, read_file
-from .modes import BY_LABEL, QA, get
+from .modes import BY_LABEL, QA, get, warm_router
 from .pipeline import Request, ask
 from .render import answer_html, esc, esc_lines, question_html, streaming_html
 from .retrieval import Filters, parse_date_bound
@@ -645,6 +645,7 @@ def prepare_index(settings, seeds: Path | None, out=sys.stderr):
     index.ensure_synced()
     if index.dense:
         index.embedder.embed_query("预热")
+        warm_router(index.embedder)  # the labelled requests embedded now, not in a user's first question
     else:
         print(f"warning: dense retrieval is off ({index.dense_error}); keyword retrieval only", file=out)
     return index

@@ -3,7 +3,7 @@
 import pytest
 
 from assistant.embedding import HashEmbedder
-from assistant.modes import ROUTE_MARGIN, Router, examples, route
+from assistant.modes import ROUTE_MARGIN, Router, examples, route, warm_router
 
 
 @pytest.mark.parametrize("question, job", [
@@ -54,3 +54,19 @@ def test_patterns_decide_when_the_examples_do_not_agree():
 
 def test_a_chosen_job_is_kept():
     assert route("请列3条工作要点", "precedents") == "precedents"
+
+
+def test_a_server_embeds_the_examples_at_start_up_not_in_the_first_question():
+    class Counting(HashEmbedder):
+        batches = 0
+
+        def embed_queries(self, texts):
+            Counting.batches += 1
+            return super().embed_queries(texts)
+
+    emb = Counting()
+    warm_router(emb)
+    assert Counting.batches == 1
+    route("质检中心有多少名党员？", "qa", emb)
+    route("帮我找找哪些支部搞过知识竞赛", "qa", emb)
+    assert Counting.batches == 1  # the examples were embedded once, at warm-up

@@ -112,3 +112,4 @@ def test_refusal_that_says_what_is_missing_lists_related_sources():
     assert "<p class=\"refused\">文档中没有写明纪检委员是谁。相关原文：</p>" in out
     assert '<p class="related">句一。<a class="cite cite-1"' in out
     assert "相关原文（不足以回答，点击展开）" in out and "来源（点击展开原文）" not in out
+    assert ans.only_related and not _answer(answer="", refused=True).only_related
