@@ -25,7 +25,7 @@ from functools import lru_cache
 from importlib import resources
 
 from .chinese import (CN_DIGITS, STOPWORDS, TASK_WORDS, _lock, _pos_tokenizer, fold, has_person_name, has_place_name,
-                      lexical, quoted, synonyms)
+                      lexical, quoted, squash, synonyms)
 
 _UNIT_SUFFIX = ("研究所", "研究院", "研究室", "化物所", "公司", "集团", "大学", "学院", "党支部", "支部", "党委", "党总支",
                 "中心", "所", "院", "室", "局", "厅", "处", "部", "委")
@@ -102,6 +102,13 @@ def local_names(question: str, df) -> list[str]:
 
 
 
+# A quoted name this short is a slogan or a campaign's name (“四个一”, “三严三保”, “七一”): only its own
+# words match it, where a unit's name may stand with characters between (质检中心支部 ~ 质检中心党支部) —
+# “四个一” was matched by 「四个融为一体」 and answered from it (set A). Titles of documents are longer,
+# and a question may shorten them.
+SLOGAN_CHARS = 8
+
+
 def name_in(name: str, text: str) -> bool:
     """The name, or it written with a few characters between (质检中心支部 ~ 质检中心党支部)."""
     return bool(re.search("[\u4e00-\u9fff]{0,2}?".join(re.escape(ch) for ch in name), text))
@@ -113,6 +120,7 @@ class Needs:
 
     unknown: tuple[str, ...] = ()  # names the library never uses
     names: tuple[str, ...] = ()  # names the answer must be about (see local_names)
+    slogans: tuple[str, ...] = ()  # short quoted names among them, which only their exact words match
     role: str = ""  # who: the role whose holder is asked for ("" when any name will do)
     who: bool = False
     who_verb: str = ""  # 「谁主持的」: the act the person did
@@ -226,7 +234,10 @@ def needs(question: str, df) -> Needs:
     if r:
         rank = {"第": "?", "几": "?等奖"}.get(r.group(0)[:1] if r.group(0)[:2] in ("第几", "几等") else "", "") \
             or norm_rank(r.group(0))
-    return Needs(unknown=tuple(unknown_names(question, df)), names=tuple(local_names(question, df)), role=role, who=who, who_verb=who_verb,
+    names = tuple(local_names(question, df))
+    slogans = tuple(x.strip() for x in quoted(q) if 2 <= len(x.strip()) <= SLOGAN_CHARS)
+    return Needs(unknown=tuple(unknown_names(question, df)), names=names, slogans=slogans, role=role, who=who,
+                 who_verb=who_verb,
                  when=when, where=bool(_ASKS_WHERE.search(q)),
                  count_unit="" if rank else count_unit, counted=counted, rank=rank, counted_of=counted_of,
                  which=which, contact=tuple(k for k, rx in _ASKS_CONTACT.items() if rx.search(q)),
@@ -437,18 +448,25 @@ class Lack(str):
         return out
 
 
-def missing(n: Needs, sentence: str, context: str = "", report: str = "", author: str = "", before: str = "") -> str:
+def missing(n: Needs, sentence: str, context: str = "", report: str = "", author: str = "", before: str = "",
+            lead: str = "") -> str:
     """What ``sentence`` lacks to answer (empty when it answers). ``context``: where the names asked
     about may be instead (the report's title, organisation, headings); ``before``: the paragraph up
     to the sentence, where the name of a place may stand too (「…在长辛店…。五一那天，一千五百名工人…」;
     not a person's or a unit's, whose facts must be in their own sentence). For a
     question about the report itself: ``report``, its header date; ``author``, its byline's author —
     a person or a department (党群工作部) — which a sentence naming it (the byline) answers 「作者是谁」
-    with. What is asked (a name, a date, a number…) must be in the sentence itself."""
+    with. What is asked (a name, a date, a number…) must be in the sentence itself, save the unit
+    「哪个支部」 asks for: ``lead``, a numbered line right before the sentence's paragraph, may name it
+    (「1、实心药芯焊丝事业部党支部把…」 over the paragraph telling what it did)."""
     s = fold(sentence)
     c = fold(context)
     b = fold(before)
     for name in n.names:  # a place may set the scene earlier in the paragraph; a person or unit must be here
+        if name in n.slogans:
+            if name not in squash(sentence) and name not in squash(context):
+                return Lack(f"is not about {name}", f"与“{name}”有关的内容")
+            continue
         if not name_in(name, s) and not name_in(name, c) and not (name_in(name, b) and _place_like(name)
                                                                    and has_place_name(name)):
             return Lack(f"is not about {name}", f"与“{name}”有关的内容")
@@ -488,7 +506,7 @@ def missing(n: Needs, sentence: str, context: str = "", report: str = "", author
             return Lack(f"does not count {n.counted}", f"{n.counted}的数量")
         if n.counted_of and not name_in(n.counted_of, s):
             return Lack(f"does not count those of {n.counted_of}", f"{n.counted_of}的{n.counted}数量")
-    if n.which and not name_in(n.which, s):
+    if n.which and not name_in(n.which, s) and not name_in(n.which, fold(lead)):
         return Lack(f"names no {n.which}", f"是哪个{n.which}")
     if n.defines and not _states_content(n.defines, s, c):
         return Lack(f"does not say what {n.defines} is", f"“{n.defines}”的具体内容")

@@ -32,6 +32,10 @@ ANSWERING_FLOOR = 0.5  # a sentence that states what is asked may answer with ha
 # before it: about two sentences of these reports (the seeds' 366 sentences: median 40 characters, mean
 # 54, 75th percentile 72).
 PARAGRAPH_BEFORE = 120
+# A numbered line of its own (「1、实心药芯焊丝事业部党支部把“创新示范岗建在生产一线中”。」) whose next
+# paragraph tells what that unit did: the unit it names answers 「哪个支部」 for that paragraph.
+_FULL_STOP = re.compile(r"[。！？!?\n]")
+LIST_LEAD = re.compile(r"\s*(?:\d{1,2}\s*[、.．]|[（(][\d一二三四五六七八九十]{1,2}[）)]|[一二三四五六七八九十]{1,2}是)")
 NEIGHBOUR_CREDIT = 0.6
 CONTEXT_CREDIT = 0.6
 DOC_CREDIT = 0.3
@@ -372,7 +376,37 @@ def _lack(index: Index, q: Question, s: Scored) -> str:
     text = index.store.text(s.hit.chunk.doc_id)
     paragraph = text.rfind("\n", max(0, s.start - PARAGRAPH_BEFORE), s.start) + 1
     before = text[max(paragraph, s.start - PARAGRAPH_BEFORE) : s.start]
-    return missing(n, s.text, context, report, author, before)
+    lo, hi = list_lead(text, paragraph, s.start)
+    return missing(n, s.text, context, report, author, before, text[lo:hi])
+
+
+def list_lead(text: str, paragraph: int, start: int) -> tuple[int, int]:
+    """Where the numbered first sentence of the paragraph that holds ``start`` stands (or that of the
+    line above, when that line is a numbered sentence alone): 「1、实心药芯焊丝事业部党支部把…。」 names
+    whom the rest is about. (0, 0) when neither is numbered, or the sentence at ``start`` is the lead."""
+    for at in (paragraph, text.rfind("\n", 0, max(0, paragraph - 1)) + 1 if paragraph else -1):
+        if at < 0 or not LIST_LEAD.match(text, at):
+            continue
+        end = _FULL_STOP.search(text, at)
+        end = end.end() if end else len(text)
+        if end <= start:
+            return at + len(text[at:end]) - len(text[at:end].lstrip()), end
+    return 0, 0
+
+
+def with_leads(index: Index, q: Question, picked: list[Scored], scored: list[Scored]) -> list[Scored]:
+    """For 「哪个支部」: a quoted sentence that does not name the unit comes with the numbered lead that
+    does (``list_lead``), so that the answer shows it."""
+    out = list(picked)
+    for s in picked:
+        if name_in(q.needs.which, fold(s.text)):
+            continue
+        text = index.store.text(s.hit.chunk.doc_id)
+        lo, _ = list_lead(text, text.rfind("\n", 0, s.start) + 1, s.start)
+        lead = next((x for x in scored if x.hit.chunk.doc_id == s.hit.chunk.doc_id and x.start == lo), None)
+        if lead is not None and lead not in out and name_in(q.needs.which, fold(lead.text)):
+            out.append(lead)
+    return out
 
 
 def asks_about(q: Question, m) -> bool:
@@ -425,6 +459,7 @@ def answer(index: Index, question: str, k: int = 5, filters: Filters = Filters()
     if result.reason:
         return say_missing(q, scored, result)
     header = header_lines(q, result.hits, scored) if q.about_report else []
+    every = scored
     if not q.spread:  # only sentences that state what is asked are quoted
         scored = [s for s in answer_candidates(scored, q) if not lack(index, q, s)]
     if header_answers(q, result.hits, header):  # 「哪天发布的？作者是谁？」: the byline says it all
@@ -434,6 +469,8 @@ def answer(index: Index, question: str, k: int = 5, filters: Filters = Filters()
         picked = header + [s for s in select(q, scored) if (s.hit.chunk.doc_id, s.start) not in quoted_lines][
             : max(1, _MAX_QUOTES - len(header))] \
             if scored else header
+    if q.needs.which and not q.spread:
+        picked = with_leads(index, q, picked, every)
     # Present in document order within each document, documents in order of first appearance.
     order = {d: i for i, d in enumerate(dict.fromkeys(s.hit.chunk.doc_id for s in picked))}
     picked.sort(key=lambda s: (order[s.hit.chunk.doc_id], s.start))

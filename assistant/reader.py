@@ -22,6 +22,7 @@ _CLAUSE_END = re.compile(r"[，,；;。！？!?]")
 _ITEM_JOIN = re.compile(r"[、和及与]")  # 「王小明、李华」: one answer naming two people
 _TAGS = {"PER": "person", "LOC": "place", "ORG": "org", "TIME": "time"}
 _NOT_A_TIME = re.compile(r"^(?:目前|当前|现在|同时|此前|以来|近年来|今后|期间|过去|未来|近期|长期|日常|平时|当时)$")
+_DETERMINERS = tuple("各每全本该其此这那某") + ("其他", "其它", "所有", "有关", "相关")
 _ARTICLE = re.compile(r"^一\s*[个名位项种件次]$")  # 「一个部门」: an article, not a count
 
 
@@ -130,7 +131,12 @@ def _count(n: Needs, sentence: str, words: Sequence[str]) -> Span | None:
         return None
     at = [m.start() for m in re.finditer(re.escape(n.counted), s)] if n.counted else []
     pick = _nearest(found, at, sentence, words) if at or words else found[0] if len(found) == 1 else None
-    return Span(pick.start, _noun_run(sentence, pick.end), "count") if pick else None  # 「56名群众代表」
+    if pick is None:
+        return None
+    end = _noun_run(sentence, pick.end)  # 「56名群众代表」
+    if n.counted and end == pick.end and s.startswith(n.counted, end):
+        end += len(n.counted)  # 「80个|分|会场」: LAC read 分 as a verb, the question's 分会场 says otherwise
+    return Span(pick.start, end, "count")
 
 
 def _rank(n: Needs, sentence: str) -> Span | None:
@@ -160,11 +166,15 @@ def _where(n: Needs, sentence: str, words: Sequence[str]) -> Span | None:
 
 def _which(n: Needs, sentence: str) -> Span | None:
     s = fold(sentence)
-    orgs = [x for x in entities(sentence) if x.kind == "org" and x.text(s).endswith(n.which)]
+    orgs = [x for x in entities(sentence) if x.kind == "org" and x.text(s).endswith(n.which)
+            and not x.text(s).startswith(_DETERMINERS)]
     if orgs:
         return orgs[0]
-    m = re.search(rf"[\u4e00-\u9fffA-Za-z0-9]{{2,10}}?{re.escape(n.which)}", s)
-    return Span(m.start(), m.end(), "org") if m and m.end() - m.start() > len(n.which) else None
+    for m in re.finditer(rf"[\u4e00-\u9fffA-Za-z0-9]{{2,10}}?{re.escape(n.which)}", s):
+        name = m.group(0).lstrip("、，,：:的和与及")
+        if len(name) > len(n.which) and not name.startswith(_DETERMINERS):  # 各党支部 names none
+            return Span(m.end() - len(name), m.end(), "org")
+    return None
 
 
 def short_answer(n: Needs, sentence: str, words: Sequence[str] = ()) -> Span | None:

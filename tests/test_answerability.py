@@ -203,3 +203,21 @@ def test_what_is_counted_and_whose(question, sentence, lacks):
 ])
 def test_the_form_asked_for(question, sentence, lacks):
     assert missing(needs(question, DF), sentence) == lacks
+
+
+@pytest.mark.parametrize("question, sentence, lacks", [
+    # A short quoted name is a slogan: 「四个融为一体」 does not name “四个一”, whatever lies between.
+    ("“四个一”争创目标是哪个支部提出来的？", "各党支部积极探索“四个融为一体”的有效组织形式。", "is not about 四个一"),
+    ("“四个一”争创目标是哪个支部提出来的？", "实心药芯焊丝事业部党支部确定了“四个一”争创目标。", ""),
+    # in either script
+    ("“三嚴三保”指什么？", "做到“三严三保”,即严格考勤,保证学习人数;", ""),
+])
+def test_a_quoted_slogan_is_named_in_its_own_words(question, sentence, lacks):
+    assert missing(needs(question, DF), sentence) == lacks
+
+
+def test_a_numbered_lead_names_the_unit_its_paragraph_is_about():
+    n = needs("“四个一”争创目标是哪个支部提出来的？", DF)
+    sentence = "为了加强生产管理,确定了“四个一”争创目标。"
+    assert missing(n, sentence) == "names no 支部"
+    assert missing(n, sentence, lead="1、实心药芯焊丝事业部党支部把“创新示范岗建在生产一线中”。") == ""

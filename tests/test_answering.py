@@ -130,3 +130,14 @@ def test_a_list_point_is_found_in_the_report_even_when_retrieval_misses_it(seed_
     a = answer(seed_index, "刘伟平在讲话中提出的学习教育目标，第四个方面是什么？")
     assert not a.refused and any(c.quote.startswith("四是进一步强化宗旨观念") for c in a.citations), a.answer
     assert answer(seed_index, "刘伟平在讲话中提出的学习教育目标，第九个方面是什么？").refused
+
+
+def test_which_branch_is_read_from_the_numbered_lead_of_the_paragraph(seed_index):
+    """The paragraph that tells of the “四个一” goals names no branch; its numbered first sentence does
+    (「1、实心药芯焊丝事业部党支部把…」): quoted with it, it is the short answer."""
+    a = answer(seed_index, "“四个一”争创目标是哈焊所哪个支部提出来的？")
+    assert not a.refused, a.answer
+    assert a.short_answer and a.short_answer.text == "实心药芯焊丝事业部党支部", a.answer
+    assert any("“四个一”争创目标" in c.quote for c in a.citations)
+    # 「四个融为一体」 is no “四个一”: a quoted slogan is matched by its own words only
+    assert all("四个融为一体" not in c.quote for c in a.citations)

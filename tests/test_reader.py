@@ -60,3 +60,14 @@ def test_entities_read_traditional_script_with_offsets_into_the_original():
     s = seed_sentence("所長王齊華")
     people = [s[e.start:e.end] for e in entities(s) if e.kind == "person"]
     assert people == ["王齊華"]
+
+
+@pytest.mark.parametrize("question, sentence, expected", [
+    # the counted thing the question names follows the number, however LAC cut it (80个|分|会场)
+    ("视频交流会一共设了多少个分会场？", "本次会议在全院设80个分会场，3000余名各单位领导班子成员参加会议。", "80个分会场"),
+    # 「各党支部」 names no branch: the one named is the answer
+    ("“四个一”争创目标是哪个支部提出来的？", "1、实心药芯焊丝事业部党支部把“创新示范岗建在生产一线中”。", "实心药芯焊丝事业部党支部"),
+    ("“四个融为一体”是哪个支部提出来的？", "各党支部积极探索“四个融为一体”的有效组织形式。", None),
+])
+def test_the_counted_thing_and_the_unit_named(question, sentence, expected):
+    assert read(question, sentence) == expected
