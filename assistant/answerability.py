@@ -72,9 +72,12 @@ _RANK_ASK = re.compile(r"第几(?:名|位|个|次|届|批)?|几等奖|第[一二
                        r"冠军|亚军|季军|金奖|银奖|铜奖|特等奖|优秀奖")
 RANK = re.compile(r"第[一二三四五六七八九十\d]+(?:名|位|个|次|届|批)?|[一二三四五六七八九十\d]等奖|冠军|亚军|季军|金奖|银奖|"
                        r"铜奖|特等奖|优秀奖")
-NUMBER = rf"[0-9０-９]+(?:\.[0-9]+)?(?:\s*[-~～至到]\s*[0-9]+)?\s*[万千百亿]?|[{CN_DIGITS}]+"
+# A number: digits with their magnitudes (1.3万亿), or Chinese numerals — not the magnitude that
+# follows digits alone (「1.3万亿元」 is no 「万亿元」).
+NUMBER = rf"[0-9０-９]+(?:\.[0-9]+)?(?:\s*[-~～至到]\s*[0-9]+)?\s*[万千百亿]{{0,2}}|(?<![0-9０-９.])[{CN_DIGITS}]+"
 _COUNT_ASK = re.compile(r"(?:多少|几)\s*(?P<unit>[名人位员个项次条道家支期批届种类场所篇本件份组米年月天日周元])?"
                         r"(?P<after>[\u4e00-\u9fff]{0,12})")
+_TOTAL = re.compile(r"一共|总共|共有|合计|总计|总数|总人数|全部")
 _COUNT_BEFORE = re.compile(r"(?P<before>[\u4e00-\u9fff]{2,8}?)(?:一共|总共|共|有|是|达|约|大概|大约)*(?:多少|几)")
 
 
@@ -127,6 +130,7 @@ class Needs:
     when: bool = False
     where: bool = False
     count_unit: str = ""  # a unit character, "any", or "" when no count is asked
+    total: bool = False  # 「一共几个」: the whole count (全所共10个党支部), not a part of it (4个党支部被评为A级)
     counted: str = ""  # the thing counted: 「几名成员」 → 成员
     rank: str = ""  # the rank asked for, normalised (第一名 → 第一), or "?" for 第几
     counted_of: str = ""  # 「先进个人的事迹分了几期」 → 先进个人: whose things are counted
@@ -135,6 +139,7 @@ class Needs:
     defines: str = ""  # 「“三严三保”到底指什么」 → 三严三保: the term whose content is asked for
     item: int = 0  # 「第四个方面讲的是什么」 → 4: the place in a list the answer must be
     periods: tuple[str, ...] = ()  # 「“十三五”战略目标」 → 十三五: the planning period the answer must be of
+    levels: tuple[str, ...] = ()  # 「被评为C级」「国家级表彰」: the grade the answer must state
     events: tuple[tuple[str, str], ...] = ()  # 「动员大会是哪天召开」 → (动员, 大会): the event the slot is bound to
 
     def for_report(self) -> "Needs":
@@ -239,9 +244,10 @@ def needs(question: str, df) -> Needs:
     return Needs(unknown=tuple(unknown_names(question, df)), names=names, slogans=slogans, role=role, who=who,
                  who_verb=who_verb,
                  when=when, where=bool(_ASKS_WHERE.search(q)),
-                 count_unit="" if rank else count_unit, counted=counted, rank=rank, counted_of=counted_of,
+                 count_unit="" if rank else count_unit, total=bool(count_unit and _TOTAL.search(q)), counted=counted, rank=rank, counted_of=counted_of,
                  which=which, contact=tuple(k for k, rx in _ASKS_CONTACT.items() if rx.search(q)),
                  defines=defined_term(q), item=_list_item(q), periods=tuple(dict.fromkeys(_PERIOD.findall(q))),
+                 levels=tuple(dict.fromkeys(x.upper() for x in _LEVEL.findall(q))),
                  events=tuple(e for e in events_of(q) if df.get(e[1], 0))  # an event word the library uses
                  if (who or when or count_unit or rank or _ASKS_WHERE.search(q)) else ())
 
@@ -291,6 +297,8 @@ _FORM_ASK = re.compile(r"哪(?:一)?[张份个种本](?:[\u4e00-\u9fff]{0,8}?)([
 # 「第四个方面」「第五条」: a place in a list of points (not 第二名, a rank; nor 第三党支部, a name).
 _ITEM_ASK = re.compile(r"第([一二三四五六七八九十]{1,3}|\d{1,2})(?:个|条|项|点)?(?=方面|条|项|点|部分|个(?!人))")
 _PERIOD = re.compile(r"十[一二三四五六七八九]五")  # a five-year plan: 十二五 is not 十三五
+# A grade or level (A级, 国家级, 省部级, 三级): 「被评为A级」 does not answer 「被评为C级」 or 「获国家级表彰」.
+_LEVEL = re.compile(r"(?<![A-Za-z])[A-Da-d](?:\+|级)|国家级|[省市县区院所部校厅局]{1,2}级|[一二三四五六七八九十]级")
 _CN_NUM = {ch: i for i, ch in enumerate("零一二三四五六七八九")}
 
 
@@ -456,19 +464,20 @@ def missing(n: Needs, sentence: str, context: str = "", report: str = "", author
     not a person's or a unit's, whose facts must be in their own sentence). For a
     question about the report itself: ``report``, its header date; ``author``, its byline's author —
     a person or a department (党群工作部) — which a sentence naming it (the byline) answers 「作者是谁」
-    with. What is asked (a name, a date, a number…) must be in the sentence itself, save the unit
-    「哪个支部」 asks for: ``lead``, a numbered line right before the sentence's paragraph, may name it
-    (「1、实心药芯焊丝事业部党支部把…」 over the paragraph telling what it did)."""
+    with. ``lead``: the numbered first sentence of the sentence's paragraph, or a numbered line alone
+    right before it (「1、实心药芯焊丝事业部党支部把…」, 「2、“岗位奉献”活动。」), which says whom or what
+    the paragraph is about, as a heading does. What is asked (a name, a date, a number…) must be in
+    the sentence itself, save the unit 「哪个支部」 asks for, which the lead may name."""
     s = fold(sentence)
     c = fold(context)
     b = fold(before)
     for name in n.names:  # a place may set the scene earlier in the paragraph; a person or unit must be here
         if name in n.slogans:
-            if name not in squash(sentence) and name not in squash(context):
+            if not any(name in squash(x) for x in (sentence, context, lead)):
                 return Lack(f"is not about {name}", f"与“{name}”有关的内容")
             continue
-        if not name_in(name, s) and not name_in(name, c) and not (name_in(name, b) and _place_like(name)
-                                                                   and has_place_name(name)):
+        if not any(name_in(name, x) for x in (s, c, fold(lead))) \
+                and not (name_in(name, b) and _place_like(name) and has_place_name(name)):
             return Lack(f"is not about {name}", f"与“{name}”有关的内容")
     if n.who:
         if n.role:
@@ -515,6 +524,9 @@ def missing(n: Needs, sentence: str, context: str = "", report: str = "", author
     for period in n.periods:
         if period not in s and period not in c:
             return Lack(f"is not about {period}", f"“{period}”时期的内容")
+    for level in n.levels:
+        if level not in s.upper():
+            return Lack(f"does not say {level}", f"“{level}”的情况")
     for event in n.events:
         if not _event_named(event, s, c, b):
             return Lack(f"is not about the {''.join(event)}", f"{''.join(event)}的相关情况")

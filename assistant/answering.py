@@ -16,9 +16,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from .answerability import NUMBER, Lack, Needs, is_item, missing, name_in, needs
+from .answerability import NUMBER, Lack, Needs, is_item, local_names, missing, name_in, needs
 from .chinese import (CN_DIGITS, STOPWORDS, TASK_WORDS, cut, entity_words, fold, has_person_name, has_place_name,
-                      name_pattern, nouns, sentence_spans, synonyms, words)
+                      name_pattern, nouns, quoted, sentence_spans, synonyms, words)
 from .errors import AssistantError
 from .indexing import Index
 from .retrieval import Filters, metadata_intent, multi_report, per_doc_cap, retrieve, singles_out
@@ -453,8 +453,100 @@ def item_hits(index: Index, n: int, hits: list[Hit]) -> list[Hit]:
     return extra
 
 
+_PART_END = re.compile(r"(?<=[？?])")
+_ASKS = re.compile(r"多少|几|谁|哪|什么|何时|何处|怎么|怎样|如何|是否|有没有|吗")
+_WORDING = re.compile(r"(?:是)?(?:怎么|如何|怎样)(?:写|说|讲|表述|提)的?|(?:的)?原文")
+_PART_SETTING = re.compile(r"(?:19|20)\d{2}\s*年")  # a year the first part sets for the rest
+
+
+def question_parts(question: str) -> list[str]:
+    """A request of two or more questions (「哈焊所一共几个党支部？被评为“基本满意”的有几个？」), each
+    asking something: the parts; else the request alone."""
+    if asks_only_when_who(question):
+        return [question]  # 「那篇文章哪天发布的？作者是谁？」: one report's byline answers both
+    parts: list[str] = []
+    for p in (p.strip() for p in _PART_END.split(question.strip())):
+        if not p:
+            continue
+        if parts and not _ASKS.search(_WORDING.sub("", p)):
+            # 「…哪几类竞赛？光栅室方案里是怎么写的？」 asks for the quote, which every answer gives: what
+            # else it says (光栅室方案) sets the scene of the question before it
+            scene = _WORDING.sub("", p).strip("？?，, ")
+            parts[-1] = f"{scene}，{parts[-1]}" if scene else parts[-1]
+            continue
+        parts.append(p)
+    return parts if len(parts) > 1 else [parts[0] if parts else question]
+
+
+def _setting(index: Index, first: str, part: str) -> str:
+    """What a later part takes from the first as understood: the names and the year it sets
+    (「2025年赤字率…？超长期特别国债又打算发多少？」 asks of 2025 too)."""
+    said, df = fold(part), index.keyword.chunk_df
+    own = local_names(part, df)  # 「…质检中心又有多少名党员？」 names its own subject
+    names = [] if own else [x for x in local_names(first, df) if not name_in(x, said)]
+    years = [y for y in _PART_SETTING.findall(fold(first)) if y not in said]
+    return "，".join(dict.fromkeys(years + [f"“{x}”" if x in quoted(fold(first)) else x for x in names]))
+
+
+def _share_of(index: Index, first: str, part: str) -> str:
+    """「…拿到多少经费？其中多少花在了代表会议上？」: the share a later part asks is of what the first
+    part counts — 「其中多少经费花在了…」."""
+    of = needs(first, index.keyword.chunk_df).counted
+    m = re.match(r"(其中\s*(?:有)?(?:多少|几))", part)
+    if not m or not of or of in part:
+        return part
+    return part[: m.end()] + of + part[m.end():]
+
+
 def answer(index: Index, question: str, k: int = 5, filters: Filters = Filters()) -> Answer:
-    """Retrieve, select the supporting sentences, quote and cite them — or refuse."""
+    """Retrieve, select the supporting sentences, quote and cite them — or refuse. A request of
+    several questions is answered part by part (``answer_parts``)."""
+    parts = question_parts(check_question(question, index.settings.max_question_chars))
+    if len(parts) > 1:
+        return answer_parts(index, question, parts, k, filters)
+    return replace(answer_one(index, parts[0], k, filters), question=question)
+
+
+def answer_parts(index: Index, question: str, parts: list[str], k: int, filters: Filters) -> Answer:
+    """Each part answered on its own (a later part with the first part's setting), the quotes numbered
+    together; a part the reports do not answer says so. A refusal when no part is answered."""
+    answers = []
+    for i, part in enumerate(parts):
+        setting = _setting(index, parts[0], part) if i else ""
+        part = _share_of(index, parts[0], part) if i else part
+        answers.append(answer_one(index, f"{setting}，{part}" if setting else part, k, filters))
+    if all(a.refused for a in answers):
+        return answer_one(index, question, k, filters)
+    citations: list[Citation] = []
+    where: dict[tuple[str, int], int] = {}
+    spans, lines = [], []
+    for part, a in zip(parts, answers):
+        if a.refused:
+            lines.append(f"（{part}）" + (f"文档中没有写明{a.missing}。" if a.missing else REFUSAL))
+            continue
+        renumber = {}
+        for c in a.citations:
+            key = (c.doc_id, c.start)
+            if key not in where:
+                where[key] = len(citations) + 1
+                citations.append(replace(c, n=where[key]))
+            renumber[c.n] = where[key]
+        text = re.sub(r"\[(\d+)\]", lambda m: f"[{renumber.get(int(m.group(1)), m.group(1))}]", a.answer)
+        if a.short_answer:
+            sa = a.short_answer
+            spans.append(replace(sa, n=renumber[sa.n]))
+            text = text.split("\n", 1)[1] if "\n" in text else text
+        lines.extend(line for line in text.split("\n") if line not in lines)
+    first = answers[0] if not answers[0].refused else next(a for a in answers if not a.refused)
+    head = "；".join(f"{sa.text}[{sa.n}]" for sa in spans)
+    return replace(first, question=question, answer="\n".join(([head] if head else []) + lines), refused=False,
+                   citations=citations, hits=[h for a in answers for h in a.hits],
+                   short_answer=spans[0] if spans else None, reason="",
+                   missing="；".join(a.missing for a in answers if a.refused and a.missing))
+
+
+def answer_one(index: Index, question: str, k: int = 5, filters: Filters = Filters()) -> Answer:
+    """One question: retrieve, select the supporting sentences, quote and cite them — or refuse."""
     q, scored, result = prepare(index, question, k, filters, "qa")
     if result.reason:
         return say_missing(q, scored, result)

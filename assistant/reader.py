@@ -22,6 +22,7 @@ _CLAUSE_END = re.compile(r"[，,；;。！？!?]")
 _ITEM_JOIN = re.compile(r"[、和及与]")  # 「王小明、李华」: one answer naming two people
 _TAGS = {"PER": "person", "LOC": "place", "ORG": "org", "TIME": "time"}
 _NOT_A_TIME = re.compile(r"^(?:目前|当前|现在|同时|此前|以来|近年来|今后|期间|过去|未来|近期|长期|日常|平时|当时)$")
+_TOTAL_BEFORE = re.compile(r"[共总全计]")
 _DETERMINERS = tuple("各每全本该其此这那某") + ("其他", "其它", "所有", "有关", "相关")
 _ARTICLE = re.compile(r"^一\s*[个名位项种件次]$")  # 「一个部门」: an article, not a count
 
@@ -129,6 +130,8 @@ def _count(n: Needs, sentence: str, words: Sequence[str]) -> Span | None:
     found = [Span(m.start(), m.end(), "count") for m in number.finditer(s) if not _ARTICLE.match(m.group(0))]
     if not found:
         return None
+    if n.total:  # 「一共几个党支部」: the number a total stands before (全所共10个), when one does
+        found = [x for x in found if _TOTAL_BEFORE.search(s, max(0, x.start - 2), x.start)] or found
     at = [m.start() for m in re.finditer(re.escape(n.counted), s)] if n.counted else []
     pick = _nearest(found, at, sentence, words) if at or words else found[0] if len(found) == 1 else None
     if pick is None:

@@ -221,3 +221,12 @@ def test_a_numbered_lead_names_the_unit_its_paragraph_is_about():
     sentence = "为了加强生产管理,确定了“四个一”争创目标。"
     assert missing(n, sentence) == "names no 支部"
     assert missing(n, sentence, lead="1、实心药芯焊丝事业部党支部把“创新示范岗建在生产一线中”。") == ""
+
+
+@pytest.mark.parametrize("question, lacks", [
+    ("哈焊所有多少个党支部被评为A级？", ""),
+    ("哈焊所有多少个党支部被评为C级？", "does not say C级"),
+    ("哈焊所有多少个党支部获得过国家级表彰？", "does not say 国家级"),
+])
+def test_the_grade_asked_must_be_the_sentences(question, lacks):
+    assert missing(needs(question, DF), "全所共10个党支部,4个党支部被评为A级,其他党支部被评为B级。") == lacks

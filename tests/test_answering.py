@@ -1,7 +1,7 @@
 import pytest
 
 from assistant.answering import (REFUSAL, _has_quantity, _quantity_unit, anchors, answer, asks_only_when_who,
-                                 check_question, content_words)
+                                 check_question, content_words, question_parts)
 from assistant.errors import AssistantError
 
 from conftest import SEED_IDS, dev_items
@@ -141,3 +141,33 @@ def test_which_branch_is_read_from_the_numbered_lead_of_the_paragraph(seed_index
     assert any("“四个一”争创目标" in c.quote for c in a.citations)
     # 「四个融为一体」 is no “四个一”: a quoted slogan is matched by its own words only
     assert all("四个融为一体" not in c.quote for c in a.citations)
+
+
+@pytest.mark.parametrize("question, parts", [
+    ("哈焊所一共几个党支部？被评为A级的有几个？", ["哈焊所一共几个党支部？", "被评为A级的有几个？"]),
+    # asking for the wording is asking for the quote: what it names sets the first question's scene
+    ("“岗位奉献”活动要组织哪几类竞赛？光栅室方案里是怎么写的？", ["光栅室方案里，“岗位奉献”活动要组织哪几类竞赛？"]),
+    # one report's byline answers both
+    ("那篇文章是什么时候发布的？作者是谁？", ["那篇文章是什么时候发布的？作者是谁？"]),
+    ("质检中心有多少名党员？", ["质检中心有多少名党员？"]),
+])
+def test_a_request_of_several_questions_is_read_part_by_part(question, parts):
+    assert question_parts(question) == parts
+
+
+def test_two_questions_in_one_are_answered_each_with_its_own_span(real_index):
+    a = answer(real_index, "哈焊所共有多少个党支部？其中被评为A级的有几个？")
+    assert not a.refused, a.answer
+    head = a.answer.split("\n")[0]
+    # the total (全所共10个党支部), not the part of it the same sentence counts next; then the A-level ones
+    assert head.startswith("10个党支部[") and "4个党支部[" in head, a.answer
+    assert a.short_answer.text == "10个党支部"
+    quotes = "".join(c.quote for c in a.citations)
+    assert "全所共10个党支部" in quotes
+
+
+def test_a_part_the_reports_do_not_answer_says_so_beside_the_part_answered(real_index):
+    # 「4个党支部被评为A级」 is no count of those given a national award: that part says what is missing
+    a = answer(real_index, "哈焊所共有多少个党支部？其中有多少个党支部获得过国家级表彰？")
+    assert not a.refused and a.answer.startswith("10个党支部["), a.answer
+    assert "（其中有多少个党支部获得过国家级表彰？）文档中没有" in a.answer
