@@ -75,7 +75,7 @@ RANK = re.compile(r"第[一二三四五六七八九十\d]+(?:名|位|个|次|届
 # A number: digits with their magnitudes (1.3万亿), or Chinese numerals — not the magnitude that
 # follows digits alone (「1.3万亿元」 is no 「万亿元」).
 NUMBER = rf"[0-9０-９]+(?:\.[0-9]+)?(?:\s*[-~～至到]\s*[0-9]+)?\s*[万千百亿]{{0,2}}|(?<![0-9０-９.])[{CN_DIGITS}]+"
-_COUNT_ASK = re.compile(r"(?:多少|几)\s*(?P<unit>[名人位员个项次条道家支期批届种类场所篇本件份组米年月天日周元])?"
+_COUNT_ASK = re.compile(r"(?:多少|几(?![何乎率]))\s*(?P<unit>[名人位员个项次条道家支期批届种类场所篇本件份组米年月天日周元])?"
                         r"(?P<after>[\u4e00-\u9fff]{0,12})")
 _TOTAL = re.compile(r"一共|总共|共有|合计|总计|总数|总人数|全部")
 _COUNT_BEFORE = re.compile(r"(?P<before>[\u4e00-\u9fff]{2,8}?)(?:一共|总共|共|有|是|达|约|大概|大约)*(?:多少|几)")
@@ -179,8 +179,15 @@ def unknown_names(question: str, df) -> list[str]:
     return out
 
 
+def unquoted(text: str) -> str:
+    """``text`` with what it quotes blanked out, same length: a question word inside a quoted name
+    (「“我与合格党员差在哪儿”大讨论」) asks nothing."""
+    return _QUOTE_SPAN.sub(lambda m: m.group()[0] + "□" * (len(m.group()) - 2) + m.group()[-1], text)
+
+
 def needs(question: str, df) -> Needs:
-    q = fold(question)
+    full = fold(question)
+    q = unquoted(full)  # what it asks; the names it quotes are read from ``full``
     role, who_verb = "", ""
     who = bool(_ASKS_WHO.search(q))
     if who:
@@ -221,14 +228,14 @@ def needs(question: str, df) -> Needs:
     if count_unit:
         o = re.search(r"([\u4e00-\u9fff]{2,6})的([\u4e00-\u9fff]{2,4}?)[^，。？！]{0,4}?(?:几|多少)", q)
         if o and o.group(2) == counted:
-            title = re.search(r"[《“「]([^《》“”「」]{2,30})[》”」]$", q[: o.start(1)])
+            title = re.search(r"[《“「]([^《》“”「」]{2,30})[》”」]$", full[: o.start(1)])
             mods = [w for w, f in _pairs(o.group(1)) if (f.startswith("n") or f == "j") and len(w) >= 2]
             # 「《劳动界》周刊的印数」: the owner is the title it quotes, whatever the sentence calls it (报纸)
             counted_of = title.group(1) if title else mods[-1] if mods else ""
     which = ""
     w = re.search(r"哪(?:个|家|一个|些|几个)([\u4e00-\u9fff]{2,6})", q)
     if w:
-        head = _head_noun(w.group(1))
+        head = _head_noun(w.group(1).split("的")[0])  # 「哪个党支部的党员」 asks for the 党支部
         if head.endswith((*_UNIT_SUFFIX, "队", "小组")) and head not in _GENERIC_WHICH:
             which = head
     form = _FORM_ASK.search(q)
@@ -240,15 +247,15 @@ def needs(question: str, df) -> Needs:
         rank = {"第": "?", "几": "?等奖"}.get(r.group(0)[:1] if r.group(0)[:2] in ("第几", "几等") else "", "") \
             or norm_rank(r.group(0))
     names = tuple(local_names(question, df))
-    slogans = tuple(x.strip() for x in quoted(q) if 2 <= len(x.strip()) <= SLOGAN_CHARS)
+    slogans = tuple(x.strip() for x in quoted(full) if 2 <= len(x.strip()) <= SLOGAN_CHARS)
     return Needs(unknown=tuple(unknown_names(question, df)), names=names, slogans=slogans, role=role, who=who,
                  who_verb=who_verb,
                  when=when, where=bool(_ASKS_WHERE.search(q)),
                  count_unit="" if rank else count_unit, total=bool(count_unit and _TOTAL.search(q)), counted=counted, rank=rank, counted_of=counted_of,
                  which=which, contact=tuple(k for k, rx in _ASKS_CONTACT.items() if rx.search(q)),
-                 defines=defined_term(q), item=_list_item(q), periods=tuple(dict.fromkeys(_PERIOD.findall(q))),
-                 levels=tuple(dict.fromkeys(x.upper() for x in _LEVEL.findall(q))),
-                 events=tuple(e for e in events_of(q) if df.get(e[1], 0))  # an event word the library uses
+                 defines=defined_term(full), item=_list_item(q), periods=tuple(dict.fromkeys(_PERIOD.findall(full))),
+                 levels=tuple(dict.fromkeys(x.upper() for x in _LEVEL.findall(full))),
+                 events=tuple(e for e in events_of(full) if df.get(e[1], 0))  # an event word the library uses
                  if (who or when or count_unit or rank or _ASKS_WHERE.search(q)) else ())
 
 

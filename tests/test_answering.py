@@ -1,8 +1,9 @@
 import pytest
 
-from assistant.answering import (REFUSAL, _has_quantity, _quantity_unit, anchors, answer, asks_only_when_who,
-                                 check_question, content_words, question_parts)
+from assistant.answering import (REFUSAL, _has_quantity, _quantity_unit, anchored_hits, anchors, answer,
+                                 asks_only_when_who, check_question, content_words, question_parts)
 from assistant.errors import AssistantError
+from assistant.retrieval import Filters
 
 from conftest import SEED_IDS, dev_items
 
@@ -149,6 +150,8 @@ def test_which_branch_is_read_from_the_numbered_lead_of_the_paragraph(seed_index
     ("“岗位奉献”活动要组织哪几类竞赛？光栅室方案里是怎么写的？", ["光栅室方案里，“岗位奉献”活动要组织哪几类竞赛？"]),
     # one report's byline answers both
     ("那篇文章是什么时候发布的？作者是谁？", ["那篇文章是什么时候发布的？作者是谁？"]),
+    # two people asked of two units: two questions, not one byline
+    ("光栅室党支部的宣传委员是谁？兰州化物所的党委书记又是谁？", ["光栅室党支部的宣传委员是谁？", "兰州化物所的党委书记又是谁？"]),
     ("质检中心有多少名党员？", ["质检中心有多少名党员？"]),
 ])
 def test_a_request_of_several_questions_is_read_part_by_part(question, parts):
@@ -171,3 +174,12 @@ def test_a_part_the_reports_do_not_answer_says_so_beside_the_part_answered(real_
     a = answer(real_index, "哈焊所共有多少个党支部？其中有多少个党支部获得过国家级表彰？")
     assert not a.refused and a.answer.startswith("10个党支部["), a.answer
     assert "（其中有多少个党支部获得过国家级表彰？）文档中没有" in a.answer
+
+
+def test_a_question_about_one_report_may_take_three_of_its_chunks(real_index):
+    # The answering chunk is the third best of the report the question names; two per report left it out.
+    q = "兰州化物所党支部自检自查，重点看《实施方案》里多少个“是否”达标？"
+    hits = anchored_hits(real_index, q, 5, Filters())
+    assert sum(h.chunk.doc_id == SEED_IDS[3] for h in hits) == 3
+    a = answer(real_index, q)
+    assert not a.refused and any("17個是否" in c.quote for c in a.citations), a.answer
