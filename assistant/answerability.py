@@ -56,11 +56,26 @@ _QUESTION_TOKENS = re.compile(r"^(多少|几\w?|第几\w?|哪\w*|谁|什么|怎�
 _ROLE = re.compile(r"(?:副|常务)?(?:纪检|组织|宣传|青年|统战|党支部|支部|党委|总支|党总支|团委|工会)?"
                    r"(?:书记|委员|组长|所长|院长|主任|部长|处长|局长|主席|队长|负责人|联系人|主持人|讲解员|院士|教授)$")
 _GENERIC_WHICH = {"单位", "部门", "机构", "组织", "地方", "研究所", "研究院", "院所", "公司"}
+_LIGHT_VERBS = {"负责", "进行", "开展", "是", "有", "做", "搞", "来", "去", "得到", "获得", "参加", "组织"}
 _GENERIC_PERSON = {"领导", "人", "同志", "专家", "谁", "哪位", "哪个人", "什么人", "代表"}
 _WHO = re.compile(r"(?P<before>[\u4e00-\u9fffA-Za-z]{1,12}?)(?:是谁|是哪位|叫什么|姓什么|由谁|是哪一位)"
                   r"|(?<!哪)谁(?P<verb>[\u4e00-\u9fff]{1,3}?)的|是谁(?P<after>[\u4e00-\u9fff]{2})的")
 _ASKS_WHO = re.compile(r"谁|哪位|哪一位|什么人|叫什么|姓名|名字")
-_ASKS_WHEN = re.compile(r"什么时候|何时|哪天|哪一天|哪一?年|几月|几号|什么日子|日期是")
+_ASKS_WHEN = re.compile(r"什么时候|什么时间|啥时候|何时|哪天|哪一天|哪一?年|几月|几号|什么日子|日期是")
+# 「哪一天下发的」: the day, which a month (今年2月) does not give; 「什么时间之前结束」: a deadline, a date
+# with 前 (9月14日前), not the day something else happened; 「开了多长时间」: a length of time, not a date.
+_ASKS_DAY = re.compile(r"哪一?天|哪一日|几号|几月几[日号]|具体日期|哪年哪月哪日")
+DAY = re.compile(r"(?<![0-9])[0-9]{1,2}\s*[日号]|[一二三四五六七八九十]{1,3}\s*[日号]|(?:19|20)\d{2}\s*[-./]\s*\d{1,2}\s*[-./]\s*\d{1,2}"
+                 r"|七一|五一|五四|八一|十一|国庆节|元旦|当天|当日|同日|次日")
+_ASKS_DEADLINE = re.compile(r"(?:什么时候|什么时间|哪天|哪一天|几号|何时|几月几[日号]|哪个月)(?:以前|之前|前)|截止(?:到|于|日期|时间)?(?:是)?(?:什么|哪|何)"
+                            r"|最晚|最迟|期限")
+DEADLINE = re.compile(r"(?:[日号月底初]|年底|年终|月底|月末)\s*(?:以前|之前|前|为止)|截止|截至|不晚于|不迟于|到期|期限")
+_ASKS_DURATION = re.compile(r"多长时间|多久|多少时间|多长的时间|几个小时|几小时|(?:历时|耗时|用时|持续|前后|一共|总共)(?:了)?(?:多少|几)(?:天|周|个月|年)")
+DURATION = re.compile(r"(?<![0-9])(?:[0-9]{1,3}(?:\.[0-9])?|[一二两三四五六七八九十百几]+|半)\s*(?:多)?\s*(?:个)?\s*(?:小时|钟头|分钟|天|周|星期|个月|年(?![0-9]))"
+                      r"|半天|半年|全天|整天|一整天|通宵|昼夜|(?:历时|为期|耗时|用时|持续)")
+# 「成绩最好的是哪个支部」: a best one, which a sentence names with the same words or a first place.
+_ASKS_BEST = re.compile(r"最(?:好|佳|优|高|多|强|快|突出|优秀|先进|出色|大)")
+_TOP_RANK = re.compile(r"第一|冠军|榜首|首位|一等奖|特等奖|金奖|头名|名列前茅")
 _ASKS_WHERE = re.compile(r"在哪里|在哪儿|在哪开|哪里开|哪里举行|什么地方|什么地点|在哪个地方|地点在|在何处|去哪里")
 DATE = re.compile(r"(?:19|20)\d{2}\s*[-年./]|[0-9一二三四五六七八九十]{1,3}\s*月(?:份|[0-9一二三四五六七八九十]{1,3}\s*[日号])?|"
                    r"[0-9一二三四五六七八九十]{1,3}\s*[日号]|今年|去年|明年|前年|年初|年中|年底|年终|上半年|下半年|"
@@ -128,6 +143,10 @@ class Needs:
     who: bool = False
     who_verb: str = ""  # 「谁主持的」: the act the person did
     when: bool = False
+    day: bool = False  # 「哪一天」: a day, not only a month
+    deadline: bool = False  # 「什么时间之前」: a date something must be done by
+    duration: bool = False  # 「开了多长时间」: a length of time
+    best: str = ""  # 「成绩最好的」 → 最好: the best one is asked for
     where: bool = False
     count_unit: str = ""  # a unit character, "any", or "" when no count is asked
     total: bool = False  # 「一共几个」: the whole count (全所共10个党支部), not a part of it (4个党支部被评为A级)
@@ -135,6 +154,8 @@ class Needs:
     rank: str = ""  # the rank asked for, normalised (第一名 → 第一), or "?" for 第几
     counted_of: str = ""  # 「先进个人的事迹分了几期」 → 先进个人: whose things are counted
     which: str = ""  # 「哪个党支部」 → 党支部: the kind of unit the answer names
+    which_org: bool = False  # 「哪个部门」「哪几个单位」: some organisation's own name
+    which_verbs: tuple[str, ...] = ()  # 「由哪个部门负责汇总统计」 → 汇总, 统计: what the unit asked for did
     contact: tuple[str, ...] = ()  # "phone", "address": contact details asked for
     defines: str = ""  # 「“三严三保”到底指什么」 → 三严三保: the term whose content is asked for
     item: int = 0  # 「第四个方面讲的是什么」 → 4: the place in a list the answer must be
@@ -233,11 +254,18 @@ def needs(question: str, df) -> Needs:
             # 「《劳动界》周刊的印数」: the owner is the title it quotes, whatever the sentence calls it (报纸)
             counted_of = title.group(1) if title else mods[-1] if mods else ""
     which = ""
+    which_org, which_verbs = False, ()
     w = re.search(r"哪(?:个|家|一个|些|几个)([\u4e00-\u9fff]{2,6})", q)
     if w:
         head = _head_noun(w.group(1).split("的")[0])  # 「哪个党支部的党员」 asks for the 党支部
         if head.endswith((*_UNIT_SUFFIX, "队", "小组")) and head not in _GENERIC_WHICH:
             which = head
+        which_org = head in _GENERIC_WHICH and head not in ("地方",)
+        after = q[q.find(head, w.start(1)) + len(head) :] if head else ""
+        verbs = [after[a:b] for a, b, tag in lexical(re.split(r"[，,。？?！!；;]", after)[0])
+                 if tag in ("v", "vn") and b - a >= 2]
+        # only for a unit of any kind: 「哪个支部提出来的」 is answered by 「…党支部确定了…」 (another verb)
+        which_verbs = tuple(v for v in verbs if v not in _LIGHT_VERBS) if which_org else ()
     form = _FORM_ASK.search(q)
     if not which and form:
         which = form.group(1)  # 「哪张整改销号表」: that form, not 自检自查表
@@ -248,11 +276,14 @@ def needs(question: str, df) -> Needs:
             or norm_rank(r.group(0))
     names = tuple(local_names(question, df))
     slogans = tuple(x.strip() for x in quoted(full) if 2 <= len(x.strip()) <= SLOGAN_CHARS)
+    best = _ASKS_BEST.search(q)
     return Needs(unknown=tuple(unknown_names(question, df)), names=names, slogans=slogans, role=role, who=who,
                  who_verb=who_verb,
-                 when=when, where=bool(_ASKS_WHERE.search(q)),
+                 when=when, day=bool(_ASKS_DAY.search(q)), deadline=bool(_ASKS_DEADLINE.search(q)),
+                 duration=bool(_ASKS_DURATION.search(q)), best=best.group() if best and (which or which_org or who) else "",
+                 where=bool(_ASKS_WHERE.search(q)),
                  count_unit="" if rank else count_unit, total=bool(count_unit and _TOTAL.search(q)), counted=counted, rank=rank, counted_of=counted_of,
-                 which=which, contact=tuple(k for k, rx in _ASKS_CONTACT.items() if rx.search(q)),
+                 which=which, which_org=which_org, which_verbs=which_verbs, contact=tuple(k for k, rx in _ASKS_CONTACT.items() if rx.search(q)),
                  defines=defined_term(full), item=_list_item(q), periods=tuple(dict.fromkeys(_PERIOD.findall(full))),
                  levels=tuple(dict.fromkeys(x.upper() for x in _LEVEL.findall(full))),
                  events=tuple(e for e in events_of(full) if df.get(e[1], 0))  # an event word the library uses
@@ -499,6 +530,14 @@ def missing(n: Needs, sentence: str, context: str = "", report: str = "", author
             return Lack(f"says nothing of who {n.who_verb}", f"由谁{n.who_verb}")
     if n.when and not (DATE.search(s) or (report and DATE.search(report))):
         return Lack("gives no date", "具体时间")
+    if n.day and not (DAY.search(s) or (report and DAY.search(report))):
+        return Lack("gives no day", "具体日期")
+    if n.deadline and not DEADLINE.search(s):
+        return Lack("sets no deadline", "截止时间")
+    if n.duration and not DURATION.search(s):
+        return Lack("states no length of time", "持续时间")
+    if n.best and n.best not in s and not _TOP_RANK.search(s):
+        return Lack(f"does not say which is {n.best}", f"哪一个{n.best}")
     if n.where and not (VENUE.search(s) or _has_place(s, exclude=n.names)):
         return Lack("names no place", "具体地点")
     for kind in n.contact:
@@ -522,8 +561,12 @@ def missing(n: Needs, sentence: str, context: str = "", report: str = "", author
             return Lack(f"does not count {n.counted}", f"{n.counted}的数量")
         if n.counted_of and not name_in(n.counted_of, s):
             return Lack(f"does not count those of {n.counted_of}", f"{n.counted_of}的{n.counted}数量")
-    if n.which and not name_in(n.which, s) and not name_in(n.which, fold(lead)):
+    if n.which and not _unit_named(n.which, s) and not _unit_named(n.which, fold(lead)):
         return Lack(f"names no {n.which}", f"是哪个{n.which}")
+    if n.which_org and not _org_named(s, n.names):
+        return Lack("names no organisation", "具体是哪个单位或部门")
+    if n.which_verbs and not any(v in s for v in n.which_verbs):
+        return Lack(f"says nothing of who {n.which_verbs[0]}", f"由哪个单位{n.which_verbs[0]}")
     if n.defines and not _states_content(n.defines, s, c):
         return Lack(f"does not say what {n.defines} is", f"“{n.defines}”的具体内容")
     if n.item and not is_item(n.item, s):  # in the sentence: a heading's 四、 numbers a section, not the point
@@ -573,3 +616,30 @@ def _has_place(text: str, exclude=()) -> bool:
     return any(f == "ns" and len(w) >= 2 and w.endswith(_PLACE_END) and not any(w in x for x in exclude)
                and not (i + 1 < len(pairs) and pairs[i + 1][0].endswith(_UNIT_SUFFIX))  # 兰州|化物所: a unit's name
                for i, (w, f) in enumerate(pairs))
+
+
+_DETERMINED = re.compile(r"(?:各|每|全|所有|其他|其它|全体|相关|有关|基层)[\u4e00-\u9fff]?$")
+
+
+def _unit_named(which: str, text: str) -> bool:
+    """Does ``text`` name a particular ``which`` (焊材党支部), not all of them (各党支部, 全体党支部)?"""
+    for m in re.finditer("[\u4e00-\u9fff]{0,2}?".join(re.escape(ch) for ch in which), text):
+        if not _DETERMINED.search(text[max(0, m.start() - 3) : m.start()]):
+            return True
+    return False
+
+
+_ORG_END = re.compile(r"(?:部|处|室|办公室|办|中心|科|所|院|委员会|委|支部|党委|小组|组|局|厅|公司|集团|大学|学院)$")
+
+
+def _org_named(text: str, exclude=()) -> bool:
+    """An organisation's own name (LAC's ORG, or a noun ending like a unit: 党政办公室, 人事教育处) that
+    the question does not give itself and no 各/全 makes every one of its kind."""
+    for a, b, tag in lexical(text):
+        w = text[a:b]
+        if len(w) < 3 or w in _UNIT_SUFFIX or w in _GENERIC_WHICH or any(w in x or x in w for x in exclude) \
+                or _DETERMINED.search(text[max(0, a - 3) : a]):
+            continue
+        if tag == "ORG" or (tag.startswith("n") and _ORG_END.search(w) and not w.startswith(_NOT_A_NAME)):
+            return True
+    return False

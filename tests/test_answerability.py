@@ -57,6 +57,21 @@ def test_names_the_library_never_uses(question, unknown):
     # a question word inside a quoted name asks nothing; 几何 is no 几
     ("开展“我与合格党员差在哪儿”大讨论是为了强化哪种意识？", "二是强化看齐意识，深入开展“我与合格党员差在哪儿”大讨论。", ""),
     ("调研几何参量检验技术后提出了什么方案？", "调研几何参量检验技术，提出4M碳化硅镜坯几何参量检验方案。", ""),
+    # a day is not a month; a deadline is a date with 前; a length of time is not a date
+    ("所党委是哪一天印发方案的？", "今年2月，所党委印发了方案。", "gives no day"),
+    ("所党委是哪一天印发方案的？", "2月18日，所党委印发了方案。", ""),
+    ("个人总结要在什么时间之前交？", "党员于4月21日召开了座谈会，提交了个人总结。", "sets no deadline"),
+    ("个人总结要在什么时间之前交？", "党员同志9月14日前要提交个人总结。", ""),
+    ("那次交流会前后一共开了多长时间？", "9月27日上午，院里召开交流会。", "states no length of time"),
+    ("那次交流会前后一共开了多长时间？", "交流会历时3个小时。", ""),
+    # the best one: the same words, or a first place
+    ("知识竞赛成绩最好的是哪个党支部？", "焊材党支部组织党员参加了知识竞赛。", "does not say which is 最好"),
+    ("知识竞赛成绩最好的是哪个党支部？", "焊材党支部在知识竞赛中获得第一名。", ""),
+    # 各党支部 names no particular branch; 哪个部门 needs a department's name, doing what is asked
+    ("知识竞赛是哪个党支部组织的？", "各党支部组织党员参加了知识竞赛。", "names no 党支部"),
+    ("测评表由哪个部门负责汇总统计？", "年终组织支部党员填写测评表，对党支部工作进行测评。", "names no organisation"),
+    ("测评表由哪个部门负责汇总统计？", "党政办公室统一制作测评表样表。", "says nothing of who 汇总"),
+    ("测评表由哪个部门负责汇总统计？", "测评表由党政办公室汇总后上报。", ""),
     # contact details
     ("光栅室的联系电话是什么？", "光栅室党支部负责组织开展创先争优活动。", "gives no phone"),
     ("光栅室的联系电话是什么？", "联系电话：0431-86176000。", ""),
