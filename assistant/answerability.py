@@ -182,11 +182,19 @@ def unknown_names(question: str, df) -> list[str]:
         w = w.lower()
         return bool(df.get(w, 0) or any(df.get(s, 0) for s in synonyms(w)))
 
-    pairs = [(w, f) for w, f in _pairs(question) if w.strip()]
+    placed, at = [], 0
+    for w, f in _pairs(question):
+        if w.strip():
+            placed.append((w, f, at))
+        at += len(w)
+    pairs = [(w, f) for w, f, _ in placed]
+    folded = fold(question)
+    tags = lexical(folded)
     out = []
     for i, (w, flag) in enumerate(pairs):
         if (len(w) < 2 or known(w) or w in STOPWORDS or w in TASK_WORDS or _QUESTION_TOKENS.match(w)
-                or any(ch.isdigit() for ch in w) or flag.startswith(("v", "m", "r", "p", "c", "u", "t", "f", "q"))):
+                or any(ch.isdigit() for ch in w) or flag.startswith(("v", "m", "r", "p", "c", "u", "t", "f", "q"))
+                or not _lac_noun(tags, folded, placed[i][2], placed[i][2] + len(w))):
             continue
         nxt = [x for x, _ in pairs[i + 1 : i + 3]]
         unit_after = any("".join(nxt[:j]).endswith(_UNIT_SUFFIX) and not nxt[0].startswith(_NOT_A_NAME)
@@ -204,6 +212,19 @@ def unquoted(text: str) -> str:
     """``text`` with what it quotes blanked out, same length: a question word inside a quoted name
     (「“我与合格党员差在哪儿”大讨论」) asks nothing."""
     return _QUOTE_SPAN.sub(lambda m: m.group()[0] + "□" * (len(m.group()) - 2) + m.group()[-1], text)
+
+
+# LAC's tags for nouns and names: a word jieba reads as a name must be read as one by LAC too (jieba tags
+# 那阵子 a person, 不少 before 支部 a unit's name, 技改 an abbreviation; LAC: 那|阵|子, 不少/m, 技改/vn).
+_LAC_NOUNS = frozenset({"n", "nz", "nr", "ns", "nt", "nw", "PER", "LOC", "ORG"})
+
+
+def _lac_noun(tags, text: str, start: int, end: int) -> bool:
+    """Are the LAC words over [start, end) of the question all nouns or names? A numeral with a noun
+    in it names an event (二十大: LAC's m, like 不少)."""
+    over = [(tag, text[a:b]) for a, b, tag in tags if a < end and b > start]
+    return bool(over) and all(tag in _LAC_NOUNS or (tag == "m" and any(ch in CN_DIGITS for ch in w)
+                                                     and not all(ch in CN_DIGITS for ch in w)) for tag, w in over)
 
 
 def needs(question: str, df) -> Needs:
