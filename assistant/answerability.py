@@ -403,6 +403,15 @@ def _definition_cues() -> tuple[re.Pattern, re.Pattern]:
     return ask, re.compile("|".join(map(re.escape, words["answer"])))
 
 
+@lru_cache(maxsize=1)
+def _list_ask() -> tuple[re.Pattern, frozenset[str]]:
+    """(a clause ending by asking which items something consists of — 「具体是哪五个提升」「具体提了哪几条要求」 —
+    with the items' noun as ``noun``, the nouns that name a list's items: data/definition_cues.txt)."""
+    n = r"[几一二三四五六七八九十两\d]+"
+    ask = re.compile(rf"具体(?:[\u4e00-\u9fff]{{1,2}}?了?)?(?:是)?哪(?:{n})?[个条项点种类些]?(?P<noun>[\u4e00-\u9fff]{{1,4}}?)(?:呢)?$")
+    return ask, frozenset(_cue_words("definition_cues.txt")["items"])
+
+
 def defined_term(question: str) -> str:
     """The term whose content a question asks for: the name it quotes before asking (「“三严三保”到底
     指什么」 → 三严三保, 「“四同”是哪四同」 → 四同), else the head of the noun phrase before the ask
@@ -411,7 +420,19 @@ def defined_term(question: str) -> str:
     ask, _ = _definition_cues()
     q = fold(question)
     clauses = re.split(r"[，,。？?！!；;]", q)
+    items, item_nouns = _list_ask()
     for i, clause in enumerate(clauses):
+        m = items.search(clause.strip())
+        if m and len(m.group("noun")) >= 2:
+            # 「“五个提升”，具体是哪五个提升」: the quoted term holding the noun; 「具体提了哪几条要求」: the noun
+            # 「“四个融为一体”具体指哪四个方面」: the quoted list (its name counts its items), the one holding
+            # the noun first
+            noun = m.group("noun")
+            lists = [x.strip() for x in quoted("，".join(clauses[: i + 1]))
+                     if any(ch in CN_DIGITS or ch.isdigit() for ch in x)]
+            named = [x for x in lists if noun in x] or (lists if noun in item_nouns else [])
+            if named or noun in item_nouns:
+                return named[-1] if named else noun
         m = ask.search(clause.strip())
         if not m:
             continue

@@ -76,6 +76,12 @@ def test_names_the_library_never_uses(question, unknown):
     ("测评表由哪个部门负责汇总统计？", "年终组织支部党员填写测评表，对党支部工作进行测评。", "names no organisation"),
     ("测评表由哪个部门负责汇总统计？", "党政办公室统一制作测评表样表。", "says nothing of who 汇总"),
     ("测评表由哪个部门负责汇总统计？", "测评表由党政办公室汇总后上报。", ""),
+    # which items a list holds: a sentence that only names the list does not say
+    ("“五个提升”具体是哪五个提升？", "努力做到“五个提升”，抓好各项工作。", "does not say what 五个提升 is"),
+    ("“五个提升”具体是哪五个提升？", "努力做到“五个提升”，即提升组织力、提升凝聚力。", ""),
+    ("书记在党课上具体提了哪几条要求？", "书记为全体党员作主题党课报告。", "does not say what 要求 is"),
+    ("书记在党课上具体提了哪几条要求？", "书记在党课上提出三点要求：一是加强学习。", ""),
+    ("获得“先进党支部”称号的具体是哪几个党支部？", "焊材党支部获得“先进党支部”称号。", ""),  # a title, not a list
     # contact details
     ("光栅室的联系电话是什么？", "光栅室党支部负责组织开展创先争优活动。", "gives no phone"),
     ("光栅室的联系电话是什么？", "联系电话：0431-86176000。", ""),
