@@ -205,6 +205,12 @@ def unknown_names(question: str, df) -> list[str]:
         if (flag in _NAME_FLAGS or (noun and unit_after) or (noun and nxt[:1] and nxt[0] in _LOCATIVE)
                 or (noun and unknown_pair)):
             out.append(w)
+    # What something is on or in (「在机械总院内刊上」), as LAC reads it where jieba does not (院内|刊上)
+    for (a, b, tag), (c, _, after) in zip(tags, tags[1:]):
+        w = folded[a:b]
+        if (tag in _LAC_NOUNS and b - a >= 2 and after == "f" and folded[c:c + 1] in _LOCATIVE and not known(w)
+                and w not in STOPWORDS and w not in TASK_WORDS and not any(w in x for x in out)):
+            out.append(w)
     return out
 
 
