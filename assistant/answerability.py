@@ -206,9 +206,12 @@ def unknown_names(question: str, df) -> list[str]:
                 or (noun and unknown_pair)):
             out.append(w)
     # What something is on or in (「在机械总院内刊上」), as LAC reads it where jieba does not (院内|刊上)
-    for (a, b, tag), (c, _, after) in zip(tags, tags[1:]):
+    for (a, b, tag), (c, d, _) in zip(tags, tags[1:]):
+        # 在…上: the locative a word of its own (LAC tags 上 a verb before 分几期), 在 within the few characters
+        # before (LAC reads 哈焊所在 as 哈焊|所在; without 在 it reads 几个支部评|上了 too)
         w = folded[a:b]
-        if (tag in _LAC_NOUNS and b - a >= 2 and after == "f" and folded[c:c + 1] in _LOCATIVE and not known(w)
+        if (tag in _LAC_NOUNS and b - a >= 2 and folded[c:d] in _LOCATIVE and "在" in folded[max(0, a - 6) : a]
+                and not known(w)
                 and w not in STOPWORDS and w not in TASK_WORDS and not any(w in x for x in out)):
             out.append(w)
     return out
