@@ -342,6 +342,7 @@ def events_of(question: str) -> tuple[tuple[str, str], ...]:
     event word itself (游行, 答题: not 参会). ``needs`` keeps those whose head the library uses (LAC reads
     「多少人参会」 as 人参会, which no report has)."""
     heads, _ = _event_words()
+    question = _SPIRIT.sub("", question)  # 「…座谈会精神视频会议」 asks of the video meeting
     tokens = [(question[a:b], tag) for a, b, tag in lexical(question)]
     out = []
     for i, (word, tag) in enumerate(tokens):
@@ -356,8 +357,14 @@ def _event_named(event: tuple[str, str], s: str, c: str, b: str) -> bool:
     paragraph before the sentence names it? Its modifier (动员 of 动员大会) may stand anywhere around."""
     _, refer = _event_words()
     modifier, head = event
+    # 「召开了贯彻…座谈会精神视频会议」 holds a video meeting, not the 座谈会 (nor does a title saying so)
+    s, c, b = (_SPIRIT.sub("", x) for x in (s, c, b))
     return (name_in(head, s) or name_in(head, c) or bool(refer.match(s.lstrip()) and name_in(head, b))) and \
         (not modifier or any(name_in(modifier, x) for x in (s, c, b)))
+
+
+# An event whose 精神 (its spirit, its decisions) is studied or passed on is not the event the sentence holds.
+_SPIRIT = re.compile(r"[\u4e00-\u9fff“”「」]{1,16}?(?:会|会议|大会|全会)精神")
 
 
 # 「填报哪张整改销号表」: the form asked for, named with what sets it apart (a bare 「哪张表」 asks any form).

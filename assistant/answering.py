@@ -60,6 +60,7 @@ _MAX_QUOTES = 3
 # on the blind dev set D it answered one more question than 2 and broke none; 5 (no cap) lost the total of
 # 「哈焊所共有多少个党支部」.
 ANCHORED_CAP = 3
+LOOK_FURTHER = 2  # a refusal for want of a sentence stating the answer reads this many times k chunks first
 RELATED = 2  # sentences quoted beside a refusal that says what is missing
 _WHO = re.compile(r"谁|哪位|什么人|姓名|名字")
 _WHEN = re.compile(r"哪天|何时|什么时候|哪一?年|几月|几号|日期|时间")
@@ -561,6 +562,12 @@ def answer_parts(index: Index, question: str, parts: list[str], k: int, filters:
 def answer_one(index: Index, question: str, k: int = 5, filters: Filters = Filters()) -> Answer:
     """One question: retrieve, select the supporting sentences, quote and cite them — or refuse."""
     q, scored, result = prepare(index, question, k, filters, "qa")
+    if isinstance(result.reason, Lack) and not q.spread:
+        # The reports say something close but none of the top k sentences states it: read further down
+        # the ranking before refusing (the day of a meeting was the 6th chunk of its report).
+        q2, scored2, result2 = prepare(index, question, LOOK_FURTHER * k, filters, "qa")
+        if not result2.reason:
+            q, scored, result = q2, scored2, result2
     if result.reason:
         return say_missing(q, scored, result)
     header = header_lines(q, result.hits, scored) if q.about_report else []

@@ -85,6 +85,9 @@ def test_names_the_library_never_uses(question, unknown):
     ("书记在党课上具体提了哪几条要求？", "书记为全体党员作主题党课报告。", "does not say what 要求 is"),
     ("书记在党课上具体提了哪几条要求？", "书记在党课上提出三点要求：一是加强学习。", ""),
     ("获得“先进党支部”称号的具体是哪几个党支部？", "焊材党支部获得“先进党支部”称号。", ""),  # a title, not a list
+    # a meeting whose 精神 another meeting passes on was not held that day
+    ("座谈会是哪天开的？", "我院于4月21日召开了贯彻落实座谈会精神视频会议。", "is not about the 座谈会"),
+    ("座谈会是哪天开的？", "4月6日，中央专门召开座谈会。", ""),
     # contact details
     ("光栅室的联系电话是什么？", "光栅室党支部负责组织开展创先争优活动。", "gives no phone"),
     ("光栅室的联系电话是什么？", "联系电话：0431-86176000。", ""),
