@@ -348,6 +348,9 @@ def events_of(question: str) -> tuple[tuple[str, str], ...]:
     for i, (word, tag) in enumerate(tokens):
         if len(word) >= 2 and (word in heads or (word.endswith(heads) and tag in ("n", "vn", "nz"))):
             before = tokens[i - 1] if i else ("", "")
+            after = tokens[i + 1] if i + 1 < len(tokens) else ("", "")
+            if (after[1] in ("n", "vn", "nz") and len(after[0]) >= 2) or before[0].endswith(("篇", "份")):
+                continue  # 「总结|表彰|大会」: it names the kind of 大会; 「那篇总结」: a document, not an event
             out.append((before[0] if before[1] in ("n", "vn", "nz") and len(before[0]) >= 2 else "", word))
     return tuple(dict.fromkeys(out))
 
@@ -679,10 +682,16 @@ def _has_place(text: str, exclude=()) -> bool:
 _DETERMINED = re.compile(r"(?:各|每|全|所有|其他|其它|全体|相关|有关|基层)[\u4e00-\u9fff]?$")
 
 
+# 「创先争优先进党支部」「优秀党支部」: an honour's name for a kind of branch, not a branch's own name
+_HONOUR = re.compile(r"(?:先进|优秀|模范|示范|标兵|红旗|五好|四好|四强|过硬)$")
+
+
 def _unit_named(which: str, text: str) -> bool:
-    """Does ``text`` name a particular ``which`` (焊材党支部), not all of them (各党支部, 全体党支部)?"""
+    """Does ``text`` name a particular ``which`` (焊材党支部), not all of them (各党支部, 全体党支部) nor
+    the kind an honour is given to (先进党支部)?"""
     for m in re.finditer("[\u4e00-\u9fff]{0,2}?".join(re.escape(ch) for ch in which), text):
-        if not _DETERMINED.search(text[max(0, m.start() - 3) : m.start()]):
+        before = text[max(0, m.start() - 3) : m.start()]
+        if not _DETERMINED.search(before) and not _HONOUR.search(before.rstrip("”\"」")):
             return True
     return False
 
