@@ -161,6 +161,8 @@ class Needs:
     item: int = 0  # 「第四个方面讲的是什么」 → 4: the place in a list the answer must be
     periods: tuple[str, ...] = ()  # 「“十三五”战略目标」 → 十三五: the planning period the answer must be of
     levels: tuple[str, ...] = ()  # 「被评为C级」「国家级表彰」: the grade the answer must state
+    years: tuple[str, ...] = ()  # 「2021年修订后的方案」 → 2021: the year the answer must be of
+    halves: tuple[str, ...] = ()  # 「上半年」「三季度」: the part of the year the answer must be of
     events: tuple[tuple[str, str], ...] = ()  # 「动员大会是哪天召开」 → (动员, 大会): the event the slot is bound to
 
     def for_report(self) -> "Needs":
@@ -316,6 +318,7 @@ def needs(question: str, df) -> Needs:
                  which=which, which_org=which_org, which_verbs=which_verbs, contact=tuple(k for k, rx in _ASKS_CONTACT.items() if rx.search(q)),
                  defines=defined_term(full), item=_list_item(q), periods=tuple(dict.fromkeys(_PERIOD.findall(full))),
                  levels=tuple(dict.fromkeys(x.upper() for x in _LEVEL.findall(full))),
+                 years=years_in(full), halves=tuple(dict.fromkeys(_HALF.findall(full))),
                  events=tuple(e for e in events_of(full) if df.get(e[1], 0))  # an event word the library uses
                  if (who or when or count_unit or rank or _ASKS_WHERE.search(q)) else ())
 
@@ -375,8 +378,11 @@ _FORM_ASK = re.compile(r"哪(?:一)?[张份个种本](?:[\u4e00-\u9fff]{0,8}?)([
 # 「第四个方面」「第五条」: a place in a list of points (not 第二名, a rank; nor 第三党支部, a name).
 _ITEM_ASK = re.compile(r"第([一二三四五六七八九十]{1,3}|\d{1,2})(?:个|条|项|点)?(?=方面|条|项|点|部分|个(?!人))")
 _PERIOD = re.compile(r"十[一二三四五六七八九]五")  # a five-year plan: 十二五 is not 十三五
+_YEAR = re.compile(r"(?<![0-9])((?:19|20)[0-9]{2})(?=\s*年)|([〇零○一二三四五六七八九]{4})(?=年)")
+_HALF = re.compile(r"上半年|下半年|[一二三四1-4]季度")  # a part of a year: 上半年's work is not 下半年's
 # A grade or level (A级, 国家级, 省部级, 三级): 「被评为A级」 does not answer 「被评为C级」 or 「获国家级表彰」.
-_LEVEL = re.compile(r"(?<![A-Za-z])[A-Da-d](?:\+|级)|国家级|[省市县区院所部校厅局]{1,2}级|[一二三四五六七八九十]级")
+_LEVEL = re.compile(
+    r"(?<![A-Za-z])[A-Da-d](?:\+|级)|国家级|[省市县区院所部校厅局]{1,2}级|[一二三四五六七八九十]级")
 _CN_NUM = {ch: i for i, ch in enumerate("零一二三四五六七八九")}
 
 
@@ -555,8 +561,17 @@ class Lack(str):
         return out
 
 
+def years_in(text: str) -> tuple[str, ...]:
+    """The years a text names (「2021年」, 「二〇二一年」 → 2021), in order, each once."""
+    out = []
+    for digits, chinese in _YEAR.findall(text):
+        out.append(digits or "".join(str("〇一二三四五六七八九".index(ch)) if ch in "〇一二三四五六七八九" else "0"
+                                     for ch in chinese))
+    return tuple(dict.fromkeys(out))
+
+
 def missing(n: Needs, sentence: str, context: str = "", report: str = "", author: str = "", before: str = "",
-            lead: str = "") -> str:
+            lead: str = "", dated: str = "") -> str:
     """What ``sentence`` lacks to answer (empty when it answers). ``context``: where the names asked
     about may be instead (the report's title, organisation, headings); ``before``: the paragraph up
     to the sentence, where the name of a place may stand too (「…在长辛店…。五一那天，一千五百名工人…」;
@@ -635,6 +650,13 @@ def missing(n: Needs, sentence: str, context: str = "", report: str = "", author
     for period in n.periods:
         if period not in s and period not in c:
             return Lack(f"is not about {period}", f"“{period}”时期的内容")
+    where = (s, c, b, fold(lead))
+    for year in n.years:  # 「2021年修订后的方案」: a sentence of a report of 2021, or naming that year
+        if not dated.startswith(year) and not any(year in years_in(x) for x in where):
+            return Lack(f"is not about {year}", f"{year}年的相关情况")
+    for half in n.halves:
+        if not any(half in x for x in where):
+            return Lack(f"is not about {half}", f"{half}的相关情况")
     for level in n.levels:
         if level not in s.upper():
             return Lack(f"does not say {level}", f"“{level}”的情况")

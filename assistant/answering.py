@@ -391,7 +391,7 @@ def _lack(index: Index, q: Question, s: Scored) -> str:
     paragraph = text.rfind("\n", max(0, s.start - PARAGRAPH_BEFORE), s.start) + 1
     before = text[max(paragraph, s.start - PARAGRAPH_BEFORE) : s.start]
     lo, hi = list_lead(text, paragraph, s.start)
-    return missing(n, s.text, context, report, author, before, text[lo:hi])
+    return missing(n, s.text, context, report, author, before, text[lo:hi], m.date)
 
 
 def list_lead(text: str, paragraph: int, start: int) -> tuple[int, int]:

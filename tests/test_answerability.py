@@ -185,6 +185,20 @@ def test_the_place_in_a_list_and_the_period_asked_must_be_the_sentences(question
     assert missing(needs(question, DF), sentence) == lacks
 
 
+@pytest.mark.parametrize("question, sentence, context, dated, lacks", [
+    # The year the question names must be the sentence's: its own words, its headings, or its report's date.
+    ("2021年全所共有多少个党支部？", "全所共有10个党支部。", "", "2019-05-06", "is not about 2021"),
+    ("2021年全所共有多少个党支部？", "全所共有10个党支部。", "", "2021-05-06", ""),
+    ("2021年全所共有多少个党支部？", "全所共有10个党支部。", "二〇二一年工作总结", "", ""),
+    ("2035年党建目标是什么？", "到2020年，基层党组织建设质量明显提升。", "", "2016-04-08", "is not about 2035"),
+    # 上半年's work is not 下半年's: the part of the year must be stated where the sentence stands.
+    ("下半年要召开几次组织生活会？", "每季度召开1次组织生活会。", "上半年工作安排", "", "is not about 下半年"),
+    ("上半年要召开几次组织生活会？", "召开2次组织生活会。", "上半年工作安排", "", ""),
+])
+def test_the_year_asked_must_be_the_sentences(question, sentence, context, dated, lacks):
+    assert missing(needs(question, DF), sentence, context, dated=dated) == lacks
+
+
 def test_a_heading_numbers_a_section_not_the_point_asked():
     n = needs("学习教育目标的第四个方面讲的是什么？", DF)
     assert missing(n, "全院各级党组织要承担起组织领导的责任。", "四、切实加强组织领导") == "is not point 4 of a list"
