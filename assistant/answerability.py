@@ -163,6 +163,7 @@ class Needs:
     levels: tuple[str, ...] = ()  # 「被评为C级」「国家级表彰」: the grade the answer must state
     years: tuple[str, ...] = ()  # 「2021年修订后的方案」 → 2021: the year the answer must be of
     halves: tuple[str, ...] = ()  # 「上半年」「三季度」: the part of the year the answer must be of
+    named: str = ""  # 「围绕的是什么主题」 → 主题: the thing whose name (a quoted one) is asked
     events: tuple[tuple[str, str], ...] = ()  # 「动员大会是哪天召开」 → (动员, 大会): the event the slot is bound to
 
     def for_report(self) -> "Needs":
@@ -242,12 +243,15 @@ def needs(question: str, df) -> Needs:
     full = fold(question)
     q = unquoted(full)  # what it asks; the names it quotes are read from ``full``
     role, who_verb = "", ""
-    who = bool(_ASKS_WHO.search(q))
+    named = named_thing(q)
+    # 「那个宣誓活动叫什么」 asks the activity's name, not a person's
+    who = bool(_ASKS_WHO.search(q)) and not (named not in ("", "叫", "名字", "名称")
+                                              and not re.search(r"谁|哪位|哪一位|什么人|姓名", q))
     if who:
         m = _WHO.search(q)
         if m and m.group("before"):
             role = _role_in(m.group("before").split("的")[-1])
-        v = re.search(r"(?:(?<!哪)谁|哪一?位)([\u4e00-\u9fff]{1,8}?)的", q)
+        v = re.search(r"(?:(?<!哪)谁|哪一?位)([\u4e00-\u9fff]{1,8}?)的", q) or re.search(r"由谁([\u4e00-\u9fff]{2,6})", q)
         if v:  # 「谁主持的」「哪位院领导主持的」 → 主持; 「哪位院士指导下完成的」 → 指导, the person's own act.
             # LAC's verbs (jieba reads 指导 as a noun); a one-character verb (谁讲的) binds too loosely to check.
             verbs = [v.group(1)[a:b] for a, b, tag in lexical(v.group(1)) if tag in ("v", "vn") and b - a >= 2]
@@ -289,7 +293,10 @@ def needs(question: str, df) -> Needs:
     which_org, which_verbs = False, ()
     w = re.search(r"哪(?:个|家|一个|些|几个)([\u4e00-\u9fff]{2,6})", q)
     if w:
-        head = _head_noun(w.group(1).split("的")[0])  # 「哪个党支部的党员」 asks for the 党支部
+        phrase = w.group(1).split("的")[0]  # 「哪个党支部的党员」 asks for the 党支部
+        # up to LAC's first verb or adverb: 「哪个部门统一制作」 (jieba reads 统一|制作 as verbal nouns)
+        cut = next((a for a, b, tag in lexical(phrase) if tag in ("v", "ad", "d")), len(phrase))
+        head = _head_noun(phrase[:cut] or phrase)
         if head.endswith((*_UNIT_SUFFIX, "队", "小组")) and head not in _GENERIC_WHICH:
             which = head
         which_org = head in _GENERIC_WHICH and head not in ("地方",)
@@ -318,7 +325,7 @@ def needs(question: str, df) -> Needs:
                  which=which, which_org=which_org, which_verbs=which_verbs, contact=tuple(k for k, rx in _ASKS_CONTACT.items() if rx.search(q)),
                  defines=defined_term(full), item=_list_item(q), periods=tuple(dict.fromkeys(_PERIOD.findall(full))),
                  levels=tuple(dict.fromkeys(x.upper() for x in _LEVEL.findall(full))),
-                 years=years_in(full), halves=tuple(dict.fromkeys(_HALF.findall(full))),
+                 years=years_in(full), named=named, halves=tuple(dict.fromkeys(_HALF.findall(full))),
                  events=tuple(e for e in events_of(full) if df.get(e[1], 0))  # an event word the library uses
                  if (who or when or count_unit or rank or _ASKS_WHERE.search(q)) else ())
 
@@ -528,6 +535,39 @@ def names_someone(text: str) -> bool:
     return has_person_name(text) or bool(_NAME_AFTER_ROLE.search(text))
 
 
+_DOER_TAGS = ("n", "vn", "ORG", "PER", "LOC", "j", "nz")
+_FOR = ("为", "给", "向", "对")  # 「为党支部制作」: whom it is done for stands between the doer and the act
+MAX_BETWEEN = 8  # characters between the doer and the act: 「统一为党支部」 is 6
+
+
+def doers(text: str, verbs) -> list[tuple[int, int]]:
+    """Who does an act the sentence states, for each of ``verbs`` where it stands: the nouns before it
+    — past adverbs (统一, 具体) and whom it is done for (为党支部) — that end like an organisation or hold
+    a person's or an organisation's name: 「院党建工作领导小组办公室牵头」, 「由党政办公室统一为党支部制作」."""
+    tokens = lexical(text)
+    out = []
+    for i, (a, b, _) in enumerate(tokens):
+        if text[a:b] not in verbs:
+            continue
+        j = i - 1
+        while j >= 0 and a - tokens[j][1] < MAX_BETWEEN:
+            if tokens[j][2] in ("d", "ad"):
+                j -= 1
+            elif tokens[j][2].startswith("n") and j >= 1 and text[tokens[j - 1][0] : tokens[j - 1][1]] in _FOR:
+                j -= 2
+            else:
+                break
+        end = start = tokens[j][1] if j >= 0 else 0
+        kinds = set()
+        while j >= 0 and tokens[j][1] == start and tokens[j][2].startswith(_DOER_TAGS):
+            start = tokens[j][0]
+            kinds.add(tokens[j][2])
+            j -= 1
+        if end - start >= 2 and (kinds & {"ORG", "PER"} or _ORG_END.search(text[start:end])):
+            out.append((start, end))
+    return out
+
+
 _OWNER = re.compile(r"^(?:党支部|支部|党委|党总支|总支|团委|工会)")
 
 
@@ -559,6 +599,39 @@ class Lack(str):
         out = super().__new__(cls, en)
         out.zh = zh
         return out
+
+
+@lru_cache(maxsize=1)
+def name_nouns() -> tuple[str, ...]:
+    """Nouns that name a thing whose own name is quoted (data/name_words.txt): 主题, 称号, 题目…"""
+    return _cue_words("name_words.txt")["noun"]
+
+
+@lru_cache(maxsize=1)
+def name_heads() -> tuple[str, ...]:
+    """Nouns a quoted name heads as part of it (data/name_words.txt): 「“四强”党组织称号」."""
+    return _cue_words("name_words.txt")["head"]
+
+
+@lru_cache(maxsize=1)
+def _name_asks() -> tuple[re.Pattern, re.Pattern]:
+    nouns = "|".join(map(re.escape, sorted(name_nouns(), key=len, reverse=True)))
+    before = re.compile(rf"(?:什么|啥|哪(?:一)?[个种项部份张门]|哪[两三四五几][个种项部条])[\u4e00-\u9fff]{{0,4}}({nouns})")
+    after = re.compile(rf"({nouns})(?:分别)?(?:是|叫|为)(?:什么|啥)|({nouns})?叫(?:什么|啥)")
+    return before, after
+
+
+def named_thing(question: str) -> str:
+    """The thing whose name a question asks (data/name_words.txt): 「获得了什么荣誉称号」 → 称号,
+    「党课题目是什么」 → 题目, 「那个活动叫什么」 → 活动 ("叫" alone when no such noun precedes)."""
+    if "分别" in question:
+        return ""  # 「主线和主题分别是什么」: two names, which the quotes give
+    before, after = _name_asks()
+    m = before.search(question)
+    if m:
+        return m.group(1)
+    m = after.search(question)
+    return (m.group(1) or m.group(2) or "叫") if m else ""
 
 
 def years_in(text: str) -> tuple[str, ...]:
@@ -600,7 +673,8 @@ def missing(n: Needs, sentence: str, context: str = "", report: str = "", author
                 return Lack(f"names no {n.role}", f"{n.role}是谁")
             if not _person_beside(s, found):
                 return Lack(f"gives no name for {n.role}", f"{n.role}的姓名")
-        elif not names_someone(s) and not (author and fold(author) in s):
+        elif not names_someone(s) and not (author and fold(author) in s) \
+                and not (n.who_verb and doers(s, (n.who_verb,))):
             return Lack("names nobody", "具体是谁")
         if n.who_verb and n.who_verb not in s:
             return Lack(f"says nothing of who {n.who_verb}", f"由谁{n.who_verb}")

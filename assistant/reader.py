@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
-from .answerability import DATE, RANK, VENUE, Needs, count_pattern, norm_rank, role_found
+from .answerability import DATE, RANK, VENUE, Needs, count_pattern, doers, name_heads, norm_rank, role_found
 from .chinese import fold, lexical
 
 _CLAUSE_END = re.compile(r"[，,；;。！？!?]")
@@ -31,7 +31,7 @@ _ARTICLE = re.compile(r"^一\s*[个名位项种件次]$")  # 「一个部门」:
 class Span:
     start: int  # offsets in the sentence
     end: int
-    kind: str  # person | place | org | time | count | rank
+    kind: str  # person | place | org | time | count | rank | name
 
     def text(self, sentence: str) -> str:
         return sentence[self.start : self.end]
@@ -100,11 +100,23 @@ def _list_from(sentence: str, first: Span, spans: Sequence[Span]) -> Span:
     return Span(first.start, end, first.kind)
 
 
+def _by(n: Needs, sentence: str, verbs: Sequence[str]) -> Span | None:
+    """「由院党建工作领导小组办公室牵头」: the one who does the act asked about (answerability.doers) —
+    a person or an organisation — unless the question names it itself."""
+    s = fold(sentence)
+    found = [Span(a, b, "org") for a, b in doers(s, tuple(verbs)) if not any(s[a:b] in fold(x) for x in n.names)]
+    return found[0] if found else None
+
+
 def _who(n: Needs, sentence: str, words: Sequence[str]) -> Span | None:
+    s = fold(sentence)
     people = [x for x in entities(sentence) if x.kind == "person"]
+    if n.who_verb and not n.role:
+        by = _by(n, sentence, [n.who_verb])
+        if by and not any(by.start <= x.start < by.end for x in people):
+            return by  # 「这项工作由谁牵头」: an office may be who
     if not people:
         return None
-    s = fold(sentence)
     if n.role:
         role = role_found(s, n.role)
         for m in re.finditer(re.escape(role), s) if role else ():
@@ -180,6 +192,81 @@ def _which(n: Needs, sentence: str) -> Span | None:
     return None
 
 
+_QUOTE = re.compile(r"“[^“”]{1,40}”|「[^「」]{1,40}」|《[^《》]{1,40}》|『[^『』]{1,40}』|\"[^\"]{1,40}\"")
+
+
+def _named(n: Needs, sentence: str, words: Sequence[str]) -> Span | None:
+    """The name asked for (「什么主题」「哪个荣誉称号」): the quoted span nearest the asked noun in the
+    sentence (「主题为“强组织、增活力”」) — not one the question quotes itself — with the quotes listed
+    after it (「《…准则》、《…条例》」), and, when the words after it end in a name noun
+    (data/name_words.txt), the whole noun phrase: 「机械总院“四强”党组织称号」."""
+    s = fold(sentence)
+    asked = [fold(x) for x in n.names]
+    quotes = [Span(m.start(), m.end(), "name") for m in _QUOTE.finditer(s)
+              if not any(m.group(0)[1:-1] in x for x in asked)]
+    if not quotes:
+        return None
+    noun = n.named if n.named != "叫" else ""
+    anchors = [m.start() for m in re.finditer(re.escape(noun), s)] if noun else []
+    if anchors:
+        def gap(x: Span) -> int:
+            return min(a - x.end if a >= x.end else x.start - a - len(noun) if a + len(noun) <= x.start else 0
+                       for a in anchors)
+        pick = min(quotes, key=gap)
+    else:
+        pick = _nearest(quotes, _anchors(sentence, words), sentence, words)
+    pick = _list_from(s, pick, quotes)
+    return _name_phrase(sentence, pick)
+
+
+_NAME_PHRASE_TAGS = ("n", "nz", "nw", "vn", "a", "ORG", "LOC", "PER")
+MAX_NAME = 40  # characters a name with its noun phrase may grow to (the longest honour in the seeds is 34)
+
+
+def _name_phrase(sentence: str, span: Span) -> Span:
+    """A quoted name with the noun phrase it heads: the words after it up to the last that ends in a
+    head noun (「“四强”|党组织|称号」, 「“奋斗的青春”|主题|座谈会」; not 「“…”|主线」: the quote is the
+    主线 asked), and then the names of places and organisations right before it
+    (「机械总院|“四强”…」, 「黑龙江省|“创业、创新、创优”…」)."""
+    s = fold(sentence)
+    tokens = lexical(sentence)
+    end, head = span.end, span.end
+    for a, b, tag in tokens:
+        if b <= span.end:
+            continue
+        if a != end or not tag.startswith(_NAME_PHRASE_TAGS) or b - span.start > MAX_NAME:
+            break
+        end = b
+        if s[a:b].endswith(name_heads()):
+            head = b
+    if head == span.end:
+        return span
+    start = span.start
+    for a, b, tag in reversed(tokens):
+        if b > start:
+            continue
+        if b < start or tag not in ("ORG", "LOC") or head - a > MAX_NAME:
+            break
+        start = a
+    return Span(start, head, span.kind)
+
+
+def _org(n: Needs, sentence: str, words: Sequence[str]) -> Span | None:
+    """「哪个部门统一制作的」: the organisation that does it (由党政办公室统一制作), else the one the
+    sentence names nearest what it did."""
+    by = _by(n, sentence, n.which_verbs) if n.which_verbs else None
+    if by:
+        return by
+    orgs = [x for x in entities(sentence) if x.kind == "org"
+            and not any(fold(x.text(sentence)) in fold(name) for name in n.names)
+            and not fold(x.text(sentence)).startswith(_DETERMINERS)]
+    if not orgs:
+        return None
+    s = fold(sentence)
+    verbs = [m.start() for v in n.which_verbs for m in re.finditer(re.escape(v), s)]
+    return _nearest(orgs, verbs or _anchors(sentence, words), sentence, words)
+
+
 def short_answer(n: Needs, sentence: str, words: Sequence[str] = ()) -> Span | None:
     """The span of ``sentence`` that answers what ``n`` asks, or None: a rank, a count, a person, a
     time, a place or the unit asked for, bound to the question as the module docstring says. Only one
@@ -199,6 +286,10 @@ def short_answer(n: Needs, sentence: str, words: Sequence[str] = ()) -> Span | N
         span = _where(n, sentence, words)
     elif n.which:
         span = _which(n, sentence)
+    elif n.which_org:
+        span = _org(n, sentence, words)
+    elif n.named:
+        span = _named(n, sentence, words)
     if span is None:
         return None
     if span.kind in ("count", "rank"):

@@ -283,3 +283,15 @@ def test_a_numbered_lead_names_the_unit_its_paragraph_is_about():
 ])
 def test_the_grade_asked_must_be_the_sentences(question, lacks):
     assert missing(needs(question, DF), "全所共10个党支部,4个党支部被评为A级,其他党支部被评为B级。") == lacks
+
+
+@pytest.mark.parametrize("question, sentence, lacks", [
+    # an office that does the act asked about answers 「由谁…」
+    ("先整顿的工作由谁牵头？", "院党建工作领导小组办公室牵头，督促指导其先整顿到位。", ""),
+    ("先整顿的工作由谁牵头？", "要督促指导问题突出的基层党组织先整顿到位。", "names nobody"),
+    # 「那个宣誓活动叫什么」 asks the activity's name: no person is needed
+    ("质检中心那个宣誓活动叫什么？", "质检中心开展“我是党员我带头”宣誓活动。", ""),
+    ("光栅室组长叫什么？", "光栅室成立创先争优活动领导小组。", "names no 组长"),
+])
+def test_who_may_be_an_office_and_a_things_name_is_no_person(question, sentence, lacks):
+    assert missing(needs(question, DF), sentence) == lacks

@@ -71,3 +71,34 @@ def test_entities_read_traditional_script_with_offsets_into_the_original():
 ])
 def test_the_counted_thing_and_the_unit_named(question, sentence, expected):
     assert read(question, sentence) == expected
+
+
+CLEANED_SEED = "由黨政辦公室統一為黨支部制作《蘭州化物所“基層組織建設年”活動黨支部自查自檢問題清單》樣表,規範格式、統一標準。"
+
+
+@pytest.mark.parametrize("question, containing, expected", [
+    # what something is called: the quoted name next to the noun asked, with the noun phrase it heads
+    ("研发中心党支部得到过什么称号？", "“四强”党组织称号", "机械总院“四强”党组织称号"),
+    ("张善保被授予了什么荣誉？", "张善保荣获", "黑龙江省“创业、创新、创优”活动优秀共产党员称号"),
+    ("质检中心给青年党员开了个什么主题的座谈会？", "奋斗的青春", "“奋斗的青春”主题座谈会"),
+    ("基层组织建设年的主题是什么？", "强组织、增活力", "“强组织、增活力、创先争优迎十八大”"),
+    ("光栅室创先争优活动的主线是什么？", "筑牢率先发展堡垒", "“筑牢率先发展堡垒,争当兴业强工先锋”"),
+    # the quotes listed together are one answer; a quote the question makes itself is not the answer
+    ("刘伟平要大家学习哪两部党内法规？", "廉洁自律准则", "《中国共产党廉洁自律准则》、《中国共产党纪律处分条例》"),
+    ("“找问题”的时候用了哪种方法？", "头脑风暴", "“头脑风暴”"),
+    # 「…叫什么」 of a thing asks its name, not a person's (the sentence names 王齊華 too)
+    ("“七一”党员大会上的党课叫什么？", "主題黨課報告", "《加強(qiáng)黨的政治建設(shè),永葆黨的先進(jìn)性和純潔性》"),
+    # who does it may be an office: the doer of the act asked about
+    ("对问题突出的基层党组织先整顿，由谁牵头？", "领导小组办公室牵头", "院党建工作领导小组办公室"),
+])
+def test_names_and_doers_of_seed_sentences(question, containing, expected):
+    assert read(question, seed_sentence(containing)) == expected
+
+
+def test_the_department_that_did_it_in_traditional_script():
+    assert read("自查自检问题清单样表由哪个部门统一制作？", CLEANED_SEED) == "黨政辦公室"
+
+
+def test_two_names_asked_at_once_have_no_short_answer():
+    # 「主线和主题分别是什么」: one quote would answer half; the quotes speak for themselves
+    assert read("光栅室创先争优活动的主线和主题分别是什么？", seed_sentence("筑牢率先发展堡垒")) is None
