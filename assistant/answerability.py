@@ -64,6 +64,7 @@ _ASKS_WHO = re.compile(r"谁|哪位|哪一位|什么人|叫什么|姓名|名字"
 _ASKS_WHEN = re.compile(r"什么时候|什么时间|啥时候|何时|哪天|哪一天|哪一?年|几月|几号|什么日子|日期是")
 # 「哪一天下发的」: the day, which a month (今年2月) does not give; 「什么时间之前结束」: a deadline, a date
 # with 前 (9月14日前), not the day something else happened; 「开了多长时间」: a length of time, not a date.
+_ASKS_YEAR = re.compile(r"哪一?年(?!级)|什么年份|哪个年份|何年")  # the year is asked, not the day
 _ASKS_DAY = re.compile(r"哪一?天|哪一日|几号|几月几[日号]|具体日期|哪年哪月哪日")
 DAY = re.compile(r"(?<![0-9])[0-9]{1,2}\s*[日号]|[一二三四五六七八九十]{1,3}\s*[日号]|(?:19|20)\d{2}\s*[-./]\s*\d{1,2}\s*[-./]\s*\d{1,2}"
                  r"|七一|五一|五四|八一|十一|国庆节|元旦|当天|当日|同日|次日")
@@ -144,6 +145,7 @@ class Needs:
     who_verb: str = ""  # 「谁主持的」: the act the person did
     when: bool = False
     day: bool = False  # 「哪一天」: a day, not only a month
+    year: bool = False  # 「哪一年的工作要点」: a year (2020年), not 年初
     deadline: bool = False  # 「什么时间之前」: a date something must be done by
     duration: bool = False  # 「开了多长时间」: a length of time
     best: str = ""  # 「成绩最好的」 → 最好: the best one is asked for
@@ -318,7 +320,7 @@ def needs(question: str, df) -> Needs:
     best = _ASKS_BEST.search(q)
     return Needs(unknown=tuple(unknown_names(question, df)), names=names, slogans=slogans, role=role, who=who,
                  who_verb=who_verb,
-                 when=when, day=bool(_ASKS_DAY.search(q)), deadline=bool(_ASKS_DEADLINE.search(q)),
+                 when=when, day=bool(_ASKS_DAY.search(q)), year=bool(_ASKS_YEAR.search(q)), deadline=bool(_ASKS_DEADLINE.search(q)),
                  duration=bool(_ASKS_DURATION.search(q)), best=best.group() if best and (which or which_org or who) else "",
                  where=bool(_ASKS_WHERE.search(q)),
                  count_unit="" if rank else count_unit, total=bool(count_unit and _TOTAL.search(q)), counted=counted, rank=rank, counted_of=counted_of,

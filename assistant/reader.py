@@ -163,10 +163,16 @@ def _rank(n: Needs, sentence: str) -> Span | None:
     return None
 
 
-def _when(sentence: str, words: Sequence[str]) -> Span | None:
+_YEAR = re.compile(r"(?:19|20)\d{2}\s*年|[〇零○一二三四五六七八九]{4}年")
+
+
+def _when(n: Needs, sentence: str, words: Sequence[str]) -> Span | None:
     times = [x for x in entities(sentence) if x.kind == "time" and DATE.search(fold(x.text(sentence)))]
     if not times:
         times = [Span(m.start(), m.end(), "time") for m in DATE.finditer(fold(sentence))]
+    if n.year:  # 「哪一年的工作要点」: 2020年, not the 年初 beside it
+        times = [x for x in times if _YEAR.search(fold(x.text(sentence)))] \
+            or [Span(m.start(), m.end(), "time") for m in _YEAR.finditer(fold(sentence))]
     return _nearest(times, _anchors(sentence, words), sentence, words)
 
 
@@ -204,9 +210,9 @@ def _named(n: Needs, sentence: str, words: Sequence[str]) -> Span | None:
     asked = [fold(x) for x in n.names]
     quotes = [Span(m.start(), m.end(), "name") for m in _QUOTE.finditer(s)
               if not any(m.group(0)[1:-1] in x for x in asked)]
-    if not quotes:
-        return None
     noun = n.named if n.named != "叫" else ""
+    if not quotes:
+        return _noun_phrase(sentence, noun) if noun else None
     anchors = [m.start() for m in re.finditer(re.escape(noun), s)] if noun else []
     if anchors:
         def gap(x: Span) -> int:
@@ -216,7 +222,28 @@ def _named(n: Needs, sentence: str, words: Sequence[str]) -> Span | None:
     else:
         pick = _nearest(quotes, _anchors(sentence, words), sentence, words)
     pick = _list_from(s, pick, quotes)
+    if noun and s.startswith(noun, pick.end):  # 「“十三五”规划」 for 哪个五年规划: the noun names it too
+        pick = Span(pick.start, pick.end + len(noun), pick.kind)
     return _name_phrase(sentence, pick)
+
+
+def _noun_phrase(sentence: str, noun: str) -> Span | None:
+    """An unquoted name ending in the noun asked: 「提出4M碳化硅镜坯几何参量检验方案」 → 4M碳化硅镜坯几何参量
+    检验方案 for 什么检验方案 — the nouns, numbers and modifiers right before the noun, which must add
+    something to it."""
+    s = fold(sentence)
+    tokens = lexical(sentence)
+    for i, (a, b, tag) in enumerate(tokens):
+        if not s[a:b].endswith(noun):
+            continue
+        start = a
+        for c, d, t in reversed(tokens[:i]):
+            if d != start or not t.startswith(_NAME_PHRASE_TAGS + ("m", "q", "nw")) or b - c > MAX_NAME:
+                break
+            start = c
+        if b - start > len(noun) + 1:
+            return Span(start, b, "name")
+    return None
 
 
 _NAME_PHRASE_TAGS = ("n", "nz", "nw", "vn", "a", "ORG", "LOC", "PER")
@@ -281,7 +308,7 @@ def short_answer(n: Needs, sentence: str, words: Sequence[str] = ()) -> Span | N
     elif n.who:
         span = _who(n, sentence, words)
     elif n.when:
-        span = _when(sentence, words)
+        span = _when(n, sentence, words)
     elif n.where:
         span = _where(n, sentence, words)
     elif n.which:

@@ -33,7 +33,7 @@ WEIGHTS = {"keyword": 1.0, "dense": 0.9, "quoted": 1.0}
 # Questions whose answer spans reports: "which units…", precedents, talking points.
 _MULTI_REPORT = re.compile(
     r"哪些(单位|支部|党支部|党委|研究所|部门|做法|例子|经验|先例|机制|提法|典型|活动)|哪几家|哪几个(单位|支部|党支部|党委|研究所|院所|部门)|各单位|各支部|各地|"
-    r"都有(哪些|什么)|先例|可以参考|可供参考|(做法|例子|经验)(有哪些|可以)|发言要点|起草(?![的了过])|讲话要点|要点|举.{0,4}例子?"
+    r"都有(哪些|什么)|先例|可以参考|可供参考|(做法|例子|经验)(有哪些|可以)|发言要点|起草(?![的了过])|讲话要点|(?<!工作)要点|举.{0,4}例子?"
 )
 # Questions about a document itself (who wrote it, when it was published): its byline words.
 _METADATA_INTENT = [

@@ -82,7 +82,7 @@ CLEANED_SEED = "由黨政辦公室統一為黨支部制作《蘭州化物所“�
     ("张善保被授予了什么荣誉？", "张善保荣获", "黑龙江省“创业、创新、创优”活动优秀共产党员称号"),
     ("质检中心给青年党员开了个什么主题的座谈会？", "奋斗的青春", "“奋斗的青春”主题座谈会"),
     ("基层组织建设年的主题是什么？", "强组织、增活力", "“强组织、增活力、创先争优迎十八大”"),
-    ("光栅室创先争优活动的主线是什么？", "筑牢率先发展堡垒", "“筑牢率先发展堡垒,争当兴业强工先锋”"),
+    ("光栅室创先争优活动的主线是什么？", "筑牢率先发展堡垒", "“筑牢率先发展堡垒,争当兴业强工先锋”主线"),
     # the quotes listed together are one answer; a quote the question makes itself is not the answer
     ("刘伟平要大家学习哪两部党内法规？", "廉洁自律准则", "《中国共产党廉洁自律准则》、《中国共产党纪律处分条例》"),
     ("“找问题”的时候用了哪种方法？", "头脑风暴", "“头脑风暴”"),
@@ -93,6 +93,18 @@ CLEANED_SEED = "由黨政辦公室統一為黨支部制作《蘭州化物所“�
 ])
 def test_names_and_doers_of_seed_sentences(question, containing, expected):
     assert read(question, seed_sentence(containing)) == expected
+
+
+@pytest.mark.parametrize("question, sentence, expected", [
+    # 哪一年: the year, not 年初 beside it
+    ("依据的是中科院党组哪一年的党建工作要点？",
+     "按照中科院黨組2020年黨的建設工作要點精神,蘭州化物所黨委年初就把開展活動列入黨委年度重點工作計劃。", "2020年"),
+    # the noun asked right after the quote is part of the name; an unquoted name is the phrase it ends
+    ("要和哪个五年规划的重点任务结合？", "与落实各单位承担的“十三五”规划重点任务紧密结合起来。", "“十三五”规划"),
+    ("质检中心提出了一个什么检验方案？", "调研几何参量检验技术，提出4M碳化硅镜坯几何参量检验方案。", "4M碳化硅镜坯几何参量检验方案"),
+])
+def test_years_and_names_read_from_sentences(question, sentence, expected):
+    assert read(question, sentence) == expected
 
 
 def test_the_department_that_did_it_in_traditional_script():

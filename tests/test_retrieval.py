@@ -29,6 +29,8 @@ def test_multi_report_questions_see_several_reports(seed_index):
     assert not multi_report(fact)
     # who drafted a plan asks about one report; drafting talking points spans them
     assert not multi_report("光栅室这份活动方案是哪位委员起草的？") and multi_report("帮我起草一份发言稿")
+    # 工作要点 is a kind of document (年度党建工作要点), not talking points asked for
+    assert not multi_report("依据的是中科院党组哪一年的党建工作要点？") and multi_report("列几条要点")
     docs = [h.chunk.doc_id for h in retrieve(seed_index, fact, k=5)]
     assert max(docs.count(d) for d in docs) <= 2
 
