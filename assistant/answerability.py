@@ -166,6 +166,7 @@ class Needs:
     years: tuple[str, ...] = ()  # 「2021年修订后的方案」 → 2021: the year the answer must be of
     halves: tuple[str, ...] = ()  # 「上半年」「三季度」: the part of the year the answer must be of
     named: str = ""  # 「围绕的是什么主题」 → 主题: the thing whose name (a quoted one) is asked
+    given: tuple[str, ...] = ()  # the people, dates and numbers the question states: none of them is the answer
     events: tuple[tuple[str, str], ...] = ()  # 「动员大会是哪天召开」 → (动员, 大会): the event the slot is bound to
 
     def for_report(self) -> "Needs":
@@ -327,7 +328,7 @@ def needs(question: str, df) -> Needs:
                  which=which, which_org=which_org, which_verbs=which_verbs, contact=tuple(k for k, rx in _ASKS_CONTACT.items() if rx.search(q)),
                  defines=defined_term(full), item=_list_item(q), periods=tuple(dict.fromkeys(_PERIOD.findall(full))),
                  levels=tuple(dict.fromkeys(x.upper() for x in _LEVEL.findall(full))),
-                 years=years_in(full), named=named, halves=tuple(dict.fromkeys(_HALF.findall(full))),
+                 years=years_in(full), named=named, given=given_in(full), halves=tuple(dict.fromkeys(_HALF.findall(full))),
                  events=tuple(e for e in events_of(full) if df.get(e[1], 0))  # an event word the library uses
                  if (who or when or count_unit or rank or _ASKS_WHERE.search(q)) else ())
 
@@ -636,6 +637,26 @@ def named_thing(question: str) -> str:
     return (m.group(1) or m.group(2) or "叫") if m else ""
 
 
+def given_in(question: str) -> tuple[str, ...]:
+    """What a question states itself — people (LAC's PER), dates and numbers with a unit — longest
+    first: 「王齐华作党课的那次大会是谁主持的」 is not answered by 王齐华, nor 「五四青年节那场座谈会是哪天」
+    by 五四, nor 「95名党员参加的竞赛有几道题」 by 95名."""
+    people = [question[a:b] for a, b, tag in lexical(question) if tag == "PER" and b - a >= 2]
+    dates = [m.group(0) for m in DATE.finditer(question)]
+    numbers = [m.group(0) for m in re.finditer(count_pattern("any"), question) if not _COUNT_WORD.match(m.group(0))]
+    return tuple(sorted(dict.fromkeys(x.strip() for x in people + dates + numbers if x.strip()), key=len, reverse=True))
+
+
+_COUNT_WORD = re.compile(r"^(?:几|多少|[一两]\s*[个名位项次])")  # 「几个」「一个部门」 state no number
+
+
+def _without(text: str, given: tuple[str, ...]) -> str:
+    """``text`` with what the question states itself blanked out (same length)."""
+    for g in given:  # 「2名」 is not blanked inside 「12名」
+        text = re.sub(("(?<![0-9０-９.])" if g[0].isdigit() else "") + re.escape(g), lambda m: "□" * len(m.group(0)), text)
+    return text
+
+
 def years_in(text: str) -> tuple[str, ...]:
     """The years a text names (「2021年」, 「二〇二一年」 → 2021), in order, each once."""
     out = []
@@ -660,6 +681,7 @@ def missing(n: Needs, sentence: str, context: str = "", report: str = "", author
     s = fold(sentence)
     c = fold(context)
     b = fold(before)
+    new = _without(s, n.given)  # the slot is filled by what the question does not state itself
     for name in n.names:  # a place may set the scene earlier in the paragraph; a person or unit must be here
         if name in n.slogans:
             if not any(name in squash(x) for x in (sentence, context, lead)):
@@ -673,16 +695,16 @@ def missing(n: Needs, sentence: str, context: str = "", report: str = "", author
             found = role_found(s, n.role)
             if not found:
                 return Lack(f"names no {n.role}", f"{n.role}是谁")
-            if not _person_beside(s, found):
+            if not _person_beside(new, found):
                 return Lack(f"gives no name for {n.role}", f"{n.role}的姓名")
-        elif not names_someone(s) and not (author and fold(author) in s) \
+        elif not names_someone(new) and not (author and fold(author) in s) \
                 and not (n.who_verb and doers(s, (n.who_verb,))):
             return Lack("names nobody", "具体是谁")
         if n.who_verb and n.who_verb not in s:
             return Lack(f"says nothing of who {n.who_verb}", f"由谁{n.who_verb}")
-    if n.when and not (DATE.search(s) or (report and DATE.search(report))):
+    if n.when and not (DATE.search(new) or (report and DATE.search(report))):
         return Lack("gives no date", "具体时间")
-    if n.day and not (DAY.search(s) or (report and DAY.search(report))):
+    if n.day and not (DAY.search(new) or (report and DAY.search(report))):
         return Lack("gives no day", "具体日期")
     if n.deadline and not DEADLINE.search(s):
         return Lack("sets no deadline", "截止时间")
@@ -705,7 +727,7 @@ def missing(n: Needs, sentence: str, context: str = "", report: str = "", author
             return Lack(f"does not say {n.rank}" + (f" (it says {ranks[0]})" if ranks else ""), f"“{n.rank}”的情况")
     if n.count_unit:
         number = count_pattern(n.count_unit)
-        if not re.search(number, s):
+        if not re.search(number, new):
             return Lack("states no such number", f"{n.counted}的具体数量" if n.counted else "具体数量")
         if n.counted and n.counted in s and not _near(s, n.counted, number):
             return Lack(f"counts something other than {n.counted}", f"{n.counted}的数量")

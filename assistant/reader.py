@@ -52,6 +52,12 @@ def entities(sentence: str) -> tuple[Span, ...]:
     return tuple(out)
 
 
+def _fresh(n: Needs, spans: list[Span], sentence: str) -> list[Span]:
+    """The spans that are not what the question states itself (answerability.given_in)."""
+    s = fold(sentence)
+    return [x for x in spans if s[x.start : x.end].strip() not in n.given]
+
+
 def _noun_run(sentence: str, end: int) -> int:
     """Where the nouns right after ``end`` stop: 「56名|群众|代表|参加」 → after 代表."""
     for start, stop, tag in lexical(sentence):
@@ -110,7 +116,7 @@ def _by(n: Needs, sentence: str, verbs: Sequence[str]) -> Span | None:
 
 def _who(n: Needs, sentence: str, words: Sequence[str]) -> Span | None:
     s = fold(sentence)
-    people = [x for x in entities(sentence) if x.kind == "person"]
+    people = _fresh(n, [x for x in entities(sentence) if x.kind == "person"], sentence)
     if n.who_verb and not n.role:
         by = _by(n, sentence, [n.who_verb])
         if by and not any(by.start <= x.start < by.end for x in people):
@@ -139,7 +145,8 @@ def _who(n: Needs, sentence: str, words: Sequence[str]) -> Span | None:
 def _count(n: Needs, sentence: str, words: Sequence[str]) -> Span | None:
     s = fold(sentence)
     number = re.compile(count_pattern(n.count_unit))
-    found = [Span(m.start(), m.end(), "count") for m in number.finditer(s) if not _ARTICLE.match(m.group(0))]
+    found = _fresh(n, [Span(m.start(), m.end(), "count") for m in number.finditer(s) if not _ARTICLE.match(m.group(0))],
+                   sentence)
     if not found:
         return None
     if n.total:  # 「一共几个党支部」: the number a total stands before (全所共10个), when one does
@@ -170,6 +177,7 @@ def _when(n: Needs, sentence: str, words: Sequence[str]) -> Span | None:
     times = [x for x in entities(sentence) if x.kind == "time" and DATE.search(fold(x.text(sentence)))]
     if not times:
         times = [Span(m.start(), m.end(), "time") for m in DATE.finditer(fold(sentence))]
+    times = _fresh(n, times, sentence)
     if n.year:  # 「哪一年的工作要点」: 2020年, not the 年初 beside it
         times = [x for x in times if _YEAR.search(fold(x.text(sentence)))] \
             or [Span(m.start(), m.end(), "time") for m in _YEAR.finditer(fold(sentence))]

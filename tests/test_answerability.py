@@ -295,3 +295,16 @@ def test_the_grade_asked_must_be_the_sentences(question, lacks):
 ])
 def test_who_may_be_an_office_and_a_things_name_is_no_person(question, sentence, lacks):
     assert missing(needs(question, DF), sentence) == lacks
+
+
+@pytest.mark.parametrize("question, sentence, lacks", [
+    # what the question states itself does not fill the slot it asks
+    ("王齐华作党课的那次大会是谁主持的？", "王齐华为全体党员作主题党课报告。", "names nobody"),
+    ("五四青年节那场座谈会是哪天开的？", "以五四青年节为契机，组织青年党员开展了座谈会。", "gives no date"),
+    ("95名党员参加的竞赛一共有几道题？", "共有95名党员参加了答题活动。", "states no such number"),
+    ("95名党员参加的竞赛一共有几道题？", "共有95名党员参加了知识竞赛，共100道题。", ""),
+    ("2名党员发言的那次会议有多少名党员参加？", "会议共12名党员参加，2名党员发言。", ""),  # 12名 is no 2名
+    ("2016年4月的座谈会是哪天开的？", "2016年4月6日，中央召开座谈会。", ""),
+])
+def test_what_the_question_states_is_not_its_answer(question, sentence, lacks):
+    assert missing(needs(question, DF), sentence) == lacks
