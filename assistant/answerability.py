@@ -75,6 +75,15 @@ _ASKS_DURATION = re.compile(r"多长时间|多久|多少时间|多长的时间|�
 DURATION = re.compile(r"(?<![0-9])(?:[0-9]{1,3}(?:\.[0-9])?|[一二两三四五六七八九十百几]+|半)\s*(?:多)?\s*(?:个)?\s*(?:小时|钟头|分钟|天|周|星期|个月|年(?![0-9]))"
                       r"|半天|半年|全天|整天|一整天|通宵|昼夜|(?:历时|为期|耗时|用时|持续)")
 # 「成绩最好的是哪个支部」: a best one, which a sentence names with the same words or a first place.
+_DO = r"(?:召开|开|举办|举行|组织|进行|搞|开展)?"
+# 「党小组会多久开一次」: how often — a frequency answers (每月, 每季度, 三个月一次), not a length of time
+_ASKS_FREQ = re.compile(rf"多久{_DO}一次|(?:每隔|隔)多(?:长时间|久)|多长时间{_DO}一次|(?:几|多少)个?(?:月|周|天|年|季度){_DO}一次|频次|频率")
+FREQ = re.compile(r"每(?:[一二两三四五六七八九十半\d]+\s*个?)?\s*(?:年度?|季度|季|月|周|星期|天|日|学期|半年)|"
+                  r"[一二两三四五六七八九十半\d]+\s*个?\s*(?:年|季度|月|周|星期|天)\s*一次|一年一度")
+# 「主题党日几点开始」: the hour (9点, 14:30), not the day (哪几点要求, 几点意见 ask for points)
+_ASKS_CLOCK = re.compile(r"(?<!哪)几点(?:钟|几分)?(?=开始|召开|举行|结束|集合|出发|到|开|[？?，,]|$)")
+CLOCK = re.compile(r"\d{1,2}\s*[:：]\s*\d{2}|[0-9一二三四五六七八九十两]{1,3}\s*(?:点|时)(?:钟|半|整|[0-9一二三四五六七八九十]{1,2}分)?"
+                   r"(?!要求|意见|建议|体会|希望|做法|经验|内容)")
 _ASKS_BEST = re.compile(r"最(?:好|佳|优|高|多|强|快|突出|优秀|先进|出色|大)")
 _TOP_RANK = re.compile(r"第一|冠军|榜首|首位|一等奖|特等奖|金奖|头名|名列前茅")
 _ASKS_WHERE = re.compile(r"在哪里|在哪儿|在哪开|哪里开|哪里举行|什么地方|什么地点|在哪个地方|地点在|在何处|去哪里")
@@ -91,7 +100,7 @@ RANK = re.compile(r"第[一二三四五六七八九十\d]+(?:名|位|个|次|届
 # A number: digits with their magnitudes (1.3万亿), or Chinese numerals — not the magnitude that
 # follows digits alone (「1.3万亿元」 is no 「万亿元」).
 NUMBER = rf"[0-9０-９]+(?:\.[0-9]+)?(?:\s*[-~～至到]\s*[0-9]+)?\s*[万千百亿]{{0,2}}|(?<![0-9０-９.])[{CN_DIGITS}]+"
-_COUNT_ASK = re.compile(r"(?:多少|几(?![何乎率]))\s*(?P<unit>[名人位员个项次条道家支期批届种类场所篇本件份组米年月天日周元])?"
+_COUNT_ASK = re.compile(r"(?:多少|几(?![何乎率]))\s*(?P<unit>[名人位员个项次条道家支期批届种类场所篇本件份组米年月天日周元点])?"
                         r"(?P<after>[\u4e00-\u9fff]{0,12})")
 _TOTAL = re.compile(r"一共|总共|共有|合计|总计|总数|总人数|全部")
 _COUNT_BEFORE = re.compile(r"(?P<before>[\u4e00-\u9fff]{2,8}?)(?:一共|总共|共|有|是|达|约|大概|大约)*(?:多少|几)")
@@ -148,6 +157,8 @@ class Needs:
     year: bool = False  # 「哪一年的工作要点」: a year (2020年), not 年初
     deadline: bool = False  # 「什么时间之前」: a date something must be done by
     duration: bool = False  # 「开了多长时间」: a length of time
+    frequency: bool = False  # 「多久开一次」: how often
+    clock: bool = False  # 「几点开始」: the hour
     best: str = ""  # 「成绩最好的」 → 最好: the best one is asked for
     where: bool = False
     count_unit: str = ""  # a unit character, "any", or "" when no count is asked
@@ -272,6 +283,9 @@ def needs(question: str, df) -> Needs:
     when = bool(_ASKS_WHEN.search(q))
     if m and when and (m.group("unit") or "") in "年月天日号":
         m = None  # 几月几号: a date, not a count
+    frequency, clock = bool(_ASKS_FREQ.search(q)), bool(_ASKS_CLOCK.search(q))
+    if frequency or clock:
+        m = None  # 几个月一次 and 几点 ask how often and when, not how many
     if m and not re.search(r"多少(?:年|天)?(?:以前|之前)", q):
         count_unit = m.group("unit") or "any"
         if count_unit == "个" and m.group("after").startswith("人"):
@@ -322,7 +336,7 @@ def needs(question: str, df) -> Needs:
     return Needs(unknown=tuple(unknown_names(question, df)), names=names, slogans=slogans, role=role, who=who,
                  who_verb=who_verb,
                  when=when, day=bool(_ASKS_DAY.search(q)), year=bool(_ASKS_YEAR.search(q)), deadline=bool(_ASKS_DEADLINE.search(q)),
-                 duration=bool(_ASKS_DURATION.search(q)), best=best.group() if best and (which or which_org or who) else "",
+                 duration=bool(_ASKS_DURATION.search(q)) and not frequency, frequency=frequency, clock=clock, best=best.group() if best and (which or which_org or who) else "",
                  where=bool(_ASKS_WHERE.search(q)),
                  count_unit="" if rank else count_unit, total=bool(count_unit and _TOTAL.search(q)), counted=counted, rank=rank, counted_of=counted_of,
                  which=which, which_org=which_org, which_verbs=which_verbs, contact=tuple(k for k, rx in _ASKS_CONTACT.items() if rx.search(q)),
@@ -712,6 +726,10 @@ def missing(n: Needs, sentence: str, context: str = "", report: str = "", author
         return Lack("states no length of time", "持续时间")
     if n.best and n.best not in s and not _TOP_RANK.search(s):
         return Lack(f"does not say which is {n.best}", f"哪一个{n.best}")
+    if n.frequency and not FREQ.search(s):
+        return Lack("says not how often", "频次")
+    if n.clock and not CLOCK.search(new):
+        return Lack("gives no hour", "具体几点")
     if n.where and not (VENUE.search(s) or _has_place(s, exclude=n.names)):
         return Lack("names no place", "具体地点")
     for kind in n.contact:
@@ -767,7 +785,7 @@ def missing(n: Needs, sentence: str, context: str = "", report: str = "", author
 def count_pattern(count_unit: str) -> str:
     """A number with the unit asked (「几名」: 名人位员 alike), or with any unit for "any"."""
     unit = "" if count_unit == "any" else ("名人位员" if count_unit in "名人位员" else count_unit)
-    return rf"(?:{NUMBER})\s*(?:余|多)?\s*个?\s*[{unit or '名人位员个项次条道家支期批届种类场所篇本件份组米年月天日周元%％'}]"
+    return rf"(?:{NUMBER})\s*(?:余|多)?\s*个?\s*[{unit or '名人位员个项次条道家支期批届种类场所篇本件份组米年月天日周元点%％'}]"
 
 
 def _states_content(term: str, s: str, context: str) -> bool:

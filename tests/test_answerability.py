@@ -308,3 +308,18 @@ def test_who_may_be_an_office_and_a_things_name_is_no_person(question, sentence,
 ])
 def test_what_the_question_states_is_not_its_answer(question, sentence, lacks):
     assert missing(needs(question, DF), sentence) == lacks
+
+
+@pytest.mark.parametrize("question, sentence, lacks", [
+    # how often: a frequency answers, not a length of time, and 定期 states none
+    ("党小组会多长时间开一次？", "党小组每月召开一次党小组会。", ""),
+    ("支委会几个月开一次？", "支委会每季度召开1次。", ""),
+    ("党小组会多长时间开一次？", "党小组定期召开党小组会。", "says not how often"),
+    # the hour: 上午 is no hour; 几点要求 asks for a count of points
+    ("主题党日几点开始？", "主题党日活动于9月10日上午9点开始。", ""),
+    ("主题党日几点开始？", "主题党日活动于9月10日上午举行。", "gives no hour"),
+    ("书记提了几点要求？", "书记提出三点要求。", ""),
+    ("书记提了几点要求？", "书记提出了要求和希望。", "states no such number"),
+])
+def test_how_often_and_at_what_hour(question, sentence, lacks):
+    assert missing(needs(question, DF), sentence) == lacks
