@@ -180,6 +180,12 @@ class Needs:
     given: tuple[str, ...] = ()  # the people, dates and numbers the question states: none of them is the answer
     events: tuple[tuple[str, str], ...] = ()  # 「动员大会是哪天召开」 → (动员, 大会): the event the slot is bound to
 
+    def constraints(self) -> "Needs":
+        """Only what every quoted sentence must be of — the planning period, the congress, the year, the
+        part of the year, the grade — without a slot to fill: what a question spanning reports
+        (「各单位落实“十四五”规划…提了什么要求」, 「围绕迎接党的十九大安排了哪些活动」) still needs."""
+        return Needs(periods=self.periods, years=self.years, halves=self.halves, levels=self.levels)
+
     def for_report(self) -> "Needs":
         """A question about a report itself (谁写的, 哪天发布): its author and date line answer who and when."""
         return replace(self, role="", who_verb="")
@@ -401,7 +407,8 @@ _SPIRIT = re.compile(r"[\u4e00-\u9fff“”「」]{1,16}?(?:会|会议|大会|�
 _FORM_ASK = re.compile(r"哪(?:一)?[张份个种本](?:[\u4e00-\u9fff]{0,8}?)([\u4e00-\u9fff]{2,8}(?:表|单|清单|台账|手册|证书))")
 # 「第四个方面」「第五条」: a place in a list of points (not 第二名, a rank; nor 第三党支部, a name).
 _ITEM_ASK = re.compile(r"第([一二三四五六七八九十]{1,3}|\d{1,2})(?:个|条|项|点)?(?=方面|条|项|点|部分|个(?!人))")
-_PERIOD = re.compile(r"十[一二三四五六七八九]五")  # a five-year plan: 十二五 is not 十三五
+# A five-year plan (十二五 is not 十三五) or a party congress (十八大 is not 十九大; 十七届四中全会).
+_PERIOD = re.compile(r"十[一二三四五六七八九]五|(?<![一二三四五六七八九十])(?:十[一二三四五六七八九]|二十)(?:大|届[一二三四五六七]中全会)")
 _YEAR = re.compile(r"(?<![0-9])((?:19|20)[0-9]{2})(?=\s*年)|([〇零○一二三四五六七八九]{4})(?=年)")
 _HALF = re.compile(r"上半年|下半年|[一二三四1-4]季度")  # a part of a year: 上半年's work is not 下半年's
 # A grade or level (A级, 国家级, 省部级, 三级): 「被评为A级」 does not answer 「被评为C级」 or 「获国家级表彰」.
@@ -765,7 +772,8 @@ def missing(n: Needs, sentence: str, context: str = "", report: str = "", author
         return Lack(f"is not point {n.item} of a list", f"第{_cn(n.item)}项的内容")
     for period in n.periods:
         if period not in s and period not in c:
-            return Lack(f"is not about {period}", f"“{period}”时期的内容")
+            return Lack(f"is not about {period}",
+                        f"“{period}”时期的内容" if period.endswith("五") else f"与“{period}”有关的内容")
     where = (s, c, b, fold(lead))
     for year in n.years:  # 「2021年修订后的方案」: a sentence of a report of 2021, or naming that year
         if not dated.startswith(year) and not any(year in years_in(x) for x in where):

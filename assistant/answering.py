@@ -340,8 +340,9 @@ def refusal_reason(index: Index, q: Question, hits: list[Hit], scored: list[Scor
                 return f"「{w}」 appears nowhere in the index"
     # Sentences that support the question well (a byline counts for questions about a report).
     good = [s for s in scored if s.support + (s.bonus if _BYLINE.search(s.text) else 0.0) >= 0.7 * best]
-    if strict and not q.spread:
-        # A sentence that states what is asked may support the question less well than the best one.
+    if strict and (not q.spread or q.needs.constraints() != Needs()):
+        # A sentence that states what is asked may support the question less well than the best one
+        # (a question spanning reports: only the period, year or grade it names is asked of them).
         candidates = sorted(answer_candidates(scored, q), key=lambda s: -s.support)
         lacks = [lack(index, q, s) for s in candidates]
         if all(lacks):
@@ -378,7 +379,7 @@ def lack(index: Index, q: Question, s: Scored) -> str:
 def _lack(index: Index, q: Question, s: Scored) -> str:
     m = s.hit.meta
     context = " ".join((m.title, m.org, *m.aliases, *s.hit.chunk.headings))
-    n, report, author = q.needs, "", ""
+    n, report, author = q.needs.constraints() if q.spread else q.needs, "", ""
     if asks_about(q, m):
         n = n.for_report()
         if n.when and (not m.date or m.date_inferred):
@@ -574,6 +575,8 @@ def answer_one(index: Index, question: str, k: int = 5, filters: Filters = Filte
     every = scored
     if not q.spread:  # only sentences that state what is asked are quoted
         scored = [s for s in answer_candidates(scored, q) if not lack(index, q, s)]
+    else:  # of the period, year or grade asked
+        scored = [s for s in scored if not lack(index, q, s)]
     if header_answers(q, result.hits, header):  # 「哪天发布的？作者是谁？」: the byline says it all
         picked = header
     else:

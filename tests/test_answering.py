@@ -183,3 +183,19 @@ def test_a_question_about_one_report_may_take_three_of_its_chunks(real_index):
     assert sum(h.chunk.doc_id == SEED_IDS[3] for h in hits) == 3
     a = answer(real_index, q)
     assert not a.refused and any("17個是否" in c.quote for c in a.citations), a.answer
+
+
+@pytest.mark.parametrize("question, period, answered", [
+    # a question spanning reports (各单位…) still needs the planning period or congress it names
+    ("讲话对各单位落实“十四五”规划重点任务具体提了什么要求？", "十四五", False),
+    ("讲话对各单位落实“十三五”规划重点任务具体提了什么要求？", "十三五", True),
+    ("围绕迎接党的十九大，光栅室党支部安排了哪些创先争优活动？", "十九大", False),
+    ("围绕迎接党的十八大，光栅室党支部安排了哪些创先争优活动？", "十八大", True),
+])
+def test_a_question_across_reports_keeps_its_period(real_index, question, period, answered):
+    a = answer(real_index, question)
+    assert a.refused != answered, a.answer
+    if answered:
+        assert any(period in c.quote for c in a.citations), a.answer
+    else:
+        assert period in a.missing, a.missing
