@@ -264,7 +264,10 @@ def needs(question: str, df) -> Needs:
     q = unquoted(full)  # what it asks; the names it quotes are read from ``full``
     role, who_verb = "", ""
     named = named_thing(q)
-    # 「那个宣誓活动叫什么」 asks the activity's name, not a person's
+    thing = _thing_named(q)
+    if thing and named in ("", "叫", "名字", "名称"):
+        named = thing  # 「座谈会主题名字叫啥」: the 主题's name
+    # 「那个宣誓活动叫什么」「主题名字叫啥」 ask a thing's name, not a person's
     who = bool(_ASKS_WHO.search(q)) and not (named not in ("", "叫", "名字", "名称")
                                               and not re.search(r"谁|哪位|哪一位|什么人|姓名", q))
     if who:
@@ -296,6 +299,9 @@ def needs(question: str, df) -> Needs:
         count_unit = m.group("unit") or "any"
         if count_unit == "个" and m.group("after").startswith("人"):
             count_unit = "人"
+        if count_unit == "any" and m.group(0).startswith("几") and m.group("after").startswith(_slogan_counts()):
+            # 「争当几好党员」: the slogan's numeral (五好), as data/definition_cues.txt's counted: lines say
+            count_unit = next(c for c in _slogan_counts() if m.group("after").startswith(c))
         after = _pairs(m.group("after"))
         counted = _head_noun(m.group("after"))
         if not counted and not (after and after[0][1].startswith("n")):  # 「多少道题」: the unit says it
@@ -477,6 +483,14 @@ def defined_term(question: str) -> str:
     q = fold(question)
     clauses = re.split(r"[，,。？?！!；;]", q)
     items, item_nouns = _list_ask()
+    # 「“三严三实”，具体是哪“三严”、哪“三实”」「“五个提升”，具体是提升哪五个方面」: which items of a quoted
+    # term whose name counts them (the number asked is the term's, what follows it is the term's or
+    # names items) — not 「“两学一做”…哪两部法规」, which asks something else
+    for m in re.finditer(r"哪\s*[“「]?([几一二三四五六七八九十两\d])[”」]?(?:个|条|项|点|种)?([\u4e00-\u9fff]{0,4})", q):
+        num, rest = m.group(1), m.group(2)
+        terms = [x.strip() for x in quoted(q) if len(x.strip()) >= 2 and num in x]
+        if terms and (any((num + rest)[:2] in x for x in terms) or rest.startswith(tuple(item_nouns))):
+            return max(terms, key=len)
     for i, clause in enumerate(clauses):
         m = items.search(clause.strip())
         if m and len(m.group("noun")) >= 2:
@@ -645,6 +659,14 @@ def _name_asks() -> tuple[re.Pattern, re.Pattern]:
     return before, after
 
 
+def _thing_named(question: str) -> str:
+    """The thing before 名字/名称/叫什么 when it is one whose name is quoted (a name noun or an event:
+    「主题名字叫啥」 → 主题, 「那场座谈会叫什么」 → 座谈会), else ""."""
+    heads = "|".join(map(re.escape, sorted(name_nouns() + _event_words()[0], key=len, reverse=True)))
+    m = re.search(rf"({heads})的?(?:名字|名称|叫什么|叫啥|叫做什么)", question)
+    return m.group(1) if m else ""
+
+
 def named_thing(question: str) -> str:
     """The thing whose name a question asks (data/name_words.txt): 「获得了什么荣誉称号」 → 称号,
     「党课题目是什么」 → 题目, 「那个活动叫什么」 → 活动 ("叫" alone when no such noun precedes)."""
@@ -703,12 +725,19 @@ def missing(n: Needs, sentence: str, context: str = "", report: str = "", author
     c = fold(context)
     b = fold(before)
     new = _without(s, n.given)  # the slot is filled by what the question does not state itself
+    # the clauses before it in the same sentence, when a ；ended them and they open a list of what a name
+    # stands for: 「做到“三严三保”,即严格考勤,…;」 is what 「严格纪律,保证集中学习时间;」 goes on with — not
+    # 「所领导班子荣获“四好”领导班子…;」 before 「研发中心党支部荣获…“四强”…;」
+    same = re.split(r"[。！？!?\n]", b)[-1]
+    _, states = _definition_cues()
+    opened = [x for x in n.names if re.search(re.escape(x) + r"[”」’\"]?.{0,2}?(?:" + states.pattern + ")", same)]
     for name in n.names:  # a place may set the scene earlier in the paragraph; a person or unit must be here
         if name in n.slogans:
-            if not any(name in squash(x) for x in (sentence, context, lead)):
+            if not any(name in squash(x) for x in (sentence, context, lead)) and name not in opened:
                 return Lack(f"is not about {name}", f"与“{name}”有关的内容")
             continue
         if not any(name_in(name, x) for x in (s, c, fold(lead))) \
+                and name not in opened \
                 and not (name_in(name, b) and _place_like(name) and has_place_name(name)):
             return Lack(f"is not about {name}", f"与“{name}”有关的内容")
     if n.who:
@@ -790,8 +819,16 @@ def missing(n: Needs, sentence: str, context: str = "", report: str = "", author
     return ""
 
 
+@lru_cache(maxsize=1)
+def _slogan_counts() -> tuple[str, ...]:
+    return tuple(sorted(_cue_words("definition_cues.txt")["counted"], key=len, reverse=True))
+
+
 def count_pattern(count_unit: str) -> str:
-    """A number with the unit asked (「几名」: 名人位员 alike), or with any unit for "any"."""
+    """A number with the unit asked (「几名」: 名人位员 alike), or with any unit for "any"; for a slogan's
+    count (「几好」) the numeral with it (五好)."""
+    if count_unit in _slogan_counts():
+        return rf"(?:{NUMBER}){re.escape(count_unit)}"
     unit = "" if count_unit == "any" else ("名人位员" if count_unit in "名人位员" else count_unit)
     return rf"(?:{NUMBER})\s*(?:余|多)?\s*个?\s*[{unit or '名人位员个项次条道家支期批届种类场所篇本件份组米年月天日周元点%％'}]"
 

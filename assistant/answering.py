@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 
 from .answerability import NUMBER, Lack, Needs, is_item, local_names, missing, name_in, needs
 from .chinese import (CN_DIGITS, STOPWORDS, TASK_WORDS, cut, entity_words, fold, has_person_name, has_place_name,
-                      name_pattern, nouns, quoted, sentence_spans, synonyms, words)
+                      lexical, name_pattern, nouns, quoted, sentence_spans, synonyms, words)
 from .errors import AssistantError
 from .indexing import Index
 from .retrieval import Filters, metadata_intent, multi_report, per_doc_cap, retrieve, singles_out
@@ -80,7 +80,7 @@ def answer_type_bonus(q: "Question", sentence: str) -> float:
         return 0.3
     if q.asks_who and has_person_name(sentence):
         return 0.15
-    if q.asks_when and _DATE_IN.search(sentence):
+    if q.asks_when and _DATE_IN.search(fold(sentence)):
         return 0.15
     return 0.0
 
@@ -349,7 +349,7 @@ def refusal_reason(index: Index, q: Question, hits: list[Hit], scored: list[Scor
             return Lack(f"no supporting sentence states what is asked: it {lacks[0]}", lacks[0].zh)
     # 「哪天发布的」: a well-supported sentence of a report whose header gives the day will do.
     dated_report = any(asks_about(q, s.hit.meta) and s.hit.meta.date and not s.hit.meta.date_inferred for s in good)
-    if _WHEN_STRICT.search(q.folded) and not dated_report and not any(_DATE_IN.search(s.text) for s in good):
+    if _WHEN_STRICT.search(q.folded) and not dated_report and not any(_DATE_IN.search(fold(s.text)) for s in good):
         return Lack("asks when, and no supporting sentence gives a date or time", "具体时间")
     if _WHERE_STRICT.search(q.folded) and not any(has_place_name(s.text) for s in good):
         return Lack("asks where from, and no supporting sentence names a place", "籍贯或出生地")
@@ -474,11 +474,28 @@ _WORDING = re.compile(r"(?:是)?(?:怎么|如何|怎样)(?:写|说|讲|表述|�
 _PART_SETTING = re.compile(r"(?:19|20)\d{2}\s*年")  # a year the first part sets for the rest
 
 
+def each_of(question: str) -> list[str]:
+    """「张善保和于静伟，分别拿到了什么称号」: the same question of each of two people or organisations
+    (LAC's PER, ORG) joined by 和/与/及/、 before 分别 — the facts may be in two sentences or two
+    reports. [] when the question is not so."""
+    q = fold(question)
+    tokens = lexical(question)  # offsets into the question as written (traditional too)
+    for (a1, b1, t1), (a2, b2, _), (a3, b3, t3) in zip(tokens, tokens[1:], tokens[2:]):
+        if t1 == t3 and t1 in ("PER", "ORG") and q[a2:b2] in ("和", "与", "及", "、") \
+                and re.match(r"[，,]?\s*分别", q[b3:]):
+            rest = question[b3 + re.match(r"[，,]?\s*分别", q[b3:]).end() :]
+            return [question[:a1] + question[a1:b1] + rest, question[:a1] + question[a3:b3] + rest]
+    return []
+
+
 def question_parts(question: str) -> list[str]:
     """A request of two or more questions (「哈焊所一共几个党支部？被评为“基本满意”的有几个？」), each
     asking something: the parts; else the request alone."""
     if asks_only_when_who(question) and metadata_intent(question):
         return [question]  # 「那篇文章哪天发布的？作者是谁？」: one report's byline answers both
+    each = each_of(question)
+    if each:
+        return each
     parts: list[str] = []
     for p in (p.strip() for p in _PART_END.split(question.strip())):
         if not p:

@@ -236,19 +236,25 @@ def _named(n: Needs, sentence: str, words: Sequence[str]) -> Span | None:
 
 
 def _noun_phrase(sentence: str, noun: str) -> Span | None:
-    """An unquoted name ending in the noun asked: 「提出4M碳化硅镜坯几何参量检验方案」 → 4M碳化硅镜坯几何参量
-    检验方案 for 什么检验方案 — the nouns, numbers and modifiers right before the noun, which must add
-    something to it."""
+    """An unquoted name ending in the noun asked: what follows the clause's first verb up to that noun
+    (「提出|4M碳化硅镜坯几何参量检验方案」 for 什么检验方案, 「荣获|哈尔滨市创先争优优秀共产党员称号」 —
+    创先|争优 are verbs inside the name), else the nouns, numbers and modifiers right before the noun.
+    It must add something to the noun."""
     s = fold(sentence)
     tokens = lexical(sentence)
     for i, (a, b, tag) in enumerate(tokens):
         if not s[a:b].endswith(noun):
             continue
+        lo, _ = _clause(s, a)
+        verb = next((d for c, d, t in tokens[:i] if c >= lo and t == "v"), None)
         start = a
-        for c, d, t in reversed(tokens[:i]):
-            if d != start or not t.startswith(_NAME_PHRASE_TAGS + ("m", "q", "nw")) or b - c > MAX_NAME:
-                break
-            start = c
+        if verb is not None and b - verb <= MAX_NAME:
+            start = verb
+        else:
+            for c, d, t in reversed(tokens[:i]):
+                if d != start or not t.startswith(_NAME_PHRASE_TAGS + ("m", "q", "nw")) or b - c > MAX_NAME:
+                    break
+                start = c
         if b - start > len(noun) + 1:
             return Span(start, b, "name")
     return None

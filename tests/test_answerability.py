@@ -323,3 +323,34 @@ def test_what_the_question_states_is_not_its_answer(question, sentence, lacks):
 ])
 def test_how_often_and_at_what_hour(question, sentence, lacks):
     assert missing(needs(question, DF), sentence) == lacks
+
+
+@pytest.mark.parametrize("question, term", [
+    # which items of a quoted term whose name counts them
+    ("讲话里提到的“三严三实”，具体是哪“三严”、哪“三实”？", "三严三实"),
+    ("哈焊所说的“五个提升”，具体是提升哪五个方面？", "五个提升"),
+    ("“两学一做”要求学习哪两部法规？", ""),  # 两 is the laws' count, not the term's items
+    ("“四个一”争创目标是哪个支部提出来的？", ""),
+])
+def test_which_items_of_a_counted_term(question, term):
+    assert needs(question, DF).defines == term
+
+
+@pytest.mark.parametrize("question, sentence, before, lacks", [
+    # 「几好」 asks for a slogan's numeral (五好), not a number with a unit
+    ("党支部要求党员争当几好党员？", "促进全体党员同志争当“五好党员”,发挥先锋模范作用。", "", ""),
+    ("党支部要求党员争当几好党员？", "促进全体党员同志争当优秀党员,发挥先锋模范作用。", "", "states no such number"),
+    # a ；clause goes on with the list its sentence opened for the quoted name (即…), not with another's
+    ("“三严三保”里，“严格纪律”是为了保证什么？", "严格纪律,保证集中学习时间;", "做到“三严三保”,即严格考勤,保证学习人数;", ""),
+    ("“三严三保”里，“严格纪律”是为了保证什么？", "严格纪律,保证集中学习时间;", "党支部要严格考勤。", "is not about 三严三保"),
+    ("哪个党支部获得了“四好”党组织称号？", "研发中心党支部荣获“四强”党组织称号;", "所领导班子荣获“四好”领导班子称号;",
+     "is not about 四好"),
+])
+def test_slogan_counts_and_clauses_that_go_on(question, sentence, before, lacks):
+    assert missing(needs(question, DF), sentence, before=before) == lacks
+
+
+def test_a_things_name_asked_with_mingzi_is_no_person():
+    n = needs("光机所质检中心五月初给年轻党员开的那场座谈会，主题名字叫啥？", DF)
+    assert not n.who and n.named == "主题"
+    assert needs("那位党员负责人叫什么名字？", DF).who

@@ -199,3 +199,23 @@ def test_a_question_across_reports_keeps_its_period(real_index, question, period
         assert any(period in c.quote for c in a.citations), a.answer
     else:
         assert period in a.missing, a.missing
+
+
+def test_the_same_question_of_two_people_is_asked_of_each():
+    assert question_parts("哈焊所的张善保和于静伟，分别拿到了什么称号？") == [
+        "哈焊所的张善保拿到了什么称号？", "哈焊所的于静伟拿到了什么称号？"]
+    assert question_parts("哈焊所的張善保和于靜偉，分別拿到了什麼稱號？") == [
+        "哈焊所的張善保拿到了什麼稱號？", "哈焊所的于靜偉拿到了什麼稱號？"]
+    assert question_parts("光栅室党支部的组长和副组长分别是谁？") == ["光栅室党支部的组长和副组长分别是谁？"]
+
+
+def test_each_of_two_people_answered_from_its_own_clause(real_index):
+    a = answer(real_index, "哈焊所的张善保和于静伟，分别拿到了什么称号？")
+    assert not a.refused, a.answer
+    first = a.answer.split("\n")[0]
+    assert "黑龙江省" in first and "哈尔滨市" in first, a.answer
+
+
+def test_a_traditional_script_time_word_answers_when(real_index):
+    a = answer(real_index, "兰州化物所的群众满意率测评打算安排在什么时候做？")
+    assert not a.refused and any("年終" in c.quote for c in a.citations), a.answer
