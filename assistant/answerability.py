@@ -176,6 +176,7 @@ class Needs:
     levels: tuple[str, ...] = ()  # 「被评为C级」「国家级表彰」: the grade the answer must state
     years: tuple[str, ...] = ()  # 「2021年修订后的方案」 → 2021: the year the answer must be of
     halves: tuple[str, ...] = ()  # 「上半年」「三季度」: the part of the year the answer must be of
+    asked: str = ""  # 「围绕哪两个重大节点」 → 节点: what the answer names instances of (a preference, not a must)
     named: str = ""  # 「围绕的是什么主题」 → 主题: the thing whose name (a quoted one) is asked
     given: tuple[str, ...] = ()  # the people, dates and numbers the question states: none of them is the answer
     events: tuple[tuple[str, str], ...] = ()  # 「动员大会是哪天召开」 → (动员, 大会): the event the slot is bound to
@@ -354,7 +355,7 @@ def needs(question: str, df) -> Needs:
                  which=which, which_org=which_org, which_verbs=which_verbs, contact=tuple(k for k, rx in _ASKS_CONTACT.items() if rx.search(q)),
                  defines=defined_term(full), item=_list_item(q), periods=tuple(dict.fromkeys(_PERIOD.findall(full))),
                  levels=tuple(dict.fromkeys(x.upper() for x in _LEVEL.findall(full))),
-                 years=years_in(full), named=named, given=given_in(full), halves=tuple(dict.fromkeys(_HALF.findall(full))),
+                 years=years_in(full), named=named, asked="" if which or which_org or who else asked_noun(q), given=given_in(full), halves=tuple(dict.fromkeys(_HALF.findall(full))),
                  events=tuple(e for e in events_of(full) if df.get(e[1], 0))  # an event word the library uses
                  if (who or when or count_unit or rank or _ASKS_WHERE.search(q)) else ())
 
@@ -657,6 +658,28 @@ def _name_asks() -> tuple[re.Pattern, re.Pattern]:
     before = re.compile(rf"(?:什么|啥|哪(?:一)?[个种项部份张门]|哪[两三四五几][个种项部条])[\u4e00-\u9fff]{{0,4}}({nouns})")
     after = re.compile(rf"({nouns})(?:分别)?(?:是|叫|为)(?:什么|啥)|({nouns})?叫(?:什么|啥)")
     return before, after
+
+
+_ASKED = re.compile(r"哪(?:一|[两三四五六七八九十几])?[个项种条部类家位本份次场批届样]?([\u4e00-\u9fff]{2,6})")
+_NOT_ASKED = ("里", "儿", "些", "天", "年", "月")  # 哪里, 哪些, 哪天…: a place, many, a date
+
+
+def asked_noun(question: str) -> str:
+    """What a 「哪…」 question asks for instances of, by its noun phrase (up to 4 characters, else its head
+    noun): 「围绕哪两个重大节点」 → 重大节点, 「和哪一项专题教育的成果」 → 专题教育; "" for 哪里/哪些/哪天, people and units (see who/which). The
+    answer usually names it (「…两个重大节点」), so sentences that do are preferred, but 「哪两部法规」 is
+    answered by 《…准则》、《…条例》: it is never required."""
+    m = _ASKED.search(question)
+    if not m or question[m.start() + 1 : m.start() + 2] in _NOT_ASKED:
+        return ""
+    phrase = m.group(1).split("的")[0]
+    cut = next((a for a, b, tag in lexical(phrase) if tag in ("v", "ad", "d", "p", "u")), len(phrase))
+    head = _head_noun(phrase[:cut] or phrase)
+    if len(head) < 2 or head in _GENERIC_PERSON or head in _GENERIC_WHICH or head.endswith(_UNIT_SUFFIX) \
+            or head in STOPWORDS or head in TASK_WORDS:
+        return ""
+    whole = phrase[:cut]  # 「专题教育」 rather than 教育, which 学习教育 has too
+    return whole if len(whole) <= 4 and whole.endswith(head) else head
 
 
 def _thing_named(question: str) -> str:

@@ -75,12 +75,14 @@ _BYLINE = re.compile(r"^[（(]?\s*(作者|撰稿|供稿|通讯员|时间|日期|
 
 def answer_type_bonus(q: "Question", sentence: str) -> float:
     """Prefer sentences that hold the kind of thing asked for: a byline for 谁写的/哪天发布,
-    a name for 谁, a date for 何时."""
+    a name for 谁, a date for 何时, the noun 「哪两个重大节点」 asks instances of."""
     if q.about_report and _BYLINE.search(sentence):
         return 0.3
     if q.asks_who and has_person_name(sentence):
         return 0.15
     if q.asks_when and _DATE_IN.search(fold(sentence)):
+        return 0.15
+    if q.needs.asked and q.needs.asked in sentence:  # 「哪两个重大节点」: 「…两个重大节点展开」
         return 0.15
     return 0.0
 
@@ -577,6 +579,11 @@ def answer_parts(index: Index, question: str, parts: list[str], k: int, filters:
                    missing="；".join(a.missing for a in answers if a.refused and a.missing))
 
 
+def _names_asked(q: Question, scored: list[Scored]) -> bool:
+    """Does a sentence well enough supported to answer name what the question asks instances of?"""
+    return bool(scored) and any(q.needs.asked in fold(s.text) for s in answer_candidates(scored, q))
+
+
 def answer_one(index: Index, question: str, k: int = 5, filters: Filters = Filters()) -> Answer:
     """One question: retrieve, select the supporting sentences, quote and cite them — or refuse."""
     q, scored, result = prepare(index, question, k, filters, "qa")
@@ -585,6 +592,11 @@ def answer_one(index: Index, question: str, k: int = 5, filters: Filters = Filte
         # the ranking before refusing (the day of a meeting was the 6th chunk of its report).
         q2, scored2, result2 = prepare(index, question, LOOK_FURTHER * k, filters, "qa")
         if not result2.reason:
+            q, scored, result = q2, scored2, result2
+    elif not result.reason and not q.spread and q.needs.asked and not _names_asked(q, scored):
+        # No sentence that could answer names what 「哪两个重大节点」 asks instances of: one further down may
+        q2, scored2, result2 = prepare(index, question, LOOK_FURTHER * k, filters, "qa")
+        if not result2.reason and _names_asked(q2, scored2):
             q, scored, result = q2, scored2, result2
     if result.reason:
         return say_missing(q, scored, result)

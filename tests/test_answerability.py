@@ -354,3 +354,14 @@ def test_a_things_name_asked_with_mingzi_is_no_person():
     n = needs("光机所质检中心五月初给年轻党员开的那场座谈会，主题名字叫啥？", DF)
     assert not n.who and n.named == "主题"
     assert needs("那位党员负责人叫什么名字？", DF).who
+
+
+@pytest.mark.parametrize("question, asked", [
+    ("光栅室开展创先争优活动要围绕哪两个重大节点？", "重大节点"),
+    ("讲话要求把学习教育和哪一项专题教育的成果运用结合起来？", "专题教育"),
+    ("用的是哪种方法？", "方法"),
+    ("在哪里开会？", ""), ("哪些单位开展了竞赛？", ""), ("哪天召开？", ""),
+    ("哪位委员负责？", ""), ("哪个党支部获得了称号？", ""),  # who and which ask for those
+])
+def test_what_a_which_question_asks_instances_of(question, asked):
+    assert needs(question, DF).asked == asked

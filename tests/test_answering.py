@@ -219,3 +219,9 @@ def test_each_of_two_people_answered_from_its_own_clause(real_index):
 def test_a_traditional_script_time_word_answers_when(real_index):
     a = answer(real_index, "兰州化物所的群众满意率测评打算安排在什么时候做？")
     assert not a.refused and any("年終" in c.quote for c in a.citations), a.answer
+
+
+def test_the_sentence_naming_what_is_asked_of_is_found_further_down(real_index):
+    # 「哪两个重大节点」: the sentence that says 「…两个重大节点展开」 is below the top chunks of its report
+    a = answer(real_index, "光栅室开展创先争优活动要围绕哪两个重大节点？")
+    assert not a.refused and "重大节点" in a.citations[0].quote, a.answer
