@@ -209,6 +209,11 @@ def _which(n: Needs, sentence: str) -> Span | None:
 _QUOTE = re.compile(r"“[^“”]{1,40}”|「[^「」]{1,40}」|《[^《》]{1,40}》|『[^『』]{1,40}』|\"[^\"]{1,40}\"")
 
 
+# Characters between a quoted name and the noun it names: 「“强组织、增活力…”这一主题」 (2), 「荣获机械总院“四强”
+# 党组织称号」 (3); 「“党员创新示范岗”考核评选细则,并建立党委成员联系点制度」 (19) names something else.
+QUOTE_GAP = 4
+
+
 def _named(n: Needs, sentence: str, words: Sequence[str]) -> Span | None:
     """The name asked for (「什么主题」「哪个荣誉称号」): the quoted span nearest the asked noun in the
     sentence (「主题为“强组织、增活力”」) — not one the question quotes itself — with the quotes listed
@@ -227,6 +232,8 @@ def _named(n: Needs, sentence: str, words: Sequence[str]) -> Span | None:
             return min(a - x.end if a >= x.end else x.start - a - len(noun) if a + len(noun) <= x.start else 0
                        for a in anchors)
         pick = min(quotes, key=gap)
+        if gap(pick) > QUOTE_GAP:  # 「“党员创新示范岗”考核评选细则,并建立党委成员联系点制度」: not the quote's
+            return _noun_phrase(sentence, noun) or pick
     else:
         pick = _nearest(quotes, _anchors(sentence, words), sentence, words)
     pick = _list_from(s, pick, quotes)

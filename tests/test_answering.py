@@ -225,3 +225,16 @@ def test_the_sentence_naming_what_is_asked_of_is_found_further_down(real_index):
     # 「哪两个重大节点」: the sentence that says 「…两个重大节点展开」 is below the top chunks of its report
     a = answer(real_index, "光栅室开展创先争优活动要围绕哪两个重大节点？")
     assert not a.refused and "重大节点" in a.citations[0].quote, a.answer
+
+
+def test_quotes_that_touch_are_one_quote(real_index):
+    # 「…并建立党委成员联系点制度。」 and 「党委成员亲自深入到各自的联系点…」 follow one another: one citation
+    a = answer(real_index, "哈焊所在落实检查指导机制时，建立了一个什么制度让党委成员下到基层？")
+    assert not a.refused, a.answer
+    joined = [c for c in a.citations if "联系点制度。党委成员亲自深入" in c.quote]
+    assert joined, a.answer
+    text = real_index.store.text(joined[0].doc_id)
+    assert all(text[c.start:c.end] == c.quote for c in a.citations)
+    assert a.short_answer and a.short_answer.text == "党委成员联系点制度"
+    c = a.citations[a.short_answer.n - 1]
+    assert c.start <= a.short_answer.start < a.short_answer.end <= c.end
