@@ -77,9 +77,10 @@ DURATION = re.compile(r"(?<![0-9])(?:[0-9]{1,3}(?:\.[0-9])?|[一二两三四五�
 # 「成绩最好的是哪个支部」: a best one, which a sentence names with the same words or a first place.
 _DO = r"(?:召开|开|举办|举行|组织|进行|搞|开展)?"
 # 「党小组会多久开一次」: how often — a frequency answers (每月, 每季度, 三个月一次), not a length of time
-_ASKS_FREQ = re.compile(rf"多久{_DO}一次|(?:每隔|隔)多(?:长时间|久)|多长时间{_DO}一次|(?:几|多少)个?(?:月|周|天|年|季度){_DO}一次|频次|频率")
-FREQ = re.compile(r"每(?:[一二两三四五六七八九十半\d]+\s*个?)?\s*(?:年度?|季度|季|月|周|星期|天|日|学期|半年)|"
-                  r"[一二两三四五六七八九十半\d]+\s*个?\s*(?:年|季度|月|周|星期|天)\s*一次|一年一度")
+_ASKS_FREQ = re.compile(rf"多久{_DO}[一1][次回]|(?:每隔|隔)多(?:长时间|久)|多长时间{_DO}[一1][次回]|"
+                        rf"(?:几|多少)个?(?:月|周|天|年|季度){_DO}[一1][次回]|多久[\u4e00-\u9fff]{{1,2}}?一[次回]|频次|频率")
+FREQ = re.compile(r"每(?:[一二两三四五六七八九十半\d]+\s*个?)?\s*(?:年度?|季度|季|月|周|星期|天|日|学期|半年)(?:[一1][次回])?|"
+                  r"[一二两三四五六七八九十半\d]+\s*个?\s*(?:年|季度|月|周|星期|天)\s*[一1][次回]|一年一度")
 # 「主题党日几点开始」: the hour (9点, 14:30), not the day (哪几点要求, 几点意见 ask for points)
 _ASKS_CLOCK = re.compile(r"(?<!哪)几点(?:钟|几分)?(?=开始|召开|举行|结束|集合|出发|到|开|[？?，,]|$)")
 CLOCK = re.compile(r"\d{1,2}\s*[:：]\s*\d{2}|[0-9一二三四五六七八九十两]{1,3}\s*(?:点|时)(?:钟|半|整|[0-9一二三四五六七八九十]{1,2}分)?"
@@ -700,7 +701,17 @@ def named_thing(question: str) -> str:
     if m:
         return m.group(1)
     m = after.search(question)
-    return (m.group(1) or m.group(2) or "叫") if m else ""
+    if m:
+        return m.group(1) or m.group(2) or "叫"
+    # 「开展了什么培训」「经过什么会审议」: any noun after 什么 but those data/name_words.txt's not: lines list
+    m = re.search(r"什么([\u4e00-\u9fff]{1,4})", question)
+    if not m:
+        return ""
+    first = next(iter(lexical(m.group(1))), None)
+    word = m.group(1)[first[0] : first[1]] if first else ""
+    if first and (first[2].startswith("n") or first[2] in ("vn", "ORG")) and word not in _cue_words("name_words.txt")["not"]:
+        return word
+    return ""
 
 
 def given_in(question: str) -> tuple[str, ...]:

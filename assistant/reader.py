@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
-from .answerability import DATE, RANK, VENUE, Needs, count_pattern, doers, name_heads, norm_rank, role_found
+from .answerability import DATE, FREQ, RANK, VENUE, Needs, count_pattern, doers, name_heads, norm_rank, role_found
 from .chinese import fold, lexical
 
 _CLAUSE_END = re.compile(r"[，,；;。！？!?]")
@@ -155,6 +155,9 @@ def _count(n: Needs, sentence: str, words: Sequence[str]) -> Span | None:
     pick = _nearest(found, at, sentence, words) if at or words else found[0] if len(found) == 1 else None
     if pick is None:
         return None
+    inside = next((q for q in _QUOTE.finditer(s) if q.start() < pick.start and pick.end < q.end()), None)
+    if inside:  # 「争当“五好党员”」「做到“五个提升”」: the count names a term — the term is the answer
+        return Span(inside.start(), inside.end(), "count")
     end = _noun_run(sentence, pick.end)  # 「56名群众代表」
     if n.counted and end == pick.end and s.startswith(n.counted, end):
         end += len(n.counted)  # 「80个|分|会场」: LAC read 分 as a verb, the question's 分会场 says otherwise
@@ -214,7 +217,7 @@ _QUOTE = re.compile(r"“[^“”]{1,40}”|「[^「」]{1,40}」|《[^《》]{1
 QUOTE_GAP = 4
 
 
-def _named(n: Needs, sentence: str, words: Sequence[str]) -> Span | None:
+def _named(n: Needs, sentence: str, words: Sequence[str], noun: str) -> Span | None:
     """The name asked for (「什么主题」「哪个荣誉称号」): the quoted span nearest the asked noun in the
     sentence (「主题为“强组织、增活力”」) — not one the question quotes itself — with the quotes listed
     after it (「《…准则》、《…条例》」), and, when the words after it end in a name noun
@@ -223,7 +226,7 @@ def _named(n: Needs, sentence: str, words: Sequence[str]) -> Span | None:
     asked = [fold(x) for x in n.names]
     quotes = [Span(m.start(), m.end(), "name") for m in _QUOTE.finditer(s)
               if not any(m.group(0)[1:-1] in x for x in asked)]
-    noun = n.named if n.named != "叫" else ""
+    noun = noun if noun != "叫" else ""
     if not quotes:
         return _noun_phrase(sentence, noun) if noun else None
     anchors = [m.start() for m in re.finditer(re.escape(noun), s)] if noun else []
@@ -243,21 +246,34 @@ def _named(n: Needs, sentence: str, words: Sequence[str]) -> Span | None:
 
 
 def _noun_phrase(sentence: str, noun: str) -> Span | None:
-    """An unquoted name ending in the noun asked: what follows the clause's first verb up to that noun
-    (「提出|4M碳化硅镜坯几何参量检验方案」 for 什么检验方案, 「荣获|哈尔滨市创先争优优秀共产党员称号」 —
-    创先|争优 are verbs inside the name), else the nouns, numbers and modifiers right before the noun.
-    It must add something to the noun."""
+    """An unquoted name ending in the noun asked: what follows the verb that governs it, up to that
+    noun — 「提出|4M碳化硅镜坯几何参量检验方案」, 「开展了|发展党员工作专题培训」, 「重点解决|核电高端领域」;
+    two verbs in a row not ending in 了 are a name's own (「荣获|哈尔滨市创先争优优秀共产党员称号」), and so is
+    one that would leave the noun bare (「建立|党委成员联系点制度」). With no
+    verb in the clause: the nouns, numbers and modifiers right before the noun. It must add something
+    to the noun."""
     s = fold(sentence)
     tokens = lexical(sentence)
     for i, (a, b, tag) in enumerate(tokens):
         if not s[a:b].endswith(noun):
             continue
         lo, _ = _clause(s, a)
-        verb = next((d for c, d, t in tokens[:i] if c >= lo and t == "v"), None)
-        start = a
-        if verb is not None and b - verb <= MAX_NAME:
-            start = verb
-        else:
+        start, j = None, i - 1
+        while j >= 0 and tokens[j][0] >= lo:
+            if tokens[j][2] == "v":
+                if j >= 1 and tokens[j - 1][2] == "v" and tokens[j + 1][2] != "u":
+                    j -= 2  # 创先|争优: one word of the name
+                    continue
+                k = j + 1
+                while k < i and tokens[k][2] == "u":  # 开展|了
+                    k += 1
+                if b - tokens[k][0] > len(noun) + 1:
+                    start = tokens[k][0]
+                    break
+                # 「建立党委成员联系|点制度」: a verb that leaves the noun bare is the name's own (联系点)
+            j -= 1
+        if start is None or b - start > MAX_NAME:
+            start = a
             for c, d, t in reversed(tokens[:i]):
                 if d != start or not t.startswith(_NAME_PHRASE_TAGS + ("m", "q", "nw")) or b - c > MAX_NAME:
                     break
@@ -337,7 +353,12 @@ def short_answer(n: Needs, sentence: str, words: Sequence[str] = ()) -> Span | N
     elif n.which_org:
         span = _org(n, sentence, words)
     elif n.named:
-        span = _named(n, sentence, words)
+        span = _named(n, sentence, words, n.named)
+    elif n.asked:  # 「哪个领域」: the noun phrase of the sentence that ends in it (核电高端领域)
+        span = _named(n, sentence, words, n.asked)
+    elif n.frequency:
+        m = FREQ.search(fold(sentence))
+        span = Span(m.start(), m.end(), "time") if m else None
     if span is None:
         return None
     if span.kind in ("count", "rank"):

@@ -107,6 +107,19 @@ def test_years_and_names_read_from_sentences(question, sentence, expected):
     assert read(question, sentence) == expected
 
 
+@pytest.mark.parametrize("question, sentence, expected", [
+    # a count that names a quoted term answers with the term
+    ("光栅室党员要争当几好党员？", "促进全体党员同志争当“五好党员”,发挥先锋模范作用。", "“五好党员”"),
+    # how often: the frequency
+    ("群众评议原则上多久评一回？", "群众评议原则上每半年一次,采取无记名方式进行。", "每半年一次"),
+    # 什么培训, 哪个领域: the noun phrase of the sentence that ends in the noun asked
+    ("兰州化物所专门开展了什么培训？", "为加强科研骨干入党工作,所党委开展了发展党员工作专题培训。", "发展党员工作专题培训"),
+    ("技术部争创小组重点解决的是哪个领域的问题？", "技术部争创小组重点解决核电高端领域产品质量稳定性问题。", "核电高端领域"),
+])
+def test_terms_frequencies_and_phrases(question, sentence, expected):
+    assert read(question, sentence) == expected
+
+
 def test_the_department_that_did_it_in_traditional_script():
     assert read("自查自检问题清单样表由哪个部门统一制作？", CLEANED_SEED) == "黨政辦公室"
 
