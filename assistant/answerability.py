@@ -107,6 +107,9 @@ _TOTAL = re.compile(r"一共|总共|共有|合计|总计|总数|总人数|全部
 _COUNT_BEFORE = re.compile(r"(?P<before>[\u4e00-\u9fff]{2,8}?)(?:一共|总共|共|有|是|达|约|大概|大约)*(?:多少|几)")
 
 
+_DEPARTMENT = re.compile(r"(?:部|处|科|中心|办公室)$")
+
+
 def local_names(question: str, df) -> list[str]:
     """Names the answer must be about, known to the library: a unit named with what it belongs to
     (机关党支部, 研发中心党支部), a person, a place (黑龙江省). An answer sentence — or its report's
@@ -121,6 +124,10 @@ def local_names(question: str, df) -> list[str]:
                     and df.get(prev.lower(), 0):
                 out.append(prev + w)
                 continue
+        if f.startswith("n") and len(w) >= 3 and _DEPARTMENT.search(w) and not _DEPARTMENT.fullmatch(w) and df.get(w.lower(), 0) \
+                and not w.startswith(_NOT_A_NAME) and w not in _GENERIC_WHICH and w not in STOPWORDS:
+            out.append(w)  # a department or group by its own name (技术部, 切割中心): 「带着技术部争创小组…」
+            continue
         if (f == "nr" or (f == "ns" and _place_like(w))) and len(w) >= 2 and df.get(w.lower(), 0) \
                 and not _QUESTION_TOKENS.match(w) and not _determined_unit(w):
             out.append(w)

@@ -365,3 +365,12 @@ def test_a_things_name_asked_with_mingzi_is_no_person():
 ])
 def test_what_a_which_question_asks_instances_of(question, asked):
     assert needs(question, DF).asked == asked
+
+
+def test_a_department_named_must_be_the_sentences():
+    # 「带着技术部争创小组…的那位党员负责人」: the 负责人 of 切割中心组 is not the one asked for
+    df = {**DF, "技术部": 2, "切割中心": 2}
+    n = needs("带着技术部争创小组攻关核电焊条的那位党员负责人叫什么名字？", df)
+    assert "技术部" in n.names
+    assert missing(n, "党员负责人韩永馗同志带领切割中心组全体人员精心设计。") == "is not about 技术部"
+    assert "办公室" not in needs("党政办公室负责什么？", {**DF, "办公室": 3}).names  # a bare kind names none
