@@ -728,7 +728,7 @@ def join_adjacent(citations: list[Citation]) -> tuple[list[Citation], dict[int, 
     for c in citations:
         last = out[-1] if out else None
         if last and last.doc_id == c.doc_id and last.end == c.start and not last.related and not c.related \
-                and "\n" not in c.quote and c.end - last.start <= MAX_JOINED:
+                and "\n" not in last.quote + c.quote and c.end - last.start <= MAX_JOINED:
             out[-1] = replace(last, quote=last.quote + c.quote, end=c.end)
         else:
             out.append(replace(c, n=len(out) + 1))

@@ -246,7 +246,7 @@ def test_document_text_is_shown_escaped(web, tmp_path):
     assert {t for t, _ in tags(page)} == {"div", "br"} and "&lt;script&gt;" in page
     _, messages, _, ans = final(web, "恶意单位党支部开展了什么学习活动？")
     assert ans.citations and {t for t, _ in tags(messages[-1]["content"])} <= {
-        "div", "p", "a", "details", "summary", "mark", "br", "span"}
+        "div", "p", "a", "details", "summary", "mark", "br", "span", "strong"}  # strong: the short answer's own
     assert "已不在" in web.document_html("nope.txt")
 
 
