@@ -331,10 +331,8 @@ def needs(question: str, df) -> Needs:
     which_org, which_verbs = False, ()
     w = re.search(r"哪(?:个|家|一个|些|几个)([\u4e00-\u9fff]{2,6})", q)
     if w:
-        phrase = w.group(1).split("的")[0]  # 「哪个党支部的党员」 asks for the 党支部
-        # up to LAC's first verb or adverb: 「哪个部门统一制作」 (jieba reads 统一|制作 as verbal nouns)
-        cut = next((a for a, b, tag in lexical(phrase) if tag in ("v", "ad", "d")), len(phrase))
-        head = _head_noun(phrase[:cut] or phrase)
+        # 「哪个党支部的党员」 asks for the 党支部; 「哪个部门统一制作」 (jieba reads 统一|制作 as verbal nouns)
+        head, _ = _phrase_head(w.group(1).split("的")[0], ("v", "ad", "d"))
         if head.endswith((*_UNIT_SUFFIX, "队", "小组")) and head not in _GENERIC_WHICH:
             which = head
         which_org = head in _GENERIC_WHICH and head not in ("地方",)
@@ -424,7 +422,7 @@ _FORM_ASK = re.compile(r"哪(?:一)?[张份个种本](?:[\u4e00-\u9fff]{0,8}?)([
 _ITEM_ASK = re.compile(r"第([一二三四五六七八九十]{1,3}|\d{1,2})(?:个|条|项|点)?(?=方面|条|项|点|部分|个(?!人))")
 # A five-year plan (十二五 is not 十三五) or a party congress (十八大 is not 十九大; 十七届四中全会).
 _PERIOD = re.compile(r"十[一二三四五六七八九]五|(?<![一二三四五六七八九十])(?:十[一二三四五六七八九]|二十)(?:大|届[一二三四五六七]中全会)")
-_YEAR = re.compile(r"(?<![0-9])((?:19|20)[0-9]{2})(?=\s*年)|([〇零○一二三四五六七八九]{4})(?=年)")
+YEAR = re.compile(r"(?<![0-9])(?:19|20)[0-9]{2}\s*年|[〇零○一二三四五六七八九]{4}年")  # 2021年, 二〇二一年
 _HALF = re.compile(r"上半年|下半年|[一二三四1-4]季度")  # a part of a year: 上半年's work is not 下半年's
 # A grade or level (A级, 国家级, 省部级, 三级): 「被评为A级」 does not answer 「被评为C级」 or 「获国家级表彰」.
 _LEVEL = re.compile(
@@ -530,6 +528,13 @@ def _role_in(phrase: str) -> str:
         if _ROLE.fullmatch(phrase[i:]):
             return phrase[i:]
     return ""
+
+
+def _phrase_head(phrase: str, stops: tuple[str, ...]) -> tuple[str, str]:
+    """(the head noun, the words) of ``phrase`` up to LAC's first word tagged one of ``stops`` (a verb, an
+    adverb…), which jieba may read as a noun: 「部门统一制作」 → (部门, 部门)."""
+    cut = next((a for a, b, tag in lexical(phrase) if tag in stops), len(phrase))
+    return _head_noun(phrase[:cut] or phrase), phrase[:cut]
 
 
 def _head_noun(phrase: str) -> str:
@@ -661,11 +666,15 @@ def name_heads() -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=1)
-def _name_asks() -> tuple[re.Pattern, re.Pattern]:
+def _name_asks() -> tuple[re.Pattern, re.Pattern, re.Pattern, frozenset[str]]:
+    """(什么/哪个 + a name noun, a name noun + 是什么/叫什么, a name noun or event + 名字/叫什么, the nouns
+    after 什么 that ask no name): from data/name_words.txt and data/event_words.txt."""
     nouns = "|".join(map(re.escape, sorted(name_nouns(), key=len, reverse=True)))
     before = re.compile(rf"(?:什么|啥|哪(?:一)?[个种项部份张门]|哪[两三四五几][个种项部条])[\u4e00-\u9fff]{{0,4}}({nouns})")
     after = re.compile(rf"({nouns})(?:分别)?(?:是|叫|为)(?:什么|啥)|({nouns})?叫(?:什么|啥)")
-    return before, after
+    heads = "|".join(map(re.escape, sorted(name_nouns() + _event_words()[0], key=len, reverse=True)))
+    thing = re.compile(rf"({heads})的?(?:名字|名称|叫什么|叫啥|叫做什么)")
+    return before, after, thing, frozenset(_cue_words("name_words.txt")["not"])
 
 
 _ASKED = re.compile(r"哪(?:一|[两三四五六七八九十几])?[个项种条部类家位本份次场批届样]?([\u4e00-\u9fff]{2,6})")
@@ -680,21 +689,18 @@ def asked_noun(question: str) -> str:
     m = _ASKED.search(question)
     if not m or question[m.start() + 1 : m.start() + 2] in _NOT_ASKED:
         return ""
-    phrase = m.group(1).split("的")[0]
-    cut = next((a for a, b, tag in lexical(phrase) if tag in ("v", "ad", "d", "p", "u")), len(phrase))
-    head = _head_noun(phrase[:cut] or phrase)
+    head, whole = _phrase_head(m.group(1).split("的")[0], ("v", "ad", "d", "p", "u"))
     if len(head) < 2 or head in _GENERIC_PERSON or head in _GENERIC_WHICH or head.endswith(_UNIT_SUFFIX) \
             or head in STOPWORDS or head in TASK_WORDS:
         return ""
-    whole = phrase[:cut]  # 「专题教育」 rather than 教育, which 学习教育 has too
+    # 「专题教育」 rather than 教育, which 学习教育 has too
     return whole if len(whole) <= 4 and whole.endswith(head) else head
 
 
 def _thing_named(question: str) -> str:
     """The thing before 名字/名称/叫什么 when it is one whose name is quoted (a name noun or an event:
     「主题名字叫啥」 → 主题, 「那场座谈会叫什么」 → 座谈会), else ""."""
-    heads = "|".join(map(re.escape, sorted(name_nouns() + _event_words()[0], key=len, reverse=True)))
-    m = re.search(rf"({heads})的?(?:名字|名称|叫什么|叫啥|叫做什么)", question)
+    m = _name_asks()[2].search(question)
     return m.group(1) if m else ""
 
 
@@ -703,7 +709,7 @@ def named_thing(question: str) -> str:
     「党课题目是什么」 → 题目, 「那个活动叫什么」 → 活动 ("叫" alone when no such noun precedes)."""
     if "分别" in question:
         return ""  # 「主线和主题分别是什么」: two names, which the quotes give
-    before, after = _name_asks()
+    before, after, _, not_names = _name_asks()
     m = before.search(question)
     if m:
         return m.group(1)
@@ -716,7 +722,7 @@ def named_thing(question: str) -> str:
         return ""
     first = next(iter(lexical(m.group(1))), None)
     word = m.group(1)[first[0] : first[1]] if first else ""
-    if first and (first[2].startswith("n") or first[2] in ("vn", "ORG")) and word not in _cue_words("name_words.txt")["not"]:
+    if first and (first[2].startswith("n") or first[2] in ("vn", "ORG")) and word not in not_names:
         return word
     return ""
 
@@ -744,9 +750,9 @@ def _without(text: str, given: tuple[str, ...]) -> str:
 def years_in(text: str) -> tuple[str, ...]:
     """The years a text names (「2021年」, 「二〇二一年」 → 2021), in order, each once."""
     out = []
-    for digits, chinese in _YEAR.findall(text):
-        out.append(digits or "".join(str("〇一二三四五六七八九".index(ch)) if ch in "〇一二三四五六七八九" else "0"
-                                     for ch in chinese))
+    for m in YEAR.finditer(text):
+        year = m.group(0)[:-1].strip()
+        out.append(year if year.isdigit() else "".join(str(_CN_NUM.get(ch, 0)) for ch in year))  # 〇, ○: 0
     return tuple(dict.fromkeys(out))
 
 
@@ -770,8 +776,8 @@ def missing(n: Needs, sentence: str, context: str = "", report: str = "", author
     # stands for: 「做到“三严三保”,即严格考勤,…;」 is what 「严格纪律,保证集中学习时间;」 goes on with — not
     # 「所领导班子荣获“四好”领导班子…;」 before 「研发中心党支部荣获…“四强”…;」
     same = re.split(r"[。！？!?\n]", b)[-1]
-    _, states = _definition_cues()
-    opened = [x for x in n.names if re.search(re.escape(x) + r"[”」’\"]?.{0,2}?(?:" + states.pattern + ")", same)]
+    states = _definition_cues()[1].pattern
+    opened = [x for x in n.names if same and re.search(re.escape(x) + r"[”」’\"]?.{0,2}?(?:" + states + ")", same)]
     for name in n.names:  # a place may set the scene earlier in the paragraph; a person or unit must be here
         if name in n.slogans:
             if not any(name in squash(x) for x in (sentence, context, lead)) and name not in opened:

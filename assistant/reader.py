@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
-from .answerability import DATE, FREQ, RANK, VENUE, Needs, count_pattern, doers, name_heads, norm_rank, role_found
+from .answerability import DATE, FREQ, RANK, VENUE, YEAR, Needs, count_pattern, doers, name_heads, norm_rank, role_found
 from .chinese import fold, lexical
 
 _CLAUSE_END = re.compile(r"[，,；;。！？!?]")
@@ -173,17 +173,14 @@ def _rank(n: Needs, sentence: str) -> Span | None:
     return None
 
 
-_YEAR = re.compile(r"(?:19|20)\d{2}\s*年|[〇零○一二三四五六七八九]{4}年")
-
-
 def _when(n: Needs, sentence: str, words: Sequence[str]) -> Span | None:
     times = [x for x in entities(sentence) if x.kind == "time" and DATE.search(fold(x.text(sentence)))]
     if not times:
         times = [Span(m.start(), m.end(), "time") for m in DATE.finditer(fold(sentence))]
     times = _fresh(n, times, sentence)
     if n.year:  # 「哪一年的工作要点」: 2020年, not the 年初 beside it
-        times = [x for x in times if _YEAR.search(fold(x.text(sentence)))] \
-            or [Span(m.start(), m.end(), "time") for m in _YEAR.finditer(fold(sentence))]
+        times = [x for x in times if YEAR.search(fold(x.text(sentence)))] \
+            or [Span(m.start(), m.end(), "time") for m in YEAR.finditer(fold(sentence))]
     return _nearest(times, _anchors(sentence, words), sentence, words)
 
 
