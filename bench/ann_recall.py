@@ -34,7 +34,7 @@ PROCESSES = 3
 
 
 def questions() -> list[str]:
-    from assistant.evaluation import load_items
+    from assistant.answer.evaluation import load_items
 
     dev = ROOT.parent / "shared" / "eval" / "qa_dev.jsonl"
     items = load_items(dev) if dev.exists() else []
@@ -47,7 +47,7 @@ def worker(chroma_dir: str, vectors: str, n: int) -> None:
     """One process: open the copy, search every query, print ids and times as JSON."""
     import chromadb
 
-    from assistant.indexing import COLLECTION
+    from assistant.storage.library import COLLECTION
 
     client = chromadb.PersistentClient(path=chroma_dir, settings=chromadb.Settings(anonymized_telemetry=False))
     col = client.get_collection(COLLECTION)
@@ -65,7 +65,7 @@ def worker(chroma_dir: str, vectors: str, n: int) -> None:
 def exact(chroma_dir: Path, qv: np.ndarray, n: int) -> list[list[str]]:
     import chromadb
 
-    from assistant.indexing import COLLECTION
+    from assistant.storage.library import COLLECTION
 
     client = chromadb.PersistentClient(path=str(chroma_dir), settings=chromadb.Settings(anonymized_telemetry=False))
     col = client.get_collection(COLLECTION)
@@ -86,9 +86,9 @@ def exact(chroma_dir: Path, qv: np.ndarray, n: int) -> list[list[str]]:
 
 
 def measure(index_dir: Path, n: int, efs: list[int]) -> dict:
-    from assistant.chinese import fold
-    from assistant.indexing import EF_SEARCH, Index
-    from assistant.settings import Settings
+    from assistant.core.chinese import fold
+    from assistant.core.settings import Settings
+    from assistant.storage.library import EF_SEARCH, Index
 
     index = Index.open(Settings.from_env().with_(index_dir=index_dir))
     qs = questions()
@@ -103,7 +103,7 @@ def measure(index_dir: Path, n: int, efs: list[int]) -> dict:
         for ef in efs or [100, EF_SEARCH]:
             import chromadb
 
-            from assistant.indexing import COLLECTION
+            from assistant.storage.library import COLLECTION
 
             copy = Path(tmp) / f"chroma-ef{ef}"
             shutil.copytree(index_dir / "chroma", copy)

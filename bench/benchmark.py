@@ -24,11 +24,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from assistant.answering import answer  # noqa: E402
-from assistant.embedding import load_embedder  # noqa: E402
-from assistant.evaluation import Scores, load_items  # noqa: E402
-from assistant.indexing import Index  # noqa: E402
-from assistant.settings import Settings  # noqa: E402
+from assistant.answer.answering import answer  # noqa: E402
+from assistant.answer.evaluation import Scores, load_items  # noqa: E402
+from assistant.core.settings import Settings  # noqa: E402
+from assistant.storage.embedding import load_embedder  # noqa: E402
+from assistant.storage.library import Index  # noqa: E402
 
 
 def pct(values, p):

@@ -24,9 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from assistant.chinese import fold, squash  # noqa: E402
-from assistant.evaluation import load_items  # noqa: E402
-from assistant.store import DocStore  # noqa: E402
+from assistant.answer.evaluation import load_items  # noqa: E402
+from assistant.core.chinese import fold, squash  # noqa: E402
+from assistant.storage.store import DocStore  # noqa: E402
 from bench.cli_run import CLI, ROOT, parser  # noqa: E402
 
 NEAR_MISS = ROOT / "tests" / "data" / "near_miss.jsonl"

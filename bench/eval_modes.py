@@ -13,8 +13,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from assistant.evaluation import load_items  # noqa: E402
-from assistant.store import DocStore  # noqa: E402
+from assistant.answer.evaluation import load_items  # noqa: E402
+from assistant.storage.store import DocStore  # noqa: E402
 from bench.cli_run import CLI, parser  # noqa: E402
 
 

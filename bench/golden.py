@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from assistant.evaluation import load_items  # noqa: E402
+from assistant.answer.evaluation import load_items  # noqa: E402
 from bench.cli_run import CLI, DEV, ROOT, parser  # noqa: E402
 
 SETS = {

@@ -15,7 +15,7 @@ DIR receives, in this order (which is also the order `assistant ingest DIR` read
        发布单位：<organisation>
        发布日期：<YYYY-MM-DD>
 
-   which assistant.cleaning.clean parses into DocMeta title/org/date (every file is checked: the
+   which assistant.ingest.cleaning.clean parses into DocMeta title/org/date (every file is checked: the
    build stops with an error if the cleaner reads anything else). Seeds are never a source, so a
    seed sentence stays in exactly one document and each dev question keeps its single gold report.
 
@@ -50,11 +50,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from assistant.chunking import chunk  # noqa: E402
-from assistant.cleaning import clean  # noqa: E402
-from assistant.indexing import text_hash  # noqa: E402
-from assistant.loading import decode  # noqa: E402
-from assistant.settings import Settings  # noqa: E402
+from assistant.core.settings import Settings  # noqa: E402
+from assistant.ingest.chunking import chunk  # noqa: E402
+from assistant.ingest.cleaning import clean  # noqa: E402
+from assistant.ingest.loading import decode  # noqa: E402
+from assistant.storage.library import text_hash  # noqa: E402
 
 SEEDS = ROOT / "seeds"
 CORPUS = ROOT.parent / "shared" / "corpora" / "govreports.jsonl"

@@ -26,9 +26,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from assistant.embedding import load_embedder  # noqa: E402
-from assistant.indexing import EMBED_GROUP, Index  # noqa: E402
-from assistant.settings import Settings, model_spec  # noqa: E402
+from assistant.core.settings import Settings, model_spec  # noqa: E402
+from assistant.storage.embedding import load_embedder  # noqa: E402
+from assistant.storage.library import EMBED_GROUP, Index  # noqa: E402
 
 
 def encode_alone(emb, texts: list[str]) -> tuple[float, np.ndarray]:

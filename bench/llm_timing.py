@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 QUESTION = "哈焊所各支部一共申报了多少个争创“党员创新示范岗”小组？"
 MARKER = re.compile(r"\[(\d{1,3})\]")
-# What `ask --stream` prints after the streamed reply (see assistant/cli.py).
+# What `ask --stream` prints after the streamed reply (see assistant/app/cli.py).
 AFTER_STREAM = re.compile(r"\n\n（(?:已核对引用|以下句子未找到资料支持)")
 
 

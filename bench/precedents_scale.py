@@ -13,10 +13,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from assistant.indexing import Index  # noqa: E402
-from assistant.modes import PRECEDENTS  # noqa: E402
-from assistant.precedents import find_precedents  # noqa: E402
-from assistant.settings import Settings  # noqa: E402
+from assistant.answer.jobs import PRECEDENTS  # noqa: E402
+from assistant.answer.precedents import find_precedents  # noqa: E402
+from assistant.core.settings import Settings  # noqa: E402
+from assistant.storage.library import Index  # noqa: E402
 
 QUESTIONS = ["有哪些单位组织过党章党规或党建知识竞赛、答题活动？各是怎么搞的？", "哪些单位开展了数字化转型工作？怎么做的？",
              "有哪些单位推进了垃圾分类？做法是什么？"]

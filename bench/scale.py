@@ -63,12 +63,12 @@ def one(d: Path, dev: Path, repeat: int) -> dict:
     """Measure one index in this process (run as `scale.py --one DIR`)."""
     load0 = os.getloadavg()
     t0 = time.perf_counter()
-    from assistant.answering import answer
-    from assistant.chinese import fold
-    from assistant.evaluation import Scores, load_items
-    from assistant.indexing import Index
-    from assistant.retrieval import Filters, allowed_docs, retrieve
-    from assistant.settings import Settings
+    from assistant.answer.answering import answer
+    from assistant.answer.evaluation import Scores, load_items
+    from assistant.answer.retrieval import Filters, allowed_docs, retrieve
+    from assistant.core.chinese import fold
+    from assistant.core.settings import Settings
+    from assistant.storage.library import Index
     from bench.benchmark import pct
 
     imports_s = time.perf_counter() - t0

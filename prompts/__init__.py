@@ -1,2 +1,2 @@
 """The prompt files, installed as the package ``assistant.prompt_texts`` (see pyproject.toml) and read
-with importlib.resources by ``assistant/prompts.py``. No code lives here."""
+with importlib.resources by ``assistant/core/prompts.py``. No code lives here."""

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.evaluation import evidence_form  # noqa: F401 - re-exported for the tests
-from assistant.indexing import Index
-from assistant.settings import Settings, model_spec
+from assistant.answer.evaluation import evidence_form  # noqa: F401 - re-exported for the tests
+from assistant.core.settings import Settings, model_spec
+from assistant.storage.library import Index
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"

@@ -235,4 +235,3 @@ def make_doc(path: Path, title: str, sections: list[tuple[str, list[str]]],
                        env={**os.environ, "HOME": str(tmp_path)})
         shutil.move(str(out / (path.stem + ".doc")), path)
     return path
-

@@ -1,11 +1,20 @@
 import pytest
-
-from assistant.answering import (REFUSAL, _has_quantity, _quantity_unit, anchored_hits, anchors, answer,
-                                 asks_only_when_who, check_question, content_words, question_parts)
-from assistant.errors import AssistantError
-from assistant.retrieval import Filters
-
 from conftest import SEED_IDS, dev_items
+
+from assistant.answer.answering import (
+    REFUSAL,
+    _has_quantity,
+    _quantity_unit,
+    anchored_hits,
+    anchors,
+    answer,
+    asks_only_when_who,
+    check_question,
+    content_words,
+    question_parts,
+)
+from assistant.answer.retrieval import Filters
+from assistant.core.errors import AssistantError
 
 JSON_KEYS = {"question", "answer", "refused", "dense", "citations", "retrieved", "mode", "generator", "unsupported"}
 CITATION_KEYS = {"n", "doc_id", "title", "date", "org", "quote", "start", "end", "verified", "page", "heading", "related"}

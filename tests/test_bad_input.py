@@ -13,16 +13,15 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
-
-from assistant import cli
-from assistant.answering import answer
-from assistant.indexing import Index
-from assistant.keyword import KeywordIndex
-from assistant.settings import Settings, model_spec
-from assistant.web import WebApp
-
 from conftest import SEED_IDS, SEEDS
 from formats import can_make_pdf, make_encrypted_pdf, make_pdf, make_scanned_pdf
+
+from assistant.answer.answering import answer
+from assistant.app import cli
+from assistant.app.web import WebApp
+from assistant.core.settings import Settings, model_spec
+from assistant.storage.keyword import KeywordIndex
+from assistant.storage.library import Index
 
 SEED_QUESTIONS = [
     "哈焊所各支部一共申报了多少个争创“党员创新示范岗”小组？",

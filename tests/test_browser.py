@@ -18,7 +18,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, SEEDS
 from openai_server import OpenAIServer, quote_first_source
 from served import Served

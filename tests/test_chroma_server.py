@@ -14,12 +14,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
-from assistant.indexing import Index
-from assistant.retrieval import retrieve
-from assistant.settings import Settings
-
 from conftest import SEEDS, dev_items
+
+from assistant.answer.retrieval import retrieve
+from assistant.core.settings import Settings
+from assistant.storage.library import Index
 
 pytestmark = pytest.mark.slow
 CHROMA = Path(sys.executable).parent / "chroma"
@@ -151,7 +150,7 @@ def test_a_server_that_is_down_is_one_line_and_changes_nothing(both, tmp_path):
     assert "Traceback" not in out.stderr
     doc = tmp_path / "x.txt"
     doc.write_text("某单位党支部工作简报\n\n支部组织学习。", encoding="utf-8")
-    from assistant.store import DocStore
+    from assistant.storage.store import DocStore
 
     def state():
         store = DocStore(copy / "store.sqlite3")

@@ -1,10 +1,10 @@
 import re
 
-from assistant.chinese import sentence_spans
-from assistant.chunking import chunk, count_tokens, heading_of
-from assistant.cleaning import clean
-
 from conftest import SEEDS
+
+from assistant.core.chinese import sentence_spans
+from assistant.ingest.chunking import chunk, count_tokens, heading_of
+from assistant.ingest.cleaning import clean
 
 ENDS = "。！？；!?;”’」』）)]】"
 

@@ -1,7 +1,7 @@
-from assistant.chinese import sentence_spans
-from assistant.cleaning import clean, iso_date, org_aliases, remove_pinyin
-
 from conftest import SEEDS
+
+from assistant.core.chinese import sentence_spans
+from assistant.ingest.cleaning import clean, iso_date, org_aliases, remove_pinyin
 
 
 def seed(name_prefix):
@@ -74,8 +74,8 @@ def test_org_abbreviations_found_in_the_text():
 
 
 def test_a_huge_unpunctuated_line_is_cut_in_bounded_pieces_and_nothing_is_lost():
-    from assistant.chunking import chunk, count_tokens
-    from assistant.cleaning import MAX_LINE
+    from assistant.ingest.chunking import chunk, count_tokens
+    from assistant.ingest.cleaning import MAX_LINE
 
     raw = "标题\n" + "党员学习" * 150_000 + "，后半段" + "研讨交流" * 50_000  # 0.8 M characters, one line
     doc = clean(raw, "long.txt")

@@ -3,10 +3,9 @@ import subprocess
 import sys
 
 import pytest
-
-from assistant.cli import build_parser
-
 from conftest import ROOT, SEEDS
+
+from assistant.app.cli import build_parser
 
 COMMANDS = ["ingest", "ask", "chat", "docs", "remove", "serve"]
 
@@ -26,7 +25,7 @@ def test_every_command_has_help(capsys):
 
 
 def test_help_is_fast_and_imports_nothing_heavy(cli_env):
-    code = "import sys, assistant.cli as c; c.build_parser(); print(sorted(m for m in ('torch','chromadb','sentence_transformers','gradio') if m in sys.modules))"
+    code = "import sys, assistant.app.cli as c; c.build_parser(); print(sorted(m for m in ('torch','chromadb','sentence_transformers','gradio') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=cli_env)
     assert out.stdout.strip() == "[]"
 

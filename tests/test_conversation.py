@@ -2,12 +2,12 @@ import os
 import subprocess
 import sys
 
-from assistant.conversation import Conversation, asked_about, carry_topic, is_follow_up
-from assistant.generation import LLMConfig
-from assistant.schema import Answer
-
 from conftest import ROOT, SEEDS
 from openai_server import OpenAIServer
+
+from assistant.answer.conversation import Conversation, asked_about, carry_topic, is_follow_up
+from assistant.core.schema import Answer
+from assistant.core.settings import LLMConfig
 
 
 def test_follow_ups_are_recognised():

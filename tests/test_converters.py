@@ -9,13 +9,26 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from formats import (
+    FOOTER,
+    NAV,
+    PDF_NEEDS,
+    SIDEBAR,
+    can_make_pdf,
+    cjk_cff_font,
+    make_doc,
+    make_docx,
+    make_encrypted_pdf,
+    make_html,
+    make_pdf,
+    make_scanned_pdf,
+    soffice,
+)
 
-from assistant import converters
-from assistant.converters import Converted, convert, plain
-from assistant.loading import Unreadable
-
-from formats import (FOOTER, NAV, PDF_NEEDS, SIDEBAR, can_make_pdf, cjk_cff_font, make_doc, make_docx,
-                     make_encrypted_pdf, make_html, make_pdf, make_scanned_pdf, soffice)
+from assistant.core.errors import Unreadable
+from assistant.ingest import legacy_word, pdf
+from assistant.ingest.converted import Converted, plain
+from assistant.ingest.converters import convert
 
 needs_pdf = pytest.mark.skipif(not can_make_pdf(), reason=f"cannot write Chinese PDFs here: {PDF_NEEDS}")
 
@@ -233,7 +246,7 @@ def test_broken_huge_and_slow_pdfs(tmp_path, monkeypatch):
     assert unreadable(path, b"<html>not a pdf</html>").kind == "corrupt"
     err = unreadable(path, data, timeout=0)
     assert err.kind == "timeout"
-    monkeypatch.setattr(converters, "MAX_PDF_PAGES", 3)
+    monkeypatch.setattr(pdf, "MAX_PDF_PAGES", 3)
     err = unreadable(path, data)
     assert err.kind == "size" and err.detail["pages"] == 4 and "split" in str(err)
 
@@ -319,7 +332,7 @@ def doc_file(tmp_path_factory):
 def _only(monkeypatch, name):
     """Let the converters see only one program."""
     which = shutil.which
-    monkeypatch.setattr(converters.shutil, "which", lambda cmd: which(cmd) if cmd == name else None)
+    monkeypatch.setattr(legacy_word.shutil, "which", lambda cmd: which(cmd) if cmd == name else None)
 
 
 @pytest.mark.parametrize("program", ["antiword", "catdoc", "soffice"])

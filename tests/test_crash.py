@@ -17,15 +17,14 @@ import time
 from pathlib import Path
 
 import pytest
-
-from assistant.indexing import Index
-from assistant.keyword import KeywordIndex
-from assistant.retrieval import retrieve
-from assistant.schema import content_hash
-from assistant.settings import Settings, model_spec
-
 from conftest import ROOT, SEED_IDS, SEEDS
 from test_sharing import assert_fresh_view_consistent
+
+from assistant.answer.retrieval import retrieve
+from assistant.core.schema import content_hash
+from assistant.core.settings import Settings, model_spec
+from assistant.storage.keyword import KeywordIndex
+from assistant.storage.library import Index
 
 pytestmark = pytest.mark.slow
 

@@ -1,6 +1,6 @@
-from assistant.drafting import MAX_POINTS, MIN_POINTS, draft_points, heading_for
-
 from conftest import gold_share
+
+from assistant.answer.drafting import MAX_POINTS, MIN_POINTS, draft_points, heading_for
 
 
 def test_talking_points_cite_several_reports_verbatim(seed_index):
@@ -36,8 +36,8 @@ def test_off_topic_points_are_refused(seed_index):
 
 
 def test_heading_labels(seed_index):
-    from assistant.answering import Scored
-    from assistant.schema import Hit
+    from assistant.answer.answering import Scored
+    from assistant.core.schema import Hit
 
     doc_id = "000_66f0bf9885f500e4.txt"
     text = seed_index.store.text(doc_id)

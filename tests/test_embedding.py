@@ -4,8 +4,8 @@ import time
 import numpy as np
 import pytest
 
-from assistant.embedding import EmbedderUnavailable, HashEmbedder, OnnxEmbedder, load_embedder
-from assistant.settings import Settings, model_spec
+from assistant.core.settings import Settings, model_spec
+from assistant.storage.embedding import EmbedderUnavailable, HashEmbedder, OnnxEmbedder, load_embedder
 
 
 def test_hash_embedder_is_deterministic_and_normalised():
@@ -31,11 +31,10 @@ def test_onnx_int8_embeds_like_pytorch_and_is_made_once(tmp_path, monkeypatch):
     """The int8 ONNX model (exported into a fresh cache here) gives vectors close to PyTorch's for
     real seed sentences, and ranks them the same way for a question."""
     import numpy as np
-
-    from assistant.chinese import sentence_spans
-    from assistant.onnx_backend import cache_root
-
     from conftest import SEEDS
+
+    from assistant.core.chinese import sentence_spans
+    from assistant.storage.onnx_backend import cache_root
 
     monkeypatch.setenv("ASSISTANT_ONNX_DIR", str(tmp_path / "onnx"))
     text = (SEEDS / sorted(p.name for p in SEEDS.glob("*.txt"))[2]).read_text(encoding="utf-8")

@@ -1,8 +1,8 @@
 from docx import Document
 
-from assistant.drafting import draft_points
-from assistant.export import export, to_markdown
-from assistant.precedents import find_precedents
+from assistant.answer.drafting import draft_points
+from assistant.answer.precedents import find_precedents
+from assistant.app.export import export, to_markdown
 
 
 def test_points_export_markdown_and_docx(seed_index, tmp_path):

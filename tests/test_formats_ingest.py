@@ -6,21 +6,20 @@ cleaned text at their offsets, and the citation says on which page (PDF) or unde
 from __future__ import annotations
 
 import pytest
-
-from assistant.answering import answer
-from assistant.export import to_markdown
-from assistant.indexing import Index
-from assistant.render import answer_html
-
 from conftest import SEEDS
 from formats import can_make_pdf, make_doc, make_docx, make_html, make_pdf, make_scanned_pdf, soffice
+
+from assistant.answer.answering import answer
+from assistant.app.export import to_markdown
+from assistant.app.render import answer_html
+from assistant.storage.library import Index
 
 pytestmark = pytest.mark.skipif(not can_make_pdf(), reason="cannot write CJK PDFs here (make converters)")
 
 
 @pytest.fixture(scope="module")
 def library(tmp_path_factory):
-    from assistant.settings import Settings, model_spec
+    from assistant.core.settings import Settings, model_spec
 
     root = tmp_path_factory.mktemp("formats")
     docs = root / "docs"

@@ -1,14 +1,15 @@
 import time
 
 import pytest
-
-from assistant.answering import answer
-from assistant.errors import AssistantError
-from assistant.generation import LLMConfig, generate, pack_sources, verify
-from assistant.indexing import Index
-from assistant.prompts import load, render
-
 from openai_server import OpenAIServer
+
+from assistant.answer.answering import answer
+from assistant.answer.generation import generate, pack_sources, verify
+from assistant.answer.pipeline import Request, ask
+from assistant.core.errors import AssistantError
+from assistant.core.prompts import load, render
+from assistant.core.settings import LLMConfig
+from assistant.storage.library import Index
 
 QUESTION = "哈焊所开展创先争优群众评议时，有多少名群众代表参加？"
 
@@ -157,8 +158,8 @@ def test_command_line_with_an_llm(tmp_path):
 
 
 def test_points_and_precedents_through_the_llm(seed_index, llm):
-    from assistant.drafting import draft_points
-    from assistant.precedents import find_precedents
+    from assistant.answer.drafting import draft_points
+    from assistant.answer.precedents import find_precedents
 
     server, cfg = llm
     ext = draft_points(seed_index, "请起草关于开展群众评议的发言要点")
@@ -178,28 +179,39 @@ def test_points_and_precedents_through_the_llm(seed_index, llm):
 
 
 def test_pipeline_streams_pieces_then_the_verified_answer(seed_index, llm):
-    from assistant.pipeline import Request, ask
-
     server, cfg = llm
     ext = answer(seed_index, QUESTION)
     n = next(i for i, h in enumerate(ext.hits, 1) if "56名群众代表" in h.chunk.text)
     server.script.replies.append(f"共有56名群众代表参加了评议[{n}]。")
-    items = list(ask(seed_index, Request(QUESTION), llm=cfg))
-    assert all(isinstance(x, str) for x in items[:-1]) and len(items) > 2
-    final = items[-1]
+    reply = ask(seed_index, Request(QUESTION), llm=cfg)
+    pieces = list(reply)
+    assert all(isinstance(x, str) for x in pieces) and len(pieces) > 1 and reply.streamed
+    final = reply.answer()
+    assert "".join(pieces).startswith("共有56名群众代表")
     assert final.generator == "llm:scripted" and final.citations[0].verified
     assert final.checks == {"sentences": 1, "unsupported": 0, "markers": 1, "markers_kept": 1}
-    without = list(ask(seed_index, Request(QUESTION)))
-    assert len(without) == 1 and without[0].generator == "extractive" and without[0].answer == ext.answer
+    without = ask(seed_index, Request(QUESTION))
+    assert list(without) == [] and not without.streamed
+    assert without.answer().generator == "extractive" and without.answer().answer == ext.answer
+
+
+def test_a_reply_is_logged_once_however_it_is_read(seed_index):
+    log = seed_index.answer_log
+    before = sum(1 for p in log.paths() for _ in p.open(encoding="utf-8"))
+    reply = ask(seed_index, Request(QUESTION))
+    first = reply.answer()
+    assert list(reply) == [] and reply.answer() is first
+    after = sum(1 for p in log.paths() for _ in p.open(encoding="utf-8"))
+    assert after - before == 1
 
 
 def test_a_refusal_sends_no_request_to_the_model(seed_index, llm):
-    from assistant.pipeline import Request, ask
-
     server, cfg = llm
     before = len(server.script.requests)
-    items = list(ask(seed_index, Request("火星上的党支部书记是谁？"), llm=cfg))
-    assert len(items) == 1 and items[0].refused and items[0].generator == "extractive"
+    reply = ask(seed_index, Request("火星上的党支部书记是谁？"), llm=cfg)
+    assert list(reply) == []
+    final = reply.answer()
+    assert final.refused and final.generator == "extractive"
     assert len(server.script.requests) == before
 
 

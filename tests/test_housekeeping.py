@@ -5,8 +5,8 @@ import os
 import time
 from pathlib import Path
 
-
-from assistant.housekeeping import AnswerLog, DownloadDir
+from assistant.app.downloads import DownloadDir
+from assistant.storage.answer_log import AnswerLog
 
 WRITERS, APPENDS = 4, 200
 
@@ -123,7 +123,7 @@ def test_unwritable_location_does_not_raise(tmp_path, caplog):
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
     try:
-        with caplog.at_level(logging.INFO, logger="assistant.housekeeping"):
+        with caplog.at_level(logging.INFO, logger="assistant.storage.answer_log"):
             AnswerLog(ro / "answers.jsonl").append({"q": "x"})  # read-only directory (unless root)
             AnswerLog(blocker / "answers.jsonl").append({"q": "x"})  # fails even for root
     finally:

@@ -7,12 +7,11 @@ import os
 import shutil
 
 import pytest
-
-from assistant.indexing import Index
-from assistant.keyword import KeywordIndex
-from assistant.retrieval import retrieve
-
 from conftest import SEED_IDS
+
+from assistant.answer.retrieval import retrieve
+from assistant.storage.keyword import KeywordIndex
+from assistant.storage.library import Index
 
 NEW_REPORT = ("钛合金研究室党支部开展主题党日活动\n时间：2021-06-18\n"
               "钛合金研究室党支部组织党员参观深海探测器总装车间，支部书记周海涛讲授专题党课。\n"

@@ -1,12 +1,11 @@
 import shutil
 
 import pytest
-
-from assistant.errors import AssistantError
-from assistant.indexing import Index
-from assistant.retrieval import retrieve
-
 from conftest import SEED_IDS
+
+from assistant.answer.retrieval import retrieve
+from assistant.core.errors import AssistantError
+from assistant.storage.library import Index
 
 
 def chroma_ids(index):
@@ -110,7 +109,7 @@ def test_no_index_yet_is_a_clear_error(hash_settings):
 
 def test_each_chunk_gets_its_own_vector(hash_settings, tmp_path):
     """A document of several embedding groups: every chunk's stored vector is its own text's."""
-    from assistant.indexing import EMBED_GROUP
+    from assistant.storage.library import EMBED_GROUP
 
     doc = tmp_path / "长报告.txt"
     doc.write_text("长报告\n" + "\n".join(f"第{i}段：测试单位第{i}党小组开展了编号为{i * 7919}的专题学习活动。" * 6

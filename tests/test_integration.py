@@ -6,14 +6,13 @@ import subprocess
 import sys
 
 import pytest
-
-from assistant.answering import answer
-from assistant.chinese import squash
-from assistant.indexing import Index
-from assistant.retrieval import retrieve
-from assistant.settings import Settings, model_spec
-
 from conftest import ROOT, SEED_IDS, SEEDS, dev_items, evidence_form
+
+from assistant.answer.answering import answer
+from assistant.answer.retrieval import retrieve
+from assistant.core.chinese import squash
+from assistant.core.settings import Settings, model_spec
+from assistant.storage.library import Index
 
 pytestmark = pytest.mark.slow
 

@@ -1,16 +1,15 @@
-"""The LLM as a second reader (assistant/judging.py), driven through the real langchain-openai client
+"""The LLM as a second reader (assistant/answer/judging.py), driven through the real langchain-openai client
 against a local server that speaks the OpenAI protocol and replies with scripted verdicts: the
 plumbing and the checks on a verdict. (tests/test_llm.py runs the same path with a real model.)"""
 
 import json
 
 import pytest
-
-from assistant.generation import LLMConfig
-from assistant.judging import NOTICE, read_verdict
-from assistant.pipeline import Request, answer
-
 from openai_server import OpenAIServer
+
+from assistant.answer.judging import NOTICE, read_verdict
+from assistant.answer.pipeline import Request, answer
+from assistant.core.settings import LLMConfig
 
 QUESTION = "光栅室创先争优活动领导小组的组长是谁？"
 

@@ -1,5 +1,5 @@
-from assistant.chinese import words
-from assistant.keyword import KeywordIndex, fingerprint
+from assistant.core.chinese import words
+from assistant.storage.keyword import KeywordIndex, fingerprint
 
 
 def build(tmp_path):

@@ -25,10 +25,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-
-from assistant.schema import MARKER
-
 from conftest import ROOT, dev_items
+
+from assistant.core.schema import MARKER
 
 pytestmark = [pytest.mark.llm, pytest.mark.slow]
 

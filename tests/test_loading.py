@@ -3,13 +3,12 @@ import json
 import random
 
 import pytest
-
-from assistant.chinese import language_share
-from assistant.cleaning import clean
-from assistant.errors import AssistantError
-from assistant.loading import LANGUAGE_SHARE_MIN, Unreadable, decode, read_file
-
 from conftest import ROOT, SEEDS
+
+from assistant.core.chinese import language_share
+from assistant.core.errors import AssistantError, Unreadable
+from assistant.ingest.cleaning import clean
+from assistant.ingest.loading import LANGUAGE_SHARE_MIN, decode, read_file
 
 
 def _seed_text(prefix):

@@ -1,9 +1,9 @@
-"""Which job a request typed into 问答 goes to (modes.route)."""
+"""Which job a request typed into 问答 goes to (routing.route)."""
 
 import pytest
 
-from assistant.embedding import HashEmbedder
-from assistant.modes import ROUTE_MARGIN, Router, examples, route, warm_router
+from assistant.answer.routing import ROUTE_MARGIN, Router, examples, route, warm_router
+from assistant.storage.embedding import HashEmbedder
 
 
 @pytest.mark.parametrize("question, job", [

@@ -14,10 +14,9 @@ as strict xfails: fixing one turns its case red until it is taken off the list.
 import json
 
 import pytest
-
-from assistant.pipeline import Request, answer
-
 from conftest import ROOT
+
+from assistant.answer.pipeline import Request, answer
 
 DATA = ROOT / "tests" / "data"
 KNOWN_MISSES = {

@@ -35,8 +35,8 @@ def test_wheel_holds_every_prompt_and_data_file(wheel_dir):
 
 def test_prompts_load_from_the_installed_package(wheel_dir, tmp_path):
     _, site = wheel_dir
-    code = ("import assistant, json; from assistant.prompts import render, load; "
-            "from assistant.chinese import synonyms; "
+    code = ("import assistant, json; from assistant.core.prompts import render, load; "
+            "from assistant.core.chinese import synonyms; "
             "print(json.dumps([assistant.__file__, render('qa', sources='S', question='Q'), load('system'), "
             "len(synonyms('荣誉'))]))")
     env = {"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}

@@ -1,7 +1,7 @@
-from assistant.indexing import date_ord
-from assistant.precedents import find_precedents
-
 from conftest import gold_share
+
+from assistant.answer.precedents import find_precedents
+from assistant.storage.library import date_ord
 
 
 def test_precedent_rows_name_the_right_organisations(seed_index):

@@ -1,14 +1,14 @@
-"""The reader (assistant/reader.py): the span of an answering sentence that is the answer, bound to
+"""The reader (assistant/answer/reader.py): the span of an answering sentence that is the answer, bound to
 the question. Sentences are the seeds' own, quoted from the files in seeds/."""
 
 from pathlib import Path
 
 import pytest
 
-from assistant.answerability import needs
-from assistant.answering import content_words
-from assistant.chinese import sentence_spans
-from assistant.reader import entities, short_answer
+from assistant.answer.answerability import needs
+from assistant.answer.answering import content_words
+from assistant.answer.reader import entities, short_answer
+from assistant.core.chinese import sentence_spans
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 DF = {}  # no vocabulary: the reader needs none

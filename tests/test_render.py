@@ -1,7 +1,7 @@
 import re
 
-from assistant.render import answer_html, esc, passage, question_html, source_html, with_markers
-from assistant.schema import Answer, Citation, Point, Row, ShortAnswer
+from assistant.app.render import answer_html, esc, passage, question_html, source_html, with_markers
+from assistant.core.schema import Answer, Citation, Point, Row, ShortAnswer
 
 HOSTILE = '<script>alert(1)</script><img src=x onerror="alert(2)"> ![x](http://203.0.113.9/a.png) [a](javascript:1) $x$'
 

@@ -1,9 +1,9 @@
 import pytest
+from conftest import SEED_IDS
 from langchain_core.retrievers import BaseRetriever
 
-from assistant.retrieval import Filters, HybridRetriever, diversify, multi_report, query_words, retrieve
-
-from conftest import SEED_IDS
+from assistant.answer.langchain_retriever import HybridRetriever
+from assistant.answer.retrieval import Filters, diversify, multi_report, query_words, retrieve
 
 
 def test_filters_by_org_date_and_doc(seed_index):
@@ -84,9 +84,9 @@ def test_query_expansion():
 def test_what_the_question_quotes_is_ranked_by_itself(hash_settings, tmp_path, monkeypatch):
     """「关于“以学促做”的发言要点」: the one chunk that uses the quoted topic is retrieved, though many
     chunks share the request's other words (党支部书记, 发言, 要点, 基层支部) more often than it does."""
-    from assistant import retrieval
-    from assistant.chinese import quoted
-    from assistant.indexing import Index
+    from assistant.answer import retrieval
+    from assistant.core.chinese import quoted
+    from assistant.storage.library import Index
 
     folder = tmp_path / "reports"
     folder.mkdir()

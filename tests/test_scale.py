@@ -6,13 +6,13 @@ import random
 
 import pytest
 
-from assistant.chinese import fold
-from assistant.indexing import VECTOR_META_VERSION, Index
-from assistant.keyword import KeywordIndex
-from assistant.modes import PRECEDENTS
-from assistant.precedents import find_precedents
-from assistant.retrieval import Filters, allowed_docs, chroma_where, pool_size, retrieve
-from assistant.store import LRU, date_ord, date_span
+from assistant.answer.jobs import PRECEDENTS
+from assistant.answer.precedents import find_precedents
+from assistant.answer.retrieval import Filters, allowed_docs, chroma_where, pool_size, retrieve
+from assistant.core.chinese import fold
+from assistant.storage.keyword import KeywordIndex
+from assistant.storage.library import VECTOR_META_VERSION, Index
+from assistant.storage.store import LRU, date_ord, date_span
 
 CITIES = ["青岛", "大连", "厦门", "宁波", "深圳", "苏州", "无锡", "烟台", "济南", "合肥", "南昌", "长沙", "贵阳",
           "昆明", "兰州", "西宁", "银川", "太原", "石家庄", "呼和浩特", "沈阳", "长春", "哈尔滨", "南宁", "海口"]
@@ -46,7 +46,7 @@ def write_reports(folder, n: int, seed: int = 0):
 
 @pytest.fixture(scope="module")
 def many(tmp_path_factory):
-    from assistant.settings import Settings, model_spec
+    from assistant.core.settings import Settings, model_spec
 
     root = tmp_path_factory.mktemp("many")
     contests = write_reports(root / "docs", 600)
@@ -117,7 +117,7 @@ def test_the_bm25_mask_matches_document_membership():
 
 
 def test_vectors_of_an_older_index_get_date_bounds_without_re_embedding(many, tmp_path):
-    from assistant.settings import Settings, model_spec
+    from assistant.core.settings import Settings, model_spec
 
     write_reports(tmp_path / "docs", 9)
     index = Index.open(Settings(index_dir=tmp_path / "idx", model=model_spec("hash")), create=True)
@@ -170,7 +170,7 @@ def test_precedent_search_lists_every_unit_not_only_the_top_few(many):
 def test_broad_and_narrow_filters_give_the_dense_neighbours_a_where_gives(many):
     """A broad filter is applied after an over-fetched search, a narrow one by Chroma's where: the
     admitted nearest neighbours are the same either way."""
-    from assistant import retrieval as R
+    from assistant.answer import retrieval as R
 
     index, _ = many
     vs, qv = index.vectorstore, index.embedder.embed_query("党史知识竞赛")
@@ -189,7 +189,7 @@ def test_vector_search_explores_ef_search_candidates(hash_settings, seed_copy):
     collection is made with EF_SEARCH, and one made before with the default is raised when opened."""
     import chromadb
 
-    from assistant.indexing import COLLECTION, EF_SEARCH
+    from assistant.storage.library import COLLECTION, EF_SEARCH
 
     index = Index.open(hash_settings, create=True)
     index.ingest([seed_copy])

@@ -1,19 +1,18 @@
 import asyncio
 import os
+import shutil
 import socket
 import urllib.error
 import urllib.parse
 import urllib.request
 
-import shutil
-
 import pytest
-
-from assistant.errors import AssistantError
-from assistant.security import CSP, LoginThrottle, SecurityHeaders, UploadNames
-from assistant.settings import Settings
-from conftest import SEEDS, SEED_IDS
+from conftest import SEED_IDS, SEEDS
 from served import Served
+
+from assistant.app.security import CSP, LoginThrottle, SecurityHeaders, UploadNames
+from assistant.core.errors import AssistantError
+from assistant.core.settings import Settings
 
 
 class FakeClock:

@@ -1,7 +1,7 @@
 import pytest
 
-from assistant.errors import AssistantError
-from assistant.settings import DEFAULT_MODEL, Settings, model_spec
+from assistant.core.errors import AssistantError
+from assistant.core.settings import DEFAULT_MODEL, Settings, model_spec
 
 
 def test_defaults_and_env():

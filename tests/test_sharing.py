@@ -12,14 +12,13 @@ import time
 from pathlib import Path
 
 import pytest
-
-from assistant.answering import answer
-from assistant.indexing import Index
-from assistant.keyword import KeywordIndex
-from assistant.retrieval import retrieve
-from assistant.settings import Settings, model_spec
-
 from conftest import ROOT, SEED_IDS, SEEDS
+
+from assistant.answer.answering import answer
+from assistant.answer.retrieval import retrieve
+from assistant.core.settings import Settings, model_spec
+from assistant.storage.keyword import KeywordIndex
+from assistant.storage.library import Index
 
 CORPUS = ROOT.parent / "shared" / "corpora" / "govreports.jsonl"
 
@@ -71,9 +70,9 @@ def assert_consistent(index) -> set[str]:
 FRESH_VIEW = r"""
 import json, sys
 from pathlib import Path
-from assistant.indexing import Index
-from assistant.keyword import KeywordIndex
-from assistant.settings import Settings, model_spec
+from assistant.storage.library import Index
+from assistant.storage.keyword import KeywordIndex
+from assistant.core.settings import Settings, model_spec
 index = Index.open(Settings(index_dir=Path(sys.argv[1]), model=model_spec(sys.argv[2])))
 col = index.vectorstore._collection
 got = col.get(include=["embeddings"])
@@ -228,13 +227,13 @@ def test_reader_catches_up_with_keyword_saved_after_the_last_commit(hash_setting
                                                                      monkeypatch):
     """A reader that refreshes in the middle of another writer's ingest (BM25 on disk still behind
     the store) picks up the keyword index the writer saves at the end, although no commit follows."""
-    import assistant.indexing
+    import assistant.storage.library
 
     writer = Index.open(hash_settings, create=True)
     writer.ingest([seed_copy])
     # A long ingest: BM25 is saved at most every KEYWORD_SAVE_EVERY seconds, so a commit can be
     # ahead of the saved keyword index for a while.
-    monkeypatch.setattr(assistant.indexing, "KEYWORD_SAVE_EVERY", 3600.0)
+    monkeypatch.setattr(assistant.storage.library, "KEYWORD_SAVE_EVERY", 3600.0)
     writer._keyword_saved = time.monotonic()
     reader = Index.open(hash_settings)
     assert retrieve(reader, "质检中心党支部书记赵宇", k=3)
@@ -359,7 +358,7 @@ def test_two_ingests_of_different_folders_at_once(tmp_path, existing):
 def test_many_openers_of_a_new_index_at_once(tmp_path):
     """Processes (here: threads with connections of their own) that open a new index at the same
     moment all get a working store; none fails half-way through creating the schema."""
-    from assistant.store import DocStore
+    from assistant.storage.store import DocStore
 
     for attempt in range(10):
         path = tmp_path / f"index{attempt}" / "store.sqlite3"
@@ -387,8 +386,8 @@ def test_many_openers_of_a_new_index_at_once(tmp_path):
 OPENER = r"""
 import sys, time
 from pathlib import Path
-from assistant.indexing import Index
-from assistant.settings import Settings, model_spec
+from assistant.storage.library import Index
+from assistant.core.settings import Settings, model_spec
 base, rounds = Path(sys.argv[1]), int(sys.argv[2])
 print("ready", flush=True)
 for r in range(rounds):

@@ -7,15 +7,14 @@ import time
 from pathlib import Path
 
 import pytest
-
-from assistant.errors import AssistantError
-from assistant.generation import LLMConfig
-from assistant.indexing import Index
-from assistant.web import WebApp, build_ui, parse_auth
-
 from conftest import SEEDS
 from openai_server import OpenAIServer, quote_first_source
 from test_render import tags
+
+from assistant.app.web import WebApp, build_ui, parse_auth
+from assistant.core.errors import AssistantError
+from assistant.core.settings import LLMConfig
+from assistant.storage.library import Index
 
 Q = "光栅室党支部创先争优活动领导小组的组长是谁？"
 

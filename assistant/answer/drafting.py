@@ -1,0 +1,131 @@
+"""Talking points (起草发言要点), extractive: 3–7 distinct ideas or practices from the reports, each
+with a short heading, one or two quoted sentences and their citations; spread across reports and
+ordered so that related points stand together."""
+
+from __future__ import annotations
+
+import re
+
+from ..core.chinese import fold, sentence_spans
+from ..core.schema import Answer, Point
+from ..ingest.chunking import heading_of
+from ..storage.library import Index
+from .answering import SUPPORT_THRESHOLD, Scored, prepare
+from .citing import cite_all
+from .retrieval import Filters
+
+MIN_POINTS, MAX_POINTS = 3, 7
+BREADTH = 12  # chunks retrieved for talking points
+PER_DOC = 3  # chunks per report among them
+_MARKER = re.compile(r"^(?:[一二三四五六七八九十]{1,3}\s*、|[（(][一二三四五六七八九十\d]{1,3}[）)]|\d{1,2}\s*[、.．]|"
+                     r"[一二三四五六七八九十][是要]|第[一二三四五六七八九十]{1,3}[，,、]?)\s*")
+# A report's own head: title, dateline, byline — never a talking point.
+_HEAD_LINE = re.compile(r"^(?:title|date|时间|日期|发布时间|点击率|作者|[（(]作者)\s*[:：]", re.IGNORECASE)
+_LEAD = re.compile(r"^(?:通过|根据|按照|为了|为|在|对|结合|围绕|要|并|同时|此外|其中|一方面|另一方面)")
+
+
+def _bigrams(text: str) -> set[str]:
+    t = re.sub(r"\W", "", fold(text))
+    return {t[i : i + 2] for i in range(len(t) - 1)}
+
+
+def similar(a: str, b: str, limit: float = 0.5) -> bool:
+    x, y = _bigrams(a), _bigrams(b)
+    return bool(x and y) and len(x & y) / min(len(x), len(y)) >= limit
+
+
+def _clean_label(label: str) -> str:
+    label = _LEAD.sub("", _MARKER.sub("", label)).strip(" “”\"。，,")
+    return label if len(label) <= 20 else label[:18] + "…"
+
+
+def _first_clause(text: str) -> str:
+    for clause in re.split(r"[，,：:；;。！？]", text):
+        if _clean_label(clause):
+            return _clean_label(clause)
+    return text[:18]
+
+
+def heading_for(index: Index, s: Scored, used: set[str] = frozenset()) -> str:
+    """A short heading: the section label the report puts over the sentence (三是强化先锋意识 →
+    强化先锋意识), or else — also when another point has that label already — its first clause."""
+    text = index.store.text(s.hit.chunk.doc_id)
+    own = heading_of(s.text)
+    if own and _clean_label(own[1]) not in used:
+        return _clean_label(own[1])
+    section = ""
+    for x in sentence_spans(text, s.hit.chunk.start, s.start):
+        h = heading_of(x.text)
+        if h:
+            section = h[1]
+    section = section or (s.hit.chunk.headings[-1] if s.hit.chunk.headings else "")
+    if section and _clean_label(section) and _clean_label(section) not in used:
+        return _clean_label(section)
+    return _first_clause(s.text)
+
+
+def _with_next(index: Index, s: Scored) -> list[Scored]:
+    """A bare label sentence (一是全面系统学。) is quoted with the sentence that follows it."""
+    if len(s.text) > 16:
+        return [s]
+    text = index.store.text(s.hit.chunk.doc_id)
+    nxt = next((x for x in sentence_spans(text, s.end, min(len(text), s.end + 400)) if x.start >= s.end), None)
+    if nxt is None or "\n" in text[s.end : nxt.start] and not heading_of(s.text):
+        return [s]
+    return [s, Scored(s.hit, nxt.start, nxt.end, nxt.text, s.support, False)]
+
+
+def _theme_order(points: list[list[Scored]]) -> list[list[Scored]]:
+    """Greedy chaining: after each point comes the remaining one most alike to it."""
+    if not points:
+        return points
+    left = points[1:]
+    out = [points[0]]
+    while left:
+        last = _bigrams(" ".join(x.text for x in out[-1]))
+        nxt = max(left, key=lambda p: len(last & _bigrams(" ".join(x.text for x in p))))
+        left.remove(nxt)
+        out.append(nxt)
+    return out
+
+
+def draft_points(index: Index, question: str, k: int = BREADTH, filters: Filters = Filters()) -> Answer:
+    q, scored, result = prepare(index, question, k, filters, "points", max_per_doc=PER_DOC)
+    if result.reason:
+        return result
+    best = max(s.support for s in scored)
+    pool = sorted((s for s in scored if s.support >= max(SUPPORT_THRESHOLD, 0.45 * best) and len(s.text) >= 8
+                   and not _HEAD_LINE.match(s.text) and s.start > 0),
+                  key=lambda s: (-s.support, -s.hit.score))
+    chosen: list[Scored] = []
+
+    def near(a: Scored, b: Scored) -> bool:  # the same or a neighbouring sentence of one report
+        return a.hit.chunk.doc_id == b.hit.chunk.doc_id and (abs(a.start - b.end) < 60 or abs(b.start - a.end) < 60
+                                                             or a.start == b.start)
+
+    def take(s: Scored) -> None:
+        if not any(similar(s.text, c.text) or near(s, c) for c in chosen):
+            chosen.append(s)
+
+    # First the best sentence of each report, then the next best, never two alike.
+    for doc_id in dict.fromkeys(s.hit.chunk.doc_id for s in pool):
+        take(next(s for s in pool if s.hit.chunk.doc_id == doc_id))
+    for s in pool:
+        if len(chosen) >= MAX_POINTS:
+            break
+        take(s)
+    chosen = chosen[:MAX_POINTS]
+    groups = _theme_order([_with_next(index, s) for s in chosen])
+    flat = [s for g in groups for s in g]
+    result.citations = cite_all(flat)
+    number = {(s.hit.chunk.doc_id, s.start): c.n for s, c in zip(flat, result.citations)}
+    used: set[str] = set()
+    for g in groups:
+        nums = tuple(number[(s.hit.chunk.doc_id, s.start)] for s in g)
+        text = "".join(f"{s.text}[{n}]" for s, n in zip(g, nums))
+        heading = heading_for(index, g[0], used)
+        used.add(heading)
+        result.points.append(Point(heading=heading, text=text, citations=nums))
+    result.answer = "\n".join(f"{i}. {p.heading}：{p.text}" for i, p in enumerate(result.points, 1))
+    result.refused = False
+    return result

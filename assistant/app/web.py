@@ -1,0 +1,710 @@
+"""The web page: ``assistant serve`` starts a Gradio app over the index.
+
+``WebApp`` holds the handlers as plain methods (tested without a browser); ``build_ui`` lays them
+out with Gradio; ``serve`` opens the index (ingesting seeds/ first when it is empty), loads the
+model, and launches on 127.0.0.1 unless told otherwise. All text from documents and users reaches
+the page through ``render``, escaped.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import socket
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+from starlette.middleware import Middleware
+
+from ..answer.answering import strip_controls
+from ..answer.conversation import Conversation
+from ..answer.generation import chat_model
+from ..answer.jobs import BY_LABEL, QA, get
+from ..answer.pipeline import Request, ask
+from ..answer.retrieval import Filters, parse_date_bound
+from ..answer.routing import warm_router
+from ..core.errors import AssistantError, Unreadable
+from ..core.schema import Answer, content_hash
+from ..ingest.loading import CONVERTED_SUFFIXES, bad_name, display, free_name, read_file
+from ..storage.library import Index
+from .console import progress_bar
+from .downloads import DownloadDir
+from .export import export
+from .ingest_jobs import JobRunner
+from .render import answer_html, esc, esc_lines, question_html, streaming_html
+from .security import LoginThrottle, SecurityHeaders, UploadNames
+
+log = logging.getLogger(__name__)
+
+LIBRARY_HEADERS = ["文档", "标题", "单位", "日期", "作者", "分块数（格式）"]
+UPLOAD_FORMATS = "Word（.docx/.doc/.wps）、PDF（含文字层）、网页（.html/.htm）、文本（.txt/.md）"
+EXAMPLES = [
+    "哈焊所各支部一共申报了多少个争创“党员创新示范岗”小组？",
+    "光栅室党支部创先争优活动领导小组的组长是谁？",
+    "请为党支部书记起草关于“以学促做”的发言要点",
+    "有哪些单位组织过党建知识竞赛？",
+]
+INTERNAL_ERROR = "出错了：这个问题没能回答（详细原因已写入服务端日志）。请换个问法再试，或联系管理员。"
+
+
+def _error(message: str) -> dict:
+    return {"role": "assistant", "content": f'<p class="error">{esc(message)}</p>'}
+
+
+@dataclass
+class PendingUpload:
+    """Uploaded files waiting for the user to say what to do about same-named documents."""
+
+    staged: list[Path]
+    conflicts: dict[str, str]  # staged file name → the document an upload of that name would replace
+
+
+@dataclass
+class Session:
+    """One browser tab's state: its conversation, the messages on its page, its uploads."""
+
+    conversation: Conversation | None = None
+    messages: list[dict] = field(default_factory=list)
+    last: Answer | None = None
+    jobs: list[str] = field(default_factory=list)  # its background ingest jobs, newest last
+    pending: PendingUpload | None = None
+    seen: int = -1  # the index generation its library view shows
+
+
+def _report(lines: list[str], when: float | None = None) -> str:
+    """An upload report, stamped with its time (so a user can tell one upload's report from the next)."""
+    stamp = time.strftime("%H:%M:%S", time.localtime(when))
+    return f'<ul class="upload-report"><li class="when">{stamp}</li>' + "".join(lines) + "</ul>"
+
+
+def _date_bound(value: str, label: str) -> str:
+    try:
+        return parse_date_bound((value or "").strip(), label)
+    except AssistantError:
+        raise AssistantError(f"{label}“{value.strip()}”无法识别，请写成 2012 或 2012-06-30 的形式。")
+
+
+def reason_zh(kind: str, detail: dict, english: str = "") -> str:
+    """Why a file cannot be ingested, in Chinese, from ``loading.Unreadable``'s kind and detail."""
+    d = detail or {}
+    if kind == "type":
+        return f"不支持 {d.get('suffix') or '无扩展名'} 文件。可上传：{UPLOAD_FORMATS}。"
+    if kind == "empty":
+        return "文件是空的。"
+    if kind == "size":
+        if d.get("pages"):
+            return f"PDF 共 {d['pages']} 页，超过上限，请拆分后再上传。"
+        return f"文件超过 {d.get('limit', 0) / 1048576:.0f} MB 的上限（或文字过多），请拆分后再上传。"
+    if kind == "no_text":
+        return "文件里没有可读的文字。"
+    if kind == "scanned":
+        return f"这是扫描件（{d.get('pages', '若干')} 页图片，没有文字层），请先做文字识别（OCR）再上传。"
+    if kind == "encrypted":
+        return "文件有密码保护，请去掉密码后再上传。"
+    if kind == "corrupt":
+        return "文件已损坏或格式不对，无法打开，请用原程序另存一份再上传。"
+    if kind == "converter":
+        return (f"服务器上缺少读取 {d.get('suffix', '.doc')} 的转换程序（antiword、catdoc 或 LibreOffice），"
+                "请联系管理员安装，或另存为 .docx 后上传。")
+    if kind == "timeout":
+        return "文件转换超时，请另存为 .docx 或 .txt 后再上传。"
+    if kind == "name":
+        return "文件名不是 UTF-8 编码，请改名后再上传。"
+    if kind == "garbled":
+        return "文件内容无法识别为正常文字（文件可能已损坏，或与扩展名不符），请用原程序打开，另存为 .docx 或 UTF-8 文本后再上传。"
+    if kind in ("binary", "encoding"):
+        return "无法识别为文本（需为 UTF-8、GB18030/GBK 或 Big5 编码的文字），请另存为 UTF-8 文本后再上传。"
+    return f"未导入（{english}）。" if english else "未导入。"
+
+
+class WebApp:
+    def __init__(self, index, llm=None, max_upload_bytes: int | None = None, download_dir: Path | None = None):
+        self.index = index
+        self.llm = llm
+        self.upload_dir = Path(index.dir) / "uploads"
+        self.max_upload_bytes = max_upload_bytes or index.settings.max_file_bytes
+        self.downloads = DownloadDir(Path(download_dir) if download_dir else Path(index.dir) / "exports")
+        self.jobs = JobRunner(index.settings, on_done=self._tidy)
+
+    def close(self) -> None:
+        self.jobs.close()
+        self.downloads.close()
+
+    # --- what the page shows about the index (always the latest committed state: no lock)
+    def _docs(self):
+        self.index.refresh()
+        return self.index.documents()
+
+    def status_html(self) -> str:
+        docs = self._docs()
+        chunks = sum(n for _, n in docs)
+        if self.index.dense:
+            dense = "语义检索：已开启（语义 + 关键词混合检索）"
+            missing = self.index.incomplete()
+            if missing:
+                dense += f"，{len(missing)} 篇文档尚未完成向量化（仅关键词可检索）"
+        else:
+            dense = f"语义检索：未开启，仅关键词检索（{esc(self.index.dense_error or '向量模型不可用')}）"
+        generator = (f"回答方式：大模型 {esc(self.llm.model)}（每条引用都经核对）" if self.llm
+                     else "回答方式：摘录式（逐句引用原文，未配置大模型）")
+        store = (f"Chroma 服务器 {esc(self.index.settings.chroma_url)}" if self.index.remote else "本地 Chroma")
+        parts = [f"文档 {len(docs)} 篇", f"分块 {chunks} 个", f"向量模型：{esc(self.index.settings.model.name)}",
+                 f"向量库：{store}",
+                 dense, generator]
+        running = self.jobs.running()
+        if running:
+            parts.append(f"后台导入中：{sum(len(j.files) for j in running)} 个文件")
+        return '<div class="status">' + " ｜ ".join(parts) + "</div>"
+
+    def org_choices(self) -> list[str]:
+        return sorted({m.org for m, _ in self._docs() if m.org})
+
+    def doc_ids(self) -> list[str]:
+        return [m.doc_id for m, _ in self._docs()]
+
+    def library_rows(self) -> list[list]:
+        docs = self._docs()
+        rows = []
+        for m, n in sorted(docs, key=lambda d: (d[0].date or "0", d[0].doc_id), reverse=True):
+            date = (m.date or "日期不详") + ("（推断）" if m.date_inferred and m.date else "")
+            pages = f"，{len(m.pages) + 1} 页" if m.kind == "pdf" else ""
+            rows.append([m.doc_id, m.title, m.org or "未知单位", date, m.author or "", f"{n}（{m.kind}{pages}）"])
+        return rows
+
+    def generation(self) -> int:
+        return self.index.store.generation()
+
+    def document_html(self, doc_id: str | None) -> str:
+        if not doc_id:
+            return '<div class="viewer empty">选择一篇文档查看清洗后的全文。</div>'
+        self.index.refresh()
+        metas = self.index.store.metas()
+        text = self._text_of(doc_id) if doc_id in metas else None
+        if text is None:
+            return '<div class="viewer empty">这篇文档已不在文档库中。</div>'
+        m = metas[doc_id]
+        head = f"《{esc(m.title)}》 · {esc(m.org or '未知单位')} · {esc(m.date or '日期不详')}"
+        return f'<div class="viewer"><div class="viewer-title">{head}</div><div class="viewer-text">{esc_lines(text)}</div></div>'
+
+    def _text_of(self, doc_id: str) -> str | None:
+        try:
+            return self.index.store.text(doc_id)
+        except Exception:  # noqa: BLE001 - a document removed meanwhile: show the quote alone
+            return None
+
+    # --- the chat
+    def ask(self, question: str, mode_label: str, orgs: list[str] | None, since: str, until: str,
+            session: Session | None) -> Iterator[tuple[list[dict], Session, Answer | None]]:
+        """Yields (messages, session, final answer or None while it is still coming)."""
+        session = session or Session()
+        question = strip_controls(question)
+        if not question:
+            yield list(session.messages), session, None
+            return
+        session.messages = session.messages + [{"role": "user", "content": question_html(question)}]
+        try:
+            limit = self.index.settings.max_question_chars
+            if len(question) > limit:
+                raise AssistantError(f"问题有 {len(question)} 个字，太长了；请控制在 {limit} 字以内。")
+            if not any(ch.isalnum() for ch in question):
+                raise AssistantError("问题里没有文字（只有标点或符号），请输入一个完整的问题。")
+            filters = Filters(orgs=tuple(orgs or ()), since=_date_bound(since, "起始日期"),
+                              until=_date_bound(until, "截止日期"))
+        except AssistantError as exc:
+            session.messages.append(_error(str(exc)))
+            yield list(session.messages), session, None
+            return
+        mode = BY_LABEL.get(mode_label, QA).name
+        conv = session.conversation or Conversation(index=self.index, llm=self.llm)
+        session.conversation = conv
+        session.messages.append({"role": "assistant", "content": streaming_html("正在检索…")})
+        yield list(session.messages), session, None
+
+        partial = ""
+        try:
+            reply = ask(self.index, Request(question=question, mode=mode, filters=filters), conversation=conv,
+                        llm=self.llm)
+            for piece in reply:
+                partial += piece
+                session.messages[-1] = {"role": "assistant", "content": streaming_html(partial)}
+                yield list(session.messages), session, None
+            final = reply.answer()
+        except AssistantError as exc:
+            session.messages[-1] = _error(str(exc))
+            yield list(session.messages), session, None
+            return
+        except Exception:  # noqa: BLE001 - the page says so instead of hanging on 「正在检索…」
+            log.exception("answering %r failed", question)
+            session.messages[-1] = _error(INTERNAL_ERROR)
+            yield list(session.messages), session, None
+            return
+        understood = ""
+        if reply.standalone != reply.question:
+            understood = f'<p class="understood">（理解为：{esc(reply.standalone)}）</p>'
+        session.messages[-1] = {"role": "assistant", "content": understood + answer_html(final, self._text_of)}
+        session.last = final
+        yield list(session.messages), session, final
+
+    def clear(self, session: Session | None) -> Session:
+        session = session or Session()
+        if session.conversation is not None:
+            session.conversation.clear()
+        session.messages, session.last = [], None
+        return session
+
+    def export(self, ans: Answer | None) -> tuple[str | None, str | None]:
+        """(docx path, md path) of an answer, or (None, None) when there is nothing to save. The files
+        live in a folder of their own that is swept an hour later."""
+        if ans is None or ans.refused:
+            return None, None
+
+        folder = self.downloads.new_folder()
+        stem = f"{get(ans.mode).label}-{time.strftime('%Y%m%d-%H%M%S')}"
+        docx, md = str(folder / f"{stem}.docx"), str(folder / f"{stem}.md")
+        export(ans, docx=docx, md=md)
+        return docx, md
+
+    # --- the document library
+    def check_upload(self, path: Path) -> str | None:
+        """Why this uploaded file cannot be ingested (in Chinese), or None when it can. Text files get
+        every check of ``loading.read_file`` here; converted formats are checked by the ingest job."""
+        if path.name.startswith((".", "~$")):
+            return f"{path.name}：文件名不能以“.”或“~$”开头，请改名后再上传。"
+        if bad_name(path):
+            return f"{display(path.name)}：{reason_zh('name', {})}"
+        try:
+            if path.suffix.lower() in CONVERTED_SUFFIXES:
+                size = path.stat().st_size
+                if size == 0:
+                    raise Unreadable("empty", "is empty")
+                if size > self.max_upload_bytes:
+                    raise Unreadable("size", "too large", size=size, limit=self.max_upload_bytes)
+            else:
+                read_file(path, self.max_upload_bytes)
+        except Unreadable as exc:
+            return f"{path.name}：{reason_zh(exc.kind, exc.detail)}"
+        except OSError as exc:
+            return f"{path.name}：无法读取（{exc.strerror or exc}）。"
+        return None
+
+    def upload(self, paths: list[str] | None, session: Session | None = None) -> tuple[str, Session]:
+        """Check uploaded files and stage the good ones. When a staged file would replace a document
+        uploaded before under the same name, ask first (``session.pending``); otherwise start the
+        background ingest at once. Refused files never touch the index."""
+        session = session or Session()
+        paths = [Path(p) for p in (paths or [])]
+        if not paths:
+            return f'<div class="upload-report">请先选择要上传的文件（{UPLOAD_FORMATS}）。</div>', session
+        lines, staged = [], []
+        stage_dir = self.upload_dir / ".staging" / uuid.uuid4().hex[:12]
+        for p in paths:
+            problem = self.check_upload(p)
+            if problem:
+                lines.append(f'<li class="refused">✗ {esc(problem)}</li>')
+                continue
+            stage_dir.mkdir(parents=True, exist_ok=True)
+            dest = stage_dir / free_name(p.name, lambda n: (stage_dir / n).exists())  # 名单.txt, 名单-2.txt
+            shutil.copyfile(p, dest)
+            staged.append(dest)
+        if not staged:
+            return _report(lines), session
+        records = {r.path: r.doc_id for r in self.index.store.records().values()}
+        conflicts = {}
+        for f in staged:
+            target = self.upload_dir / f.name
+            doc_id = records.get(str(target.resolve()))
+            if doc_id and target.is_file() and target.read_bytes() != f.read_bytes():
+                conflicts[f.name] = doc_id
+        if conflicts:
+            session.pending = PendingUpload(staged=staged, conflicts=conflicts)
+            names = "、".join(f"{esc(n)}（将替换文档 {esc(d)}）" for n, d in conflicts.items())
+            lines.append(f'<li class="ask">? 文档库中已有同名的上传文档且内容不同：{names}。'
+                         "请选择“替换原文档”“作为新文档导入”或“取消”。</li>")
+            return _report(lines), session
+        return self._launch(staged, "new", session, lines), session
+
+    def confirm(self, choice: str, session: Session | None) -> tuple[str, Session]:
+        """The user's answer about same-named documents: replace | new | cancel."""
+        session = session or Session()
+        pending, session.pending = session.pending, None
+        if pending is None:
+            return '<div class="upload-report">没有等待确认的上传。</div>', session
+        if choice == "cancel":
+            shutil.rmtree(pending.staged[0].parent, ignore_errors=True)
+            return '<div class="upload-report">已取消，文档库没有任何改动。</div>', session
+        return self._launch(pending.staged, choice, session, []), session
+
+    def _launch(self, staged: list[Path], choice: str, session: Session, lines: list[str]) -> str:
+        """Move staged files into uploads/ (``replace``: over the same-named upload; ``new``: under a
+        free name when the name holds other content) and ingest them in the background."""
+        self.upload_dir.mkdir(parents=True, exist_ok=True)
+        final = []
+        for f in staged:
+            target = self.upload_dir / f.name
+            if target.exists() and choice != "replace" and target.read_bytes() != f.read_bytes():
+                target = self.upload_dir / free_name(f.name, lambda n: (self.upload_dir / n).exists())
+            os.replace(f, target)
+            final.append(target)
+        shutil.rmtree(staged[0].parent, ignore_errors=True)
+        job = self.jobs.start(final)
+        session.jobs.append(job.id)
+        lines.append(f'<li class="ok">… {len(final)} 个文件已开始在后台导入，可以继续提问；导入完成后会在这里报告。</li>')
+        return _report(lines)
+
+    def job_html(self, session: Session | None) -> str:
+        """The progress bar of this tab's latest upload, or its report when it is done."""
+        job = self.jobs.get(session.jobs[-1]) if session and session.jobs else None
+        if job is None:
+            return ""
+        if not job.finished:
+            label = {"read": "读取文档", "embed": "向量化"}.get(job.stage, "准备中")
+            count = f" {job.done}/{job.total}" if job.total else ""
+            pct = round(100 * job.fraction())
+            return (f'<div class="job"><progress max="100" value="{pct}"></progress> {pct}% · {label}{count}'
+                    f"（后台导入 {len(job.files)} 个文件，可以继续提问）</div>")
+        return self._job_report(job)
+
+    def _job_report(self, job) -> str:
+        if job.report is None:
+            return _report(['<li class="refused">✗ 导入失败（详细原因已写入服务端日志），'
+                            "文档库中原有的文档不受影响。</li>"], job.finished_at)
+        r = job.report
+        counts = {m.doc_id: n for m, n in self._docs()}
+        renamed = {x["doc_id"]: x for x in r["renamed"]}
+        lines = []
+        for doc_id in r["added"]:
+            note = ""
+            if doc_id in renamed:
+                note = f"（文件名与已有文档 {esc(renamed[doc_id]['taken_by'])} 相同，已作为新文档导入，不影响原文档）"
+            lines.append(f'<li class="ok">✓ {esc(doc_id)}：已导入，{counts.get(doc_id, 0)} 个分块{note}。</li>')
+        for doc_id in r["updated"]:
+            lines.append(f'<li class="ok">✓ {esc(doc_id)}：已替换为新内容，{counts.get(doc_id, 0)} 个分块。</li>')
+        for doc_id in r["unchanged"]:
+            lines.append(f'<li class="ok">✓ {esc(doc_id)}：与库中文档相同，未重复导入。</li>')
+        for d in r["duplicates"]:
+            lines.append(f'<li class="ok">✓ {esc(d["name"])}：内容与文档库中的 {esc(d["of"])} 相同，未重复导入。</li>')
+        for sk in r["skipped"]:
+            lines.append(f'<li class="refused">✗ {esc(sk["name"])}：{esc(reason_zh(sk["kind"], sk["detail"], sk["reason"]))}</li>')
+        return _report(lines, job.finished_at)
+
+    def _tidy(self, job) -> None:
+        """When a job ends: uploads it refused, or that repeat a document, are not kept."""
+        if job.report is None:
+            return
+        kept = {r.path for r in self.index.store.records().values()}
+        for item in job.report["skipped"] + job.report["duplicates"]:
+            f = Path(item["path"])
+            if f.resolve().parent == self.upload_dir.resolve() and str(f.resolve()) not in kept:
+                f.unlink(missing_ok=True)
+
+    def resume_uploads(self) -> int:
+        """Uploads whose ingest never committed (the server or its job was stopped): ingest them
+        now, in the background. Returns how many."""
+        if not self.upload_dir.is_dir():
+            return 0
+        done = {(r.path, r.content_hash) for r in self.index.store.records().values()}
+
+        pending = [f for f in sorted(self.upload_dir.iterdir()) if f.is_file() and not f.name.startswith(".")
+                   and (str(f.resolve()), content_hash(f.read_bytes().hex())) not in done]
+        if pending:
+            self.jobs.start(pending)
+        return len(pending)
+
+    def remove(self, doc_id: str | None) -> str:
+        if not doc_id:
+            return '<div class="upload-report">请先在下拉框中选择要删除的文档。</div>'
+        record = self.index.store.records().get(doc_id)
+        try:
+            n = self.index.remove(doc_id)
+        except AssistantError:
+            return f'<div class="upload-report">文档库中没有 {esc(doc_id)}，可能已被删除。</div>'
+        stored = Path(record.path) if record and record.path else None
+        if stored and stored.parent == self.upload_dir.resolve() and stored.is_file():
+            stored.unlink()  # the uploaded copy goes too; files ingested from elsewhere are not touched
+        return (f'<div class="upload-report">已删除 {esc(doc_id)}（{n} 个分块），'
+                "它不会再出现在任何回答中。</div>")
+
+
+# --------------------------------------------------------------------------------------- the page
+
+CSS = """
+.status {font-size: 0.9em; color: var(--body-text-color-subdued); padding: 4px 0;}
+.answer p {margin: 0.2em 0;}
+a.cite {text-decoration: none; font-size: 0.8em; vertical-align: super; padding: 0 1px; cursor: pointer;}
+.sources {margin-top: 0.8em; border-top: 1px solid var(--border-color-primary); padding-top: 0.4em;}
+.sources-title {font-size: 0.85em; color: var(--body-text-color-subdued);}
+details.src, details.nearest {margin: 0.3em 0; font-size: 0.92em;}
+details.src summary {cursor: pointer;}
+details.src.flash {outline: 2px solid #d97706; border-radius: 4px; transition: outline 0.3s;}
+.passage {padding: 0.4em 0.6em; margin: 0.3em 0; border-left: 3px solid var(--border-color-primary);}
+.passage mark {background: #fde68a; color: inherit; padding: 0 2px;}
+.src-meta {font-size: 0.8em; color: var(--body-text-color-subdued);}
+.refused {font-weight: bold;}
+.related {color: var(--body-text-color-subdued);}
+.short-answer {font-size: 1.1em; font-weight: bold;}
+.passage mark strong.answer-span {background: #f59e0b; font-weight: bold;}
+.error {color: #b91c1c;}
+.notice, .unsupported {color: #b45309; font-size: 0.9em;}
+.routed {color: #1d4ed8; font-size: 0.9em;}
+.understood {color: var(--body-text-color-subdued); font-size: 0.9em;}
+table.precedents {border-collapse: collapse; width: 100%;}
+table.precedents th, table.precedents td {border: 1px solid var(--border-color-primary); padding: 4px 6px; vertical-align: top;}
+table.precedents td:nth-child(1) {min-width: 6em;}
+table.precedents td:nth-child(2), table.precedents td:nth-child(4) {white-space: nowrap;}
+.streaming .cursor {animation: blink 1s steps(2) infinite;}
+@keyframes blink {50% {opacity: 0;}}
+.upload-report {list-style: none; padding-left: 0;}
+.upload-report .refused {color: #b91c1c; font-weight: normal;}
+.viewer-title {font-weight: bold; margin-bottom: 0.5em;}
+.viewer-text {max-height: 480px; overflow-y: auto; line-height: 1.7;}
+"""
+
+# Clicking a marker opens the matching source under the same answer, scrolls to it and flashes it.
+JS = """
+() => {
+  document.addEventListener('click', (e) => {
+    const a = e.target.closest ? e.target.closest('a.cite') : null;
+    if (!a) return;
+    e.preventDefault();
+    const m = /cite-(\\d+)/.exec(a.className);
+    const msg = a.closest('.message-content') || document;
+    const d = m && msg.querySelector('details.src-' + m[1]);
+    if (!d) return;
+    d.open = true;
+    d.scrollIntoView({block: 'nearest', behavior: 'smooth'});
+    d.classList.remove('flash'); void d.offsetWidth; d.classList.add('flash');
+  });
+}
+"""
+
+
+def build_ui(app: WebApp):
+    """The page. Nothing about the library is in the page as built (with a login, Gradio serves the
+    page and its API description before login): every list and table is filled by ``demo.load`` and
+    the timer, which need a login; and every event is private (no API description at all)."""
+    import gradio as gr
+
+    private = {"api_visibility": "private"}
+
+    def hidden():
+        return gr.update(value=None, visible=False), gr.update(value=None, visible=False)
+
+    def on_ask(question, mode_label, orgs, since, until, session):
+        final = None
+        for messages, session, final in app.ask(question, mode_label, orgs, since, until, session):
+            yield messages, session, "", *hidden()
+        docx, md = app.export(final)
+        if docx:
+            yield (session.messages, session, "", gr.update(value=docx, visible=True),
+                   gr.update(value=md, visible=True))
+
+    def on_clear(session):
+        session = app.clear(session)
+        return [], session, *hidden()
+
+    def library(session):
+        """Everything on the page that shows the library, as of now."""
+        session = session or Session()
+        session.seen = app.generation()
+        ids = app.doc_ids()
+        return (app.library_rows(), gr.update(choices=app.org_choices()), gr.update(choices=ids),
+                gr.update(choices=ids), app.status_html(), session)
+
+    def on_upload(paths, session):
+        report, session = app.upload(paths, session)
+        asking = session.pending is not None
+        return report, session, None, gr.update(visible=asking), app.job_html(session)
+
+    def on_confirm(choice):
+        def run(session):
+            report, session = app.confirm(choice, session)
+            return report, session, gr.update(visible=False), app.job_html(session)
+        return run
+
+    def on_remove(doc_id, session):
+        return app.remove(doc_id), *library(session)
+
+    def on_tick(session):
+        """Every few seconds: this tab's upload progress, and the library when anyone changed it."""
+        session = session or Session()
+        job = app.job_html(session)
+        if app.generation() == session.seen:  # the status line still changes as background imports end
+            return (job, *(gr.skip() for _ in range(4)), app.status_html(), session)
+        return (job, *library(session))
+
+    with gr.Blocks(title="党建知识助手", delete_cache=(1800, 3600)) as demo:
+        session = gr.State(None)
+        gr.HTML("<h2 style='margin:0'>党建知识助手</h2>")
+        status = gr.HTML("", elem_id="status")
+        with gr.Tabs():
+            with gr.Tab("问答", id="chat"):
+                with gr.Row():
+                    with gr.Column(scale=3):
+                        mode = gr.Radio(list(BY_LABEL), value=QA.label, label="功能", elem_id="mode")
+                        chatbot = gr.Chatbot(elem_id="chatbot", height=620, label="对话", latex_delimiters=[],
+                                             feedback_options=None, buttons=[],
+                                             placeholder="输入问题，例如：哈焊所各支部一共申报了多少个争创“党员创新示范岗”小组？"
+                                                         "<br>每句回答都标有 [n]，点击即可查看原文出处。")
+                        with gr.Row():
+                            box = gr.Textbox(placeholder="在这里输入问题，回车发送", show_label=False, scale=6,
+                                             elem_id="question", max_lines=4)
+                            send = gr.Button("发送", variant="primary", scale=1, elem_id="send")
+                            clear = gr.Button("清空对话", scale=1, elem_id="clear")
+                        with gr.Row():
+                            docx_btn = gr.DownloadButton("下载 Word（.docx）", visible=False, elem_id="download-docx")
+                            md_btn = gr.DownloadButton("下载 Markdown（.md）", visible=False, elem_id="download-md")
+                        gr.Examples(EXAMPLES, inputs=[box], label="示例问题")
+                    with gr.Column(scale=1):
+                        gr.HTML("<b>筛选</b>")
+                        orgs = gr.Dropdown([], multiselect=True, label="单位（可多选）", elem_id="orgs")
+                        since = gr.Textbox(label="起始日期", placeholder="如 2010 或 2012-06-30", elem_id="since")
+                        until = gr.Textbox(label="截止日期", placeholder="如 2016-12-31", elem_id="until")
+                        gr.HTML("<div class='status'>问答：逐句引用原文回答；起草发言要点：3–7 条要点，可下载 Word；"
+                                "查找先例做法：列出各单位的相关做法。追问（如“那兰州化物所呢？”）会结合上文理解。</div>")
+            with gr.Tab("文档库", id="library"):
+                table = gr.Dataframe([], headers=LIBRARY_HEADERS, interactive=False, wrap=True,
+                                     elem_id="library", column_widths=["20%", "36%", "16%", "11%", "7%", "10%"])
+                with gr.Row():
+                    with gr.Column():
+                        files = gr.File(label=f"上传文档：{UPLOAD_FORMATS}，单个不超过 {app.max_upload_bytes // 1048576} MB",
+                                        file_count="multiple", type="filepath", elem_id="upload")
+                        upload_btn = gr.Button("导入所选文件", variant="primary", elem_id="upload-btn")
+                    with gr.Column():
+                        remove_pick = gr.Dropdown([], value=None, label="删除文档", elem_id="remove-pick")
+                        remove_btn = gr.Button("删除所选文档", variant="stop", elem_id="remove-btn")
+                report = gr.HTML(elem_id="library-report")
+                with gr.Row(visible=False, elem_id="confirm") as confirm_row:
+                    replace_btn = gr.Button("替换原文档", variant="stop", elem_id="confirm-replace")
+                    new_btn = gr.Button("作为新文档导入", variant="primary", elem_id="confirm-new")
+                    cancel_btn = gr.Button("取消", elem_id="confirm-cancel")
+                job = gr.HTML(elem_id="job")
+                view_pick = gr.Dropdown([], value=None, label="查看全文", elem_id="view-pick")
+                viewer = gr.HTML(app.document_html(None), elem_id="viewer")
+        timer = gr.Timer(2.0)
+
+        lib_outputs = [table, orgs, remove_pick, view_pick, status, session]
+        ask_outputs = [chatbot, session, box, docx_btn, md_btn]
+        ask_inputs = [box, mode, orgs, since, until, session]
+        # Enter and the button share one queue: at most four answers at a time in all.
+        box.submit(on_ask, ask_inputs, ask_outputs, concurrency_id="ask", **private)
+        send.click(on_ask, ask_inputs, ask_outputs, concurrency_id="ask", **private)
+        clear.click(on_clear, [session], [chatbot, session, docx_btn, md_btn], **private)
+        chatbot.clear(on_clear, [session], [chatbot, session, docx_btn, md_btn], **private)  # the chat's own 🗑
+        upload_btn.click(on_upload, [files, session], [report, session, files, confirm_row, job], **private)
+        for btn, choice in ((replace_btn, "replace"), (new_btn, "new"), (cancel_btn, "cancel")):
+            btn.click(on_confirm(choice), [session], [report, session, confirm_row, job], **private)
+        remove_btn.click(on_remove, [remove_pick, session], [report, *lib_outputs], **private)
+        view_pick.change(app.document_html, [view_pick], [viewer], **private)
+        timer.tick(on_tick, [session], [job, *lib_outputs], show_progress="hidden", **private)
+        demo.load(library, [session], lib_outputs, **private)
+    return demo
+
+
+def parse_auth(value: str) -> tuple[str, str] | None:
+    if not value:
+        return None
+    user, sep, password = value.partition(":")
+    if not sep or not user or not password:
+        raise AssistantError("ASSISTANT_AUTH must look like user:password (both non-empty)")
+    return user, password
+
+
+def check_port(host: str, port: int) -> None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as s:
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            if exc.errno == 98 or "in use" in str(exc):
+                raise AssistantError(f"port {port} on {host} is in use; choose another with --port")
+            raise AssistantError(f"cannot listen on {host}:{port} ({exc.strerror or exc}); check --host")
+
+
+def prepare_index(settings, seeds: Path | None, out=sys.stderr):
+    """Open the index; when it holds no documents, ingest ``seeds`` first (progress on ``out``);
+    then load the model and warm it up, so the first question is answered at full speed."""
+
+    index = Index.open(settings, create=True)
+    if not index.documents():
+        if seeds is not None and seeds.is_dir():
+            print(f"The index at {index.dir}/ is empty: ingesting {seeds}/ first …", file=out, flush=True)
+            update, close = progress_bar()
+            try:
+                report = index.ingest([seeds], progress=update)
+            finally:
+                close()
+            print(f"ingested {report.total_docs} documents, {report.total_chunks} chunks "
+                  f"in {report.seconds:.1f} s", file=out, flush=True)
+        else:
+            print(f"The index is empty and {seeds}/ does not exist: upload documents in the 文档库 tab.",
+                  file=out, flush=True)
+    index.ensure_synced()
+    if index.dense:
+        index.embedder.embed_query("预热")
+        warm_router(index.embedder)  # the labelled requests embedded now, not in a user's first question
+    else:
+        print(f"warning: dense retrieval is off ({index.dense_error}); keyword retrieval only", file=out)
+    return index
+
+
+def serve(settings, host: str = "127.0.0.1", port: int = 7860, share: bool = False, seeds: Path | None = None,
+          llm=None, auth: tuple[str, str] | None = None, ready: Callable[[str], None] | None = None) -> None:
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no calls home from the server
+    # uvicorn (which Gradio starts with its defaults) believes X-Forwarded-For from the addresses in
+    # FORWARDED_ALLOW_IPS, 127.0.0.1 and ::1 unless set: any local process, or a client's forged header
+    # passed on by a proxy that does not overwrite it, could then pose as any address and slip past the
+    # login throttle. Only the proxies the administrator names are believed; none by default.
+    os.environ["FORWARDED_ALLOW_IPS"] = ",".join(settings.proxy_list)
+    t0 = time.perf_counter()
+    check_port(host, port)  # before the slow start, not after it
+    index = prepare_index(settings, seeds)
+    import gradio as gr
+
+    if llm is not None:
+        chat_model(llm, streaming=True)  # import the client now, not on the first question (nothing is sent)
+    app = WebApp(index, llm=llm)
+    resumed = app.resume_uploads()
+    if resumed:
+        print(f"resuming {resumed} uploaded file(s) whose ingest did not finish (in the background)", flush=True)
+    demo = build_ui(app)
+    if host not in ("127.0.0.1", "localhost", "::1") and auth is None:
+        print("warning: listening beyond this machine with no login; set ASSISTANT_AUTH=user:password",
+              file=sys.stderr)
+    if share:
+        print("warning: --share publishes the page and every indexed document on a public link", file=sys.stderr)
+    theme = gr.themes.Soft(font=["PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "sans-serif"],
+                           font_mono=["Menlo", "Consolas", "monospace"])  # local fonts: nothing fetched
+    try:
+        demo.queue(default_concurrency_limit=4)
+        demo.launch(server_name=host, server_port=port, share=share, auth=auth,
+                    auth_message="党建知识助手：请登录（连续输错 5 次后需等待几分钟再试）", prevent_thread_lock=True, quiet=True, ssr_mode=False,
+                    show_error=False, footer_links=[], max_file_size=4 * app.max_upload_bytes,
+                    app_kwargs={"middleware": [Middleware(SecurityHeaders), Middleware(LoginThrottle),
+                                                       Middleware(UploadNames)]},
+                    theme=theme, css=CSS, js=JS)
+    except OSError:
+        raise AssistantError(f"port {port} on {host} is in use; choose another with --port")
+    url = f"http://{'[' + host + ']' if ':' in host else host}:{demo.server_port}/"
+    print(f"党建知识助手 is ready at {url} ({time.perf_counter() - t0:.1f} s after start; Ctrl+C stops it)",
+          flush=True)
+    if ready:
+        ready(url)
+
+    def stop(signum, frame):  # SIGTERM (kill, systemd, docker stop) ends the server like Ctrl+C does
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        demo.block_thread()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        demo.close()
+        app.close()
+        index.close()
