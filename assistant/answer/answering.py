@@ -43,6 +43,16 @@ from .retrieval import Filters, metadata_intent, multi_report, per_doc_cap, retr
 
 REFUSAL = "文档中没有找到相关信息"
 SUPPORT_THRESHOLD = 0.2  # calibrated on the dev set: answerable questions score ≥ 0.27
+# Set by hand against the dev, near-miss and own sets (bench/eval_answers.py; bench/golden.py records what they
+# give), not swept: what a sentence needs, relative to the best sentence's support, to be …
+GOOD_SHARE = 0.7  # … one of those that support the question well (refusal_reason)
+QUOTE_SHARE = 0.85  # … quoted beside the best one
+SPREAD_QUOTE_SHARE = 0.6  # … quoted beside it from a report not yet quoted, for a question spanning reports
+BONUS_AMONG = 0.5  # … considered for the answer-type bonus
+# Added to a sentence's support when it holds what the question asks for (answer_type_bonus, select):
+BYLINE_BONUS = 0.3  # a byline, for 谁写的 / 哪天发布
+TYPE_BONUS = 0.15  # a person's name for 谁, a date for 何时, the noun 「哪…」 asks instances of
+QUANTITY_BONUS = 0.15  # the quantity asked for (几名, 多少个) with its unit
 ANSWERING_FLOOR = 0.5  # a sentence that states what is asked may answer with half the best sentence's support
 # A place the question names may stand earlier in the sentence's paragraph, up to this many characters
 # before it: about two sentences of these reports (the seeds' 366 sentences: median 40 characters, mean
@@ -93,13 +103,13 @@ def answer_type_bonus(q: "Question", sentence: str) -> float:
     """Prefer sentences that hold the kind of thing asked for: a byline for 谁写的/哪天发布,
     a name for 谁, a date for 何时, the noun 「哪两个重大节点」 asks instances of."""
     if q.about_report and _BYLINE.search(sentence):
-        return 0.3
+        return BYLINE_BONUS
     if q.asks_who and has_person_name(sentence):
-        return 0.15
+        return TYPE_BONUS
     if q.asks_when and _DATE_IN.search(fold(sentence)):
-        return 0.15
+        return TYPE_BONUS
     if q.needs.asked and q.needs.asked in sentence:  # 「哪两个重大节点」: 「…两个重大节点展开」
-        return 0.15
+        return TYPE_BONUS
     return 0.0
 
 
@@ -289,7 +299,7 @@ def score_sentences(index: Index, q: Question, hits: list[Hit]) -> list[Scored]:
     # bylines score low on support by nature, so for questions about a report every one is looked at.
     best = max((x.support for x in out), default=0.0)
     for x in out:
-        if x.support >= 0.5 * best or q.about_report:
+        if x.support >= BONUS_AMONG * best or q.about_report:
             x.bonus = answer_type_bonus(q, fold(x.text).lower())
     return out
 
@@ -357,7 +367,7 @@ def refusal_reason(index: Index, q: Question, hits: list[Hit], scored: list[Scor
             if len(w) >= 3 and w not in TASK_WORDS and not _known(index, w):
                 return f"「{w}」 appears nowhere in the index"
     # Sentences that support the question well (a byline counts for questions about a report).
-    good = [s for s in scored if s.support + (s.bonus if _BYLINE.search(s.text) else 0.0) >= 0.7 * best]
+    good = [s for s in scored if s.support + (s.bonus if _BYLINE.search(s.text) else 0.0) >= GOOD_SHARE * best]
     if strict and (not q.spread or q.needs.constraints() != Needs()):
         # A sentence that states what is asked may support the question less well than the best one
         # (a question spanning reports: only the period, year or grade it names is asked of them).
@@ -782,7 +792,8 @@ def prepare(index: Index, question: str, k: int, filters: Filters, mode: str, ma
 def select(q: Question, scored: list[Scored]) -> list[Scored]:
     """The best sentences: up to three, close in support to the best one; for questions that span
     reports a sentence from a report not yet quoted gets in more easily."""
-    ranked = sorted(scored, key=lambda s: (-(s.support + s.bonus + (0.15 if s.has_quantity else 0.0)), -s.hit.score))
+    ranked = sorted(scored, key=lambda s: (-(s.support + s.bonus + (QUANTITY_BONUS if s.has_quantity else 0.0)),
+                                           -s.hit.score))
     best = ranked[0].support
     picked: list[Scored] = []
     seen: set[tuple[str, int]] = set()
@@ -793,7 +804,7 @@ def select(q: Question, scored: list[Scored]) -> list[Scored]:
         key = (s.hit.chunk.doc_id, s.start)
         if key in seen:
             continue
-        floor = 0.6 * best if q.spread and s.hit.chunk.doc_id not in docs_used else 0.85 * best
+        floor = (SPREAD_QUOTE_SHARE if q.spread and s.hit.chunk.doc_id not in docs_used else QUOTE_SHARE) * best
         if picked and s.support < floor:
             continue
         if q.kind and not picked and not s.has_quantity:

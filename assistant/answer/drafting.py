@@ -17,6 +17,9 @@ from .retrieval import Filters
 MIN_POINTS, MAX_POINTS = 3, 7
 BREADTH = 12  # chunks retrieved for talking points
 PER_DOC = 3  # chunks per report among them
+# A sentence a talking point may draw on reaches this share of the best sentence's support (set by hand with the
+# talking-point items of the dev set, bench/eval_modes.py, gold share 1.0; not swept).
+POINT_SHARE = 0.45
 _MARKER = re.compile(r"^(?:[一二三四五六七八九十]{1,3}\s*、|[（(][一二三四五六七八九十\d]{1,3}[）)]|\d{1,2}\s*[、.．]|"
                      r"[一二三四五六七八九十][是要]|第[一二三四五六七八九十]{1,3}[，,、]?)\s*")
 # A report's own head: title, dateline, byline — never a talking point.
@@ -94,7 +97,7 @@ def draft_points(index: Index, question: str, k: int = BREADTH, filters: Filters
     if result.reason:
         return result
     best = max(s.support for s in scored)
-    pool = sorted((s for s in scored if s.support >= max(SUPPORT_THRESHOLD, 0.45 * best) and len(s.text) >= 8
+    pool = sorted((s for s in scored if s.support >= max(SUPPORT_THRESHOLD, POINT_SHARE * best) and len(s.text) >= 8
                    and not _HEAD_LINE.match(s.text) and s.start > 0),
                   key=lambda s: (-s.support, -s.hit.score))
     chosen: list[Scored] = []
