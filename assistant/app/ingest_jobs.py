@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -22,6 +23,8 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from ..core.errors import AssistantError
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +58,7 @@ def child_env(settings) -> dict:
         "ASSISTANT_EMBED_MODEL": settings.model.name,
         "ASSISTANT_EMBED_BACKEND": settings.model.backend,
         "ASSISTANT_CHROMA_URL": settings.chroma_url,
+        "ASSISTANT_DATABASE_URL": settings.database_url.get_secret_value(),
         "ASSISTANT_CHROMA_COLLECTION": settings.chroma_collection,
         "ASSISTANT_QUERY_PROMPT": settings.model.query_prompt,
         "ASSISTANT_PASSAGE_PROMPT": settings.model.passage_prompt,
@@ -67,11 +71,16 @@ def child_env(settings) -> dict:
     return env
 
 
+PUBLISH_EVERY = 0.5  # seconds between progress records in a shared store (and at every stage change)
+
+
 class JobRunner:
-    def __init__(self, settings, nice: int = 10, on_done=None):
+    def __init__(self, settings, nice: int = 10, on_done=None, store=None):
         self.settings = settings
         self.nice = nice
         self.on_done = on_done  # called with each job when it has finished
+        self.store = store  # a shared store (PgStore): every server's jobs and their progress are recorded there
+        self.server = f"{socket.gethostname()}:{os.getpid()}"
         self._jobs: dict[str, IngestJob] = {}
         self._procs: dict[str, subprocess.Popen] = {}
         self._lock = threading.Lock()
@@ -87,10 +96,25 @@ class JobRunner:
         with self._lock:
             self._jobs[job.id] = job
             self._procs[job.id] = proc
+        self._publish(job)
         threading.Thread(target=self._follow, args=(job, proc, errors), daemon=True, name=f"ingest-{job.id}").start()
         return job
 
+    def _publish(self, job: IngestJob) -> None:
+        """Record the job's state in the shared store, if there is one (a failure is logged, not raised:
+        the upload goes on)."""
+        if self.store is None:
+            return
+        try:
+            self.store.put_job({"id": job.id, "server": self.server, "files": [f.name for f in job.files],
+                                "stage": job.stage, "done": job.done, "total": job.total, "report": job.report,
+                                "error": job.error, "finished": job.finished, "started": job.started,
+                                "finished_at": job.finished_at})
+        except AssistantError as exc:
+            log.info("ingest job %s not recorded in the shared store: %s", job.id, exc)
+
     def _follow(self, job: IngestJob, proc: subprocess.Popen, errors) -> None:
+        published = time.monotonic()
         for line in proc.stdout:
             try:
                 msg = json.loads(line)
@@ -99,7 +123,11 @@ class JobRunner:
             if "report" in msg:
                 job.report = msg["report"]
             elif "stage" in msg:
+                changed = msg["stage"] != job.stage
                 job.stage, job.done, job.total = msg["stage"], msg["done"], msg["total"]
+                if changed or time.monotonic() - published >= PUBLISH_EVERY:
+                    self._publish(job)
+                    published = time.monotonic()
         rc = proc.wait()
         errors.seek(0)
         tail = [ln for ln in errors.read().decode("utf-8", "replace").splitlines() if ln.strip()]
@@ -114,6 +142,7 @@ class JobRunner:
             except Exception:  # noqa: BLE001 - tidying up must not lose the job's report
                 log.exception("after ingest job %s", job.id)
         job.stage, job.finished = "done", True
+        self._publish(job)
         with self._lock:
             self._procs.pop(job.id, None)
 

@@ -33,6 +33,7 @@ from ..core.errors import AssistantError, Unreadable
 from ..core.schema import Answer, content_hash
 from ..ingest.loading import CONVERTED_SUFFIXES, bad_name, display, free_name, read_file
 from ..storage.library import Index
+from ..storage.pg_store import StoreUnavailable, where
 from .console import progress_bar
 from .downloads import DownloadDir
 from .export import export
@@ -51,6 +52,7 @@ EXAMPLES = [
     "有哪些单位组织过党建知识竞赛？",
 ]
 INTERNAL_ERROR = "出错了：这个问题没能回答（详细原因已写入服务端日志）。请换个问法再试，或联系管理员。"
+STORE_DOWN = "文档库服务器（PostgreSQL）暂时连接不上：请稍后再试。已导入的文档不会丢失。"
 
 
 def _error(message: str) -> dict:
@@ -130,7 +132,9 @@ class WebApp:
         self.upload_dir = Path(index.dir) / "uploads"
         self.max_upload_bytes = max_upload_bytes or index.settings.max_file_bytes
         self.downloads = DownloadDir(Path(download_dir) if download_dir else Path(index.dir) / "exports")
-        self.jobs = JobRunner(index.settings, on_done=self._tidy)
+        self.jobs = JobRunner(index.settings, on_done=self._tidy, store=index.store if index.store.shared else None)
+        self._last_docs: list = []
+        self.store_down = ""  # why the shared store's server cannot be reached, while it cannot
 
     def close(self) -> None:
         self.jobs.close()
@@ -138,15 +142,22 @@ class WebApp:
 
     # --- what the page shows about the index (always the latest committed state: no lock)
     def _docs(self):
-        self.index.refresh()
-        return self.index.documents()
+        """The documents, or — while the shared store's server cannot be reached — the last ones seen."""
+        try:
+            self.index.refresh()
+            self._last_docs = self.index.documents()
+            self.store_down = ""
+        except StoreUnavailable as exc:
+            log.warning("%s", exc)
+            self.store_down = str(exc)
+        return self._last_docs
 
     def status_html(self) -> str:
         docs = self._docs()
         chunks = sum(n for _, n in docs)
         if self.index.dense:
             dense = "语义检索：已开启（语义 + 关键词混合检索）"
-            missing = self.index.incomplete()
+            missing = self.index.incomplete() if not self.store_down else []
             if missing:
                 dense += f"，{len(missing)} 篇文档尚未完成向量化（仅关键词可检索）"
         else:
@@ -157,6 +168,10 @@ class WebApp:
         parts = [f"文档 {len(docs)} 篇", f"分块 {chunks} 个", f"向量模型：{esc(self.index.settings.model.name)}",
                  f"向量库：{store}",
                  dense, generator]
+        if self.index.store.shared:
+            parts.insert(2, f"文档库：PostgreSQL 服务器 {esc(where(self.index.settings.database_url.get_secret_value()))}")
+        if self.store_down:
+            parts.insert(0, f'<b class="warn">{STORE_DOWN}</b>')
         running = self.jobs.running()
         if running:
             parts.append(f"后台导入中：{sum(len(j.files) for j in running)} 个文件")
@@ -235,6 +250,11 @@ class WebApp:
                 session.messages[-1] = {"role": "assistant", "content": streaming_html(partial)}
                 yield list(session.messages), session, None
             final = reply.answer()
+        except StoreUnavailable as exc:
+            log.warning("%s", exc)
+            session.messages[-1] = _error(STORE_DOWN)
+            yield list(session.messages), session, None
+            return
         except AssistantError as exc:
             session.messages[-1] = _error(str(exc))
             yield list(session.messages), session, None

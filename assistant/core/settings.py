@@ -101,6 +101,10 @@ class Settings(BaseSettings):
     candidates: int = 30  # dense top-N and BM25 top-N before fusion (at least 3 × k)
     chroma_url: str = ""  # a Chroma server (http://host:port) holding the vectors instead of index/chroma/
     chroma_collection: str = "chunks"  # the collection; give each index its own when several share a server
+    # A PostgreSQL server (postgresql://user:password@host:port/db) holding the documents, chunks, generation
+    # counter, question log and ingest jobs instead of index/store.sqlite3: several page servers on several
+    # machines share one library (with the vectors on a Chroma server, chroma_url).
+    database_url: SecretStr = SecretStr("")
     max_per_doc: int = 2  # diversity cap inside the top k (relaxed when too few documents match)
     max_question_chars: int = 500
     max_file_bytes: int = 20 * 1024 * 1024
@@ -130,6 +134,13 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(f"ASSISTANT_TRUSTED_PROXIES: {item!r} is not an IP address or network; list the "
                                  "reverse proxies' addresses, e.g. 127.0.0.1 or 10.0.0.0/24, comma-separated") from None
+        url = self.database_url.get_secret_value()
+        if url and not url.startswith(("postgresql://", "postgres://")):
+            raise ValueError("ASSISTANT_DATABASE_URL must be a PostgreSQL URL, postgresql://user:password@host:5432/db "
+                             "(or empty, for the local store under the index directory)")
+        if url and not self.chroma_url:
+            raise ValueError("ASSISTANT_DATABASE_URL needs ASSISTANT_CHROMA_URL too: servers that share the documents "
+                             "must share their vectors (start `chroma run` and set ASSISTANT_CHROMA_URL=http://host:port)")
         if bool(self.llm_base_url) != bool(self.llm_model):
             raise ValueError("set both ASSISTANT_LLM_BASE_URL and ASSISTANT_LLM_MODEL (or neither, for extractive "
                              "answers)")

@@ -23,7 +23,6 @@ does not see another process's writes).
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import re
@@ -31,7 +30,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
@@ -47,13 +46,17 @@ from ..ingest.loading import Skipped, discover, free_name, read_file
 from .answer_log import AnswerLog
 from .embedding import EmbedderUnavailable, load_embedder
 from .keyword import KeywordIndex, fingerprint
-from .store import DocRecord, DocStore, date_ord, date_span  # noqa: F401 - date_ord is imported from here
+from .pg_store import PgAnswerLog, PgStore
+from .store import DocRecord, DocStore, date_ord, date_span, file_lock  # noqa: F401 - date_ord is imported from here
 
 log = logging.getLogger(__name__)
 
 PIPELINE_VERSION = "6"  # bump when cleaning/chunking changes so every file is re-ingested
 KEYWORD_SAVE_EVERY = 3.0  # seconds: during a long ingest BM25 is rebuilt at most this often …
 KEYWORD_SAVE_FACTOR = 10  # … and at most every 10× its last rebuild time (≤ 10 % of the ingest)
+# A reader of a shared store (PostgreSQL) rebuilds its keyword index from the store at most this often, so a
+# document committed on another machine is found by keyword within about a second (the issue's bar is 2 s).
+READER_REBUILD_EVERY = 1.0
 UPSERT_BATCH = 4000  # Chroma refuses batches above ~5,400
 EMBED_GROUP = 128  # texts per encode call (a file's texts are sorted by length first); progress after each
 CHROMA_OPEN_TRIES = 20
@@ -200,7 +203,8 @@ class Index:
     def __init__(self, settings: Settings, embedder=None):
         self.settings = settings
         self.dir = Path(settings.index_dir)
-        self.store = DocStore(self.dir / "store.sqlite3")
+        url = settings.database_url.get_secret_value()
+        self.store = PgStore(url) if url else DocStore(self.dir / "store.sqlite3")
         self.keyword = KeywordIndex(self.dir / "keyword")
         self._embedder = embedder
         self._embedder_tried = embedder is not None
@@ -214,16 +218,19 @@ class Index:
         self._keyword_build_s = 0.0
         self.vectors_set_aside: Path | None = None  # where damaged Chroma files went (``_vector_ids``)
 
-        self.answer_log = AnswerLog(self.dir / "answers.jsonl", max_bytes=settings.log_max_bytes,
-                                    backups=settings.log_backups, enabled=settings.log_answers)
+        self.answer_log = PgAnswerLog(self.store, settings.log_answers) if self.store.shared else \
+            AnswerLog(self.dir / "answers.jsonl", max_bytes=settings.log_max_bytes, backups=settings.log_backups,
+                      enabled=settings.log_answers)
 
     @classmethod
     def open(cls, settings: Settings, embedder=None, create: bool = False) -> "Index":
         db = Path(settings.index_dir) / "store.sqlite3"
-        if not create and not db.exists():
+        if not create and not db.exists() and not settings.database_url.get_secret_value():
             raise AssistantError(f"No index at {settings.index_dir}/ yet: run `assistant ingest` first.")
         try:
             return cls(settings, embedder)
+        except AssistantError:
+            raise
         except Exception as exc:  # sqlite/permission problems
             raise AssistantError(f"Cannot open the index at {settings.index_dir}/ ({exc}); check the path and permissions.")
 
@@ -326,8 +333,16 @@ class Index:
         return True
 
     def _keyword_saved_since(self) -> bool:
-        """The keyword index we loaded was behind the store, and a newer one has been saved since."""
-        return self._keyword_lags and self.keyword.changed_on_disk()
+        """The keyword index we loaded was behind the store, and a newer one has been saved since (or,
+        for a shared store, this process may rebuild it again)."""
+        return self._keyword_lags and (self.keyword.changed_on_disk() or (self.store.shared and self._may_rebuild()))
+
+    def _may_rebuild(self) -> bool:
+        """A reader of a shared store rebuilds the keyword index from it at most every
+        READER_REBUILD_EVERY seconds, or KEYWORD_SAVE_FACTOR times its last rebuild's duration if that
+        is longer: while another machine ingests, its commits are seen in steps, not one rebuild each."""
+        return time.monotonic() - self._keyword_saved >= max(READER_REBUILD_EVERY,
+                                                             KEYWORD_SAVE_FACTOR * self._keyword_build_s)
 
     def _reload_keyword(self, ids: set[str]) -> None:
         fp = fingerprint(ids)
@@ -339,6 +354,15 @@ class Index:
                 # seconds (``refresh`` notices it then), and the next ingest finishes one a crash left.
                 with self._try_writing() as got:
                     fresh.rebuild(*self.store.all_words(), save=got)
+            elif self.store.shared and fresh.fp != fp and self._may_rebuild():
+                # A shared store: the writer may be on another machine, and saves its keyword files
+                # there. Unless a writer of this machine is at work (it saves them here within
+                # seconds), this process rebuilds them from the store.
+                with self._try_writing() as got:
+                    if got:
+                        t0 = time.perf_counter()
+                        fresh.rebuild(*self.store.all_words(), save=True)
+                        self._keyword_saved, self._keyword_build_s = time.monotonic(), time.perf_counter() - t0
             self.keyword = fresh  # one assignment: a search in flight keeps the old, consistent index
         self._keyword_lags = self.keyword.fp != fp
 
@@ -354,31 +378,17 @@ class Index:
     # --- writers: one at a time across processes, each commit short
     @contextmanager
     def writing(self):
-        """Exclusive write access to the whole index for one short commit."""
-        self.dir.mkdir(parents=True, exist_ok=True)
-        with open(self.dir / "write.lock", "a+") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                self._catch_up()
-                yield
-                self._seen_gen = self.store.generation()
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+        """Exclusive write access to the whole library for one short commit: the store's write lock
+        (for a shared store, also this directory's, which guards the local keyword files)."""
+        with self.store.locked(), (self._try_writing(blocking=True) if self.store.shared else nullcontext()):
+            self._catch_up()
+            yield
+            self._seen_gen = self.store.generation()
 
-    @contextmanager
-    def _try_writing(self):
-        """Write access only if no other writer is at work right now (yields whether it got it)."""
-        self.dir.mkdir(parents=True, exist_ok=True)
-        with open(self.dir / "write.lock", "a+") as fh:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                yield False
-                return
-            try:
-                yield True
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+    def _try_writing(self, blocking: bool = False):
+        """This directory's write lock, only if no other writer of this machine is at work right now
+        (yields whether it got it)."""
+        return file_lock(self.dir / "write.lock", blocking)
 
     def _catch_up(self) -> None:
         """Inside the write lock: if another process committed since we last looked, reopen Chroma and

@@ -9,13 +9,17 @@ readers never wait for a writer and see the last committed state).
 
 from __future__ import annotations
 
+import fcntl
 import json
+import secrets
 import sqlite3
 import threading
 import time
 from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from ..core.chinese import fold
 from ..core.schema import Chunk, DocMeta, Document
@@ -50,6 +54,23 @@ FILTER_COLUMNS = {
 
 INDEXES = {"docs_path": "path", "docs_content": "content_hash", "docs_text": "text_hash", "docs_date": "date_lo"}
 TEXT_CACHE_CHARS = 16_000_000  # cleaned and folded texts kept in memory (least recently used go first)
+
+
+@contextmanager
+def file_lock(path: Path, blocking: bool = True) -> Iterator[bool]:
+    """An exclusive lock on ``path`` across the processes of this machine (yields whether it got it;
+    with ``blocking`` it waits and always gets it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX if blocking else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def date_ord(date: str) -> int:
@@ -108,8 +129,282 @@ class DocRecord:
     dense: str
 
 
-class DocStore:
+class SqlStore:
+    """What a store does, in SQL both SQLite and PostgreSQL run (``?`` placeholders; the few statements
+    that differ are class attributes). A subclass gives ``_all``/``_one`` (a read in its own
+    snapshot), ``_tx`` (one write transaction, committed on leaving), ``locked`` (the library's write
+    lock across processes) and ``close``."""
+
+    shared = False  # True when other machines' processes use the same store (their local files differ)
+    SET_META = "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)"
+    ADD_META = "INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)"
+    SET_COPY = "INSERT OR REPLACE INTO copies(path, doc_id, content_hash) VALUES (?, ?, ?)"
+    COPY_ORDER = "rowid"  # the order copies were recorded in
+    INSTR = "instr"  # instr(haystack, needle) > 0: needle is inside haystack
+
+    def __init__(self) -> None:
+        self._cache_lock = threading.Lock()
+        self._cache_gen = -1
+        self._text_cache = LRU(TEXT_CACHE_CHARS)
+        self._folded_cache = LRU(TEXT_CACHE_CHARS)
+        self._meta_cache: dict[str, DocMeta] | None = None
+
+    def _all(self, sql: str, args=()) -> list:
+        raise NotImplementedError
+
+    def _one(self, sql: str, args=()):
+        rows = self._all(sql, args)
+        return rows[0] if rows else None
+
+    def _tx(self):
+        raise NotImplementedError
+
+    def locked(self, blocking: bool = True):
+        """The library's write lock across processes (a context manager yielding whether it got it)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+
+    # --- meta and the change counter
+    def get_meta(self, key: str, default: str = "") -> str:
+        row = self._one("SELECT value FROM meta WHERE key=?", (key,))
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._tx() as db:
+            db.execute(self.SET_META, (key, value))
+
+    def index_id(self) -> str:
+        """This index's own id (made once): a Chroma server's collection records whose vectors it holds."""
+        with self._tx() as db:
+            db.execute(self.ADD_META, ("index_id", secrets.token_hex(8)))
+        return self.get_meta("index_id")
+
+    def generation(self) -> int:
+        """How many changes the store has committed (by any process)."""
+        return int(self.get_meta("generation", "0"))
+
+    @staticmethod
+    def _bump(db) -> None:
+        db.execute("INSERT INTO meta(key, value) VALUES ('generation', '1') "
+                   "ON CONFLICT(key) DO UPDATE SET value = CAST(CAST(meta.value AS INTEGER) + 1 AS TEXT)")
+
+    def _fresh(self) -> tuple[int, LRU, LRU]:
+        """Drop the caches when another change has been committed since they were filled. Returns the
+        generation and the caches to use: a value read after this call goes into these dicts, never
+        into ones a later reset made (that would put an old value under a newer generation)."""
+        gen = self.generation()
+        with self._cache_lock:
+            if gen != self._cache_gen:
+                self._text_cache, self._folded_cache = LRU(TEXT_CACHE_CHARS), LRU(TEXT_CACHE_CHARS)
+                self._meta_cache = None
+                self._cache_gen = gen
+            return self._cache_gen, self._text_cache, self._folded_cache
+
+    # --- documents
+    def raw_hash(self, doc_id: str) -> str | None:
+        row = self._one("SELECT raw_hash FROM docs WHERE doc_id=?", (doc_id,))
+        return row[0] if row else None
+
+    def records(self) -> dict[str, DocRecord]:
+        return {r[0]: DocRecord(*r) for r in self._all(
+            "SELECT doc_id, path, raw_hash, content_hash, text_hash, dense FROM docs")}
+
+    def put(self, doc: Document, chunks: list[Chunk], index_texts: list[str], words: list[list[str]],
+            content_hash: str = "", text_hash: str = "", dense: str = "") -> None:
+        """Replace a document and all its chunks in one transaction."""
+        meta = json.dumps(doc.meta.__dict__, ensure_ascii=False)
+        with self._tx() as db:
+            db.execute("DELETE FROM docs WHERE doc_id=?", (doc.doc_id,))
+            db.execute(
+                "INSERT INTO docs(doc_id, raw_hash, meta, text, path, content_hash, text_hash, dense, org_key, date_lo, "
+                "date_hi) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (doc.doc_id, doc.raw_hash, meta, doc.text, doc.meta.path, content_hash, text_hash, dense,
+                 *filter_values(doc.meta)),
+            )
+            db.executemany(
+                'INSERT INTO chunks(chunk_id, doc_id, idx, start, "end", headings, tokens, index_text, words) '
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (c.chunk_id, c.doc_id, c.index, c.start, c.end, json.dumps(c.headings, ensure_ascii=False),
+                     c.tokens, it, " ".join(w))
+                    for c, it, w in zip(chunks, index_texts, words)
+                ],
+            )
+            self._bump(db)
+
+    def set_path(self, doc_id: str, path: str) -> None:
+        """A document's file moved: same content, new place."""
+        with self._tx() as db:
+            row = db.execute("SELECT meta FROM docs WHERE doc_id=?", (doc_id,)).fetchone()
+            meta = json.loads(row[0])
+            meta["path"] = path
+            db.execute("UPDATE docs SET path=?, meta=? WHERE doc_id=?",
+                       (path, json.dumps(meta, ensure_ascii=False), doc_id))
+            self._bump(db)
+
+    def set_dense(self, doc_ids: list[str], model_id: str) -> None:
+        with self._tx() as db:
+            db.executemany("UPDATE docs SET dense=? WHERE doc_id=?", [(model_id, d) for d in doc_ids])
+            self._bump(db)
+
+    def delete(self, doc_id: str) -> list[str]:
+        """A document, its chunks and the copies recorded of it go."""
+        with self._tx() as db:
+            ids = [r[0] for r in db.execute("SELECT chunk_id FROM chunks WHERE doc_id=?", (doc_id,)).fetchall()]
+            db.execute("DELETE FROM docs WHERE doc_id=?", (doc_id,))
+            db.execute("DELETE FROM copies WHERE doc_id=?", (doc_id,))
+            self._bump(db)
+        return ids
+
+    # --- copies: other files found to hold an indexed document (not indexed twice, remembered)
+    def add_copy(self, path: str, doc_id: str, content_hash: str) -> None:
+        with self._tx() as db:
+            db.execute(self.SET_COPY, (path, doc_id, content_hash))
+
+    def copies(self, doc_id: str) -> list[tuple[str, str]]:
+        """(path, content hash of its bytes when recorded) of each copy of a document, oldest first."""
+        return [tuple(r) for r in self._all(f"SELECT path, content_hash FROM copies WHERE doc_id=? ORDER BY {self.COPY_ORDER}",
+                                             (doc_id,))]
+
+    def drop_copies(self, paths: list[str]) -> None:
+        with self._tx() as db:
+            db.executemany("DELETE FROM copies WHERE path=?", [(p,) for p in paths])
+
+    def metas(self) -> dict[str, DocMeta]:
+        gen, _, _ = self._fresh()
+        cache = self._meta_cache
+        if cache is None:
+            cache = {d: _meta_from_json(m) for d, m in self._all("SELECT doc_id, meta FROM docs ORDER BY doc_id")}
+            with self._cache_lock:
+                if self._cache_gen == gen:  # not when a newer commit reset the caches meanwhile
+                    self._meta_cache = cache
+        return cache
+
+    def text(self, doc_id: str) -> str:
+        _, texts, _ = self._fresh()
+        with self._cache_lock:
+            cached = texts.get(doc_id)
+        if cached is None:
+            row = self._one("SELECT text FROM docs WHERE doc_id=?", (doc_id,))
+            if row is None:
+                raise KeyError(doc_id)
+            cached = row[0]
+            with self._cache_lock:
+                texts.put(doc_id, cached)
+        return cached
+
+    def folded(self, doc_id: str) -> str:
+        """The cleaned text folded to simplified characters and lower case, for matching."""
+        _, _, folded = self._fresh()
+        with self._cache_lock:
+            cached = folded.get(doc_id)
+        if cached is None:
+            cached = fold(self.text(doc_id)).lower()
+            with self._cache_lock:
+                folded.put(doc_id, cached)
+        return cached
+
+    def filter_docs(self, orgs: tuple[str, ...] = (), lo: int | None = None, hi: int | None = None,
+                    doc_ids: tuple[str, ...] = ()) -> set[str]:
+        """The documents a filter admits, by one SQL query: an organisation named (folded) inside
+        org_key, a date span that meets [lo, hi] (documents without a date fail any date bound)."""
+        where, args = [], []
+        if orgs:
+            where.append("(" + " OR ".join(f"{self.INSTR}(org_key, ?) > 0" for _ in orgs) + ")")
+            args.extend(fold(o).lower() for o in orgs)
+        if lo is not None:
+            where.append("date_lo > 0 AND date_hi >= ?")
+            args.append(lo)
+        if hi is not None:
+            where.append("date_lo > 0 AND date_lo <= ?")
+            args.append(hi)
+        if doc_ids:
+            where.append(f"doc_id IN ({','.join('?' * len(doc_ids))})")
+            args.extend(doc_ids)
+        sql = "SELECT doc_id FROM docs" + (" WHERE " + " AND ".join(where) if where else "")
+        return {r[0] for r in self._all(sql, args)}
+
+    def has_chunks(self) -> bool:
+        return self._one("SELECT 1 FROM chunks LIMIT 1") is not None
+
+    def chunk_total(self) -> int:
+        return self._one("SELECT count(*) FROM chunks")[0]
+
+    def chunk_counts(self) -> dict[str, int]:
+        return dict(self._all("SELECT doc_id, count(*) FROM chunks GROUP BY doc_id"))
+
+    def not_embedded(self, model_id: str) -> list[str]:
+        """Documents whose vectors are missing or were made by another model."""
+        return [r[0] for r in self._all("SELECT doc_id FROM docs WHERE dense != ? ORDER BY doc_id", (model_id,))]
+
+    # --- chunks
+    def _chunk(self, row) -> Chunk:
+        chunk_id, doc_id, idx, start, end, headings, tokens = row
+        text = self.text(doc_id)
+        return Chunk(chunk_id, doc_id, idx, start, end, text[start:end], tuple(json.loads(headings)), tokens)
+
+    def chunks(self, ids: list[str]) -> dict[str, Chunk]:
+        out: dict[str, Chunk] = {}
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            q = ",".join("?" * len(part))
+            for row in self._all(
+                f'SELECT chunk_id, doc_id, idx, start, "end", headings, tokens FROM chunks WHERE chunk_id IN ({q})', part
+            ):
+                try:
+                    out[row[0]] = self._chunk(row)
+                except KeyError:  # its document was removed between the two reads
+                    continue
+        return out
+
+    def doc_chunks(self, doc_id: str) -> list[Chunk]:
+        rows = self._all(
+            'SELECT chunk_id, doc_id, idx, start, "end", headings, tokens FROM chunks WHERE doc_id=? ORDER BY idx',
+            (doc_id,),
+        )
+        return [self._chunk(r) for r in rows]
+
+    def all_words(self) -> tuple[list[str], list[str], list[list[str]]]:
+        """(chunk ids, doc ids, keyword tokens) for every chunk, in a stable order."""
+        ids, docs, words = [], [], []
+        for cid, did, w in self._all("SELECT chunk_id, doc_id, words FROM chunks ORDER BY doc_id, idx"):
+            ids.append(cid)
+            docs.append(did)
+            words.append(w.split(" ") if w else [])
+        return ids, docs, words
+
+    def index_texts(self, ids: list[str]) -> dict[str, tuple[str, str]]:
+        """chunk id → (doc id, text that is embedded) for the given chunks."""
+        out = {}
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            q = ",".join("?" * len(part))
+            for cid, did, t in self._all(
+                f"SELECT chunk_id, doc_id, index_text FROM chunks WHERE chunk_id IN ({q})", part
+            ):
+                out[cid] = (did, t)
+        return out
+
+    def chunk_ids(self, doc_ids: list[str] | None = None) -> set[str]:
+        if doc_ids is None:
+            return {r[0] for r in self._all("SELECT chunk_id FROM chunks")}
+        out: set[str] = set()
+        for i in range(0, len(doc_ids), 500):
+            part = doc_ids[i : i + 500]
+            q = ",".join("?" * len(part))
+            out.update(r[0] for r in self._all(f"SELECT chunk_id FROM chunks WHERE doc_id IN ({q})", part))
+        return out
+
+
+class DocStore(SqlStore):
+    """The embedded store: SQLite under the index directory, one connection per thread (WAL mode), the
+    write lock a file lock beside it (``write.lock``)."""
+
     def __init__(self, path: Path):
+        super().__init__()
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._local = threading.local()
@@ -140,11 +435,6 @@ class DocStore:
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
-        self._cache_lock = threading.Lock()
-        self._cache_gen = -1
-        self._text_cache = LRU(TEXT_CACHE_CHARS)
-        self._folded_cache = LRU(TEXT_CACHE_CHARS)
-        self._meta_cache: dict[str, DocMeta] | None = None
 
     @staticmethod
     def _schema_ready(db: sqlite3.Connection) -> bool:
@@ -185,237 +475,14 @@ class DocStore:
             self._conns.clear()
         self._local = threading.local()
 
-    # --- meta and the change counter
-    def get_meta(self, key: str, default: str = "") -> str:
-        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
-        return row[0] if row else default
+    def _all(self, sql: str, args=()) -> list:
+        return self.db.execute(sql, args).fetchall()
 
-    def set_meta(self, key: str, value: str) -> None:
-        with self.db:
-            self.db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
-
-    def index_id(self) -> str:
-        """This index's own id (made once): a Chroma server's collection records whose vectors it holds."""
-        with self.db:
-            self.db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('index_id', lower(hex(randomblob(8))))")
-        return self.get_meta("index_id")
-
-    def generation(self) -> int:
-        """How many changes the store has committed (by any process)."""
-        return int(self.get_meta("generation", "0"))
-
-    @staticmethod
-    def _bump(db: sqlite3.Connection) -> None:
-        db.execute("INSERT INTO meta(key, value) VALUES ('generation', '1') "
-                   "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1")
-
-    def _fresh(self) -> tuple[int, LRU, LRU]:
-        """Drop the caches when another change has been committed since they were filled. Returns the
-        generation and the caches to use: a value read after this call goes into these dicts, never
-        into ones a later reset made (that would put an old value under a newer generation)."""
-        gen = self.generation()
-        with self._cache_lock:
-            if gen != self._cache_gen:
-                self._text_cache, self._folded_cache = LRU(TEXT_CACHE_CHARS), LRU(TEXT_CACHE_CHARS)
-                self._meta_cache = None
-                self._cache_gen = gen
-            return self._cache_gen, self._text_cache, self._folded_cache
-
-    # --- documents
-    def raw_hash(self, doc_id: str) -> str | None:
-        row = self.db.execute("SELECT raw_hash FROM docs WHERE doc_id=?", (doc_id,)).fetchone()
-        return row[0] if row else None
-
-    def records(self) -> dict[str, DocRecord]:
-        return {r[0]: DocRecord(*r) for r in self.db.execute(
-            "SELECT doc_id, path, raw_hash, content_hash, text_hash, dense FROM docs")}
-
-    def put(self, doc: Document, chunks: list[Chunk], index_texts: list[str], words: list[list[str]],
-            content_hash: str = "", text_hash: str = "", dense: str = "") -> None:
-        """Replace a document and all its chunks in one transaction."""
-        meta = json.dumps(doc.meta.__dict__, ensure_ascii=False)
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
         db = self.db
         with db:
-            db.execute("DELETE FROM docs WHERE doc_id=?", (doc.doc_id,))
-            db.execute(
-                "INSERT INTO docs(doc_id, raw_hash, meta, text, path, content_hash, text_hash, dense, org_key, date_lo, "
-                "date_hi) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (doc.doc_id, doc.raw_hash, meta, doc.text, doc.meta.path, content_hash, text_hash, dense,
-                 *filter_values(doc.meta)),
-            )
-            db.executemany(
-                'INSERT INTO chunks(chunk_id, doc_id, idx, start, "end", headings, tokens, index_text, words) '
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (c.chunk_id, c.doc_id, c.index, c.start, c.end, json.dumps(c.headings, ensure_ascii=False),
-                     c.tokens, it, " ".join(w))
-                    for c, it, w in zip(chunks, index_texts, words)
-                ],
-            )
-            self._bump(db)
+            yield db
 
-    def set_path(self, doc_id: str, path: str) -> None:
-        """A document's file moved: same content, new place."""
-        db = self.db
-        with db:
-            row = db.execute("SELECT meta FROM docs WHERE doc_id=?", (doc_id,)).fetchone()
-            meta = json.loads(row[0])
-            meta["path"] = path
-            db.execute("UPDATE docs SET path=?, meta=? WHERE doc_id=?",
-                       (path, json.dumps(meta, ensure_ascii=False), doc_id))
-            self._bump(db)
-
-    def set_dense(self, doc_ids: list[str], model_id: str) -> None:
-        db = self.db
-        with db:
-            db.executemany("UPDATE docs SET dense=? WHERE doc_id=?", [(model_id, d) for d in doc_ids])
-            self._bump(db)
-
-    def delete(self, doc_id: str) -> list[str]:
-        """A document, its chunks and the copies recorded of it go."""
-        db = self.db
-        with db:
-            ids = [r[0] for r in db.execute("SELECT chunk_id FROM chunks WHERE doc_id=?", (doc_id,))]
-            db.execute("DELETE FROM docs WHERE doc_id=?", (doc_id,))
-            db.execute("DELETE FROM copies WHERE doc_id=?", (doc_id,))
-            self._bump(db)
-        return ids
-
-    # --- copies: other files found to hold an indexed document (not indexed twice, remembered)
-    def add_copy(self, path: str, doc_id: str, content_hash: str) -> None:
-        with self.db:
-            self.db.execute("INSERT OR REPLACE INTO copies(path, doc_id, content_hash) VALUES (?, ?, ?)",
-                            (path, doc_id, content_hash))
-
-    def copies(self, doc_id: str) -> list[tuple[str, str]]:
-        """(path, content hash of its bytes when recorded) of each copy of a document, oldest first."""
-        return list(self.db.execute("SELECT path, content_hash FROM copies WHERE doc_id=? ORDER BY rowid", (doc_id,)))
-
-    def drop_copies(self, paths: list[str]) -> None:
-        with self.db:
-            self.db.executemany("DELETE FROM copies WHERE path=?", [(p,) for p in paths])
-
-    def metas(self) -> dict[str, DocMeta]:
-        gen, _, _ = self._fresh()
-        cache = self._meta_cache
-        if cache is None:
-            cache = {d: _meta_from_json(m) for d, m in self.db.execute("SELECT doc_id, meta FROM docs ORDER BY doc_id")}
-            with self._cache_lock:
-                if self._cache_gen == gen:  # not when a newer commit reset the caches meanwhile
-                    self._meta_cache = cache
-        return cache
-
-    def text(self, doc_id: str) -> str:
-        _, texts, _ = self._fresh()
-        with self._cache_lock:
-            cached = texts.get(doc_id)
-        if cached is None:
-            row = self.db.execute("SELECT text FROM docs WHERE doc_id=?", (doc_id,)).fetchone()
-            if row is None:
-                raise KeyError(doc_id)
-            cached = row[0]
-            with self._cache_lock:
-                texts.put(doc_id, cached)
-        return cached
-
-    def folded(self, doc_id: str) -> str:
-        """The cleaned text folded to simplified characters and lower case, for matching."""
-        _, _, folded = self._fresh()
-        with self._cache_lock:
-            cached = folded.get(doc_id)
-        if cached is None:
-            cached = fold(self.text(doc_id)).lower()
-            with self._cache_lock:
-                folded.put(doc_id, cached)
-        return cached
-
-    def filter_docs(self, orgs: tuple[str, ...] = (), lo: int | None = None, hi: int | None = None,
-                    doc_ids: tuple[str, ...] = ()) -> set[str]:
-        """The documents a filter admits, by one SQL query: an organisation named (folded) inside
-        org_key, a date span that meets [lo, hi] (documents without a date fail any date bound)."""
-        where, args = [], []
-        if orgs:
-            where.append("(" + " OR ".join("instr(org_key, ?) > 0" for _ in orgs) + ")")
-            args.extend(fold(o).lower() for o in orgs)
-        if lo is not None:
-            where.append("date_lo > 0 AND date_hi >= ?")
-            args.append(lo)
-        if hi is not None:
-            where.append("date_lo > 0 AND date_lo <= ?")
-            args.append(hi)
-        if doc_ids:
-            where.append(f"doc_id IN ({','.join('?' * len(doc_ids))})")
-            args.extend(doc_ids)
-        sql = "SELECT doc_id FROM docs" + (" WHERE " + " AND ".join(where) if where else "")
-        return {r[0] for r in self.db.execute(sql, args)}
-
-    def has_chunks(self) -> bool:
-        return self.db.execute("SELECT 1 FROM chunks LIMIT 1").fetchone() is not None
-
-    def chunk_total(self) -> int:
-        return self.db.execute("SELECT count(*) FROM chunks").fetchone()[0]
-
-    def chunk_counts(self) -> dict[str, int]:
-        return dict(self.db.execute("SELECT doc_id, count(*) FROM chunks GROUP BY doc_id"))
-
-    def not_embedded(self, model_id: str) -> list[str]:
-        """Documents whose vectors are missing or were made by another model."""
-        return [r[0] for r in self.db.execute("SELECT doc_id FROM docs WHERE dense != ? ORDER BY doc_id", (model_id,))]
-
-    # --- chunks
-    def _chunk(self, row) -> Chunk:
-        chunk_id, doc_id, idx, start, end, headings, tokens = row
-        text = self.text(doc_id)
-        return Chunk(chunk_id, doc_id, idx, start, end, text[start:end], tuple(json.loads(headings)), tokens)
-
-    def chunks(self, ids: list[str]) -> dict[str, Chunk]:
-        out: dict[str, Chunk] = {}
-        for i in range(0, len(ids), 500):
-            part = ids[i : i + 500]
-            q = ",".join("?" * len(part))
-            for row in self.db.execute(
-                f'SELECT chunk_id, doc_id, idx, start, "end", headings, tokens FROM chunks WHERE chunk_id IN ({q})', part
-            ):
-                try:
-                    out[row[0]] = self._chunk(row)
-                except KeyError:  # its document was removed between the two reads
-                    continue
-        return out
-
-    def doc_chunks(self, doc_id: str) -> list[Chunk]:
-        rows = self.db.execute(
-            'SELECT chunk_id, doc_id, idx, start, "end", headings, tokens FROM chunks WHERE doc_id=? ORDER BY idx',
-            (doc_id,),
-        ).fetchall()
-        return [self._chunk(r) for r in rows]
-
-    def all_words(self) -> tuple[list[str], list[str], list[list[str]]]:
-        """(chunk ids, doc ids, keyword tokens) for every chunk, in a stable order."""
-        ids, docs, words = [], [], []
-        for cid, did, w in self.db.execute("SELECT chunk_id, doc_id, words FROM chunks ORDER BY doc_id, idx"):
-            ids.append(cid)
-            docs.append(did)
-            words.append(w.split(" ") if w else [])
-        return ids, docs, words
-
-    def index_texts(self, ids: list[str]) -> dict[str, tuple[str, str]]:
-        """chunk id → (doc id, text that is embedded) for the given chunks."""
-        out = {}
-        for i in range(0, len(ids), 500):
-            part = ids[i : i + 500]
-            q = ",".join("?" * len(part))
-            for cid, did, t in self.db.execute(
-                f"SELECT chunk_id, doc_id, index_text FROM chunks WHERE chunk_id IN ({q})", part
-            ):
-                out[cid] = (did, t)
-        return out
-
-    def chunk_ids(self, doc_ids: list[str] | None = None) -> set[str]:
-        if doc_ids is None:
-            return {r[0] for r in self.db.execute("SELECT chunk_id FROM chunks")}
-        out: set[str] = set()
-        for i in range(0, len(doc_ids), 500):
-            part = doc_ids[i : i + 500]
-            q = ",".join("?" * len(part))
-            out.update(r[0] for r in self.db.execute(f"SELECT chunk_id FROM chunks WHERE doc_id IN ({q})", part))
-        return out
+    def locked(self, blocking: bool = True):
+        return file_lock(self.path.parent / "write.lock", blocking)
