@@ -148,10 +148,10 @@ def plain(html: str) -> str:
 class Server:
     """`assistant serve` in its own process group; stop() ends it and every child it started."""
 
-    def __init__(self, index_dir: Path, port: int, log_path: Path):
+    def __init__(self, index_dir: Path, port: int, log_path: Path, extra_env: dict | None = None):
         self.index_dir, self.port, self.log_path = index_dir, port, log_path
         env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-        env.update(HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1", GRADIO_ANALYTICS_ENABLED="False")
+        env.update(HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1", GRADIO_ANALYTICS_ENABLED="False", **(extra_env or {}))
         env.pop("GRADIO_SERVER_NAME", None)
         self.cmd = [sys.executable, "-m", "assistant", "--index", str(index_dir), "serve", "--port", str(port),
                     "--seeds", "seeds"]

@@ -138,7 +138,7 @@ def one(d: Path, dev: Path, repeat: int) -> dict:
         "index": str(d), "chroma": index.settings.chroma_url or "local", "answers": answers,
         "chunks": sum(counts.values()), "docs": len(counts), "model_id": index.model_id,
         "docs_not_embedded": len(index.store.not_embedded(index.model_id)),
-        "vector_models": dict(index.store.db.execute("SELECT dense, count(*) FROM docs GROUP BY dense")),
+        "vector_models": dict(index.store._all("SELECT dense, count(*) FROM docs GROUP BY dense")),
         "questions": len(items), "repeat": repeat, "disk_mb": disk(d),
         "rss_mb": {"imports": rss_imports, "open": rss_open, "after_first": rss_first, "end": m["VmRSS"],
                    "peak": m["VmHWM"]},
