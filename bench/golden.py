@@ -10,7 +10,10 @@ offsets, quote and role.
     .venv/bin/python bench/golden.py [--index DIR] --compare golden.json [--set NAME=FILE …]
 
 Without --index a fresh index is built from seeds/ (answers depend on the index: compare against
-the same one the golden file was recorded from).
+the same one the golden file was recorded from). bench/golden/answers.json is the record made before
+the package was split into rooms (commit f7339a1, an index of seeds/ with the default model):
+
+    .venv/bin/python bench/golden.py --compare bench/golden/answers.json
 """
 
 from __future__ import annotations
