@@ -22,7 +22,7 @@ from assistant.answer.pipeline import Request, answer
 from assistant.core.errors import AssistantError
 from assistant.core.settings import Settings, model_spec
 from assistant.storage.library import Index
-from assistant.storage.pg_store import PgStore
+from assistant.storage.pg_store import GENERATION_TTL, PgStore
 
 sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT / "bench"))
@@ -108,10 +108,12 @@ def test_what_one_process_writes_the_others_answer_from_and_a_removal_is_gone_fo
         doc = tmp_path / "新增.txt"
         doc.write_text(NEW_DOC, encoding="utf-8")
         a.ingest([doc])
+        time.sleep(GENERATION_TTL)
         got = answer(b, Request(NEW_QUESTION), log=False)  # b's own keyword files are rebuilt from the store
         assert not got.refused and "十二名" in got.answer and got.citations[0].doc_id == "新增.txt"
         assert not (tmp_path / "b" / "store.sqlite3").exists()
         a.remove("新增.txt")
+        time.sleep(GENERATION_TTL)  # what b read of the change counter stands this long at most
         gone = answer(b, Request(NEW_QUESTION), log=False)
         assert all(c.doc_id != "新增.txt" for c in gone.citations) and all(
             h.chunk.doc_id != "新增.txt" for h in gone.hits)
@@ -124,7 +126,7 @@ def test_what_one_process_writes_the_others_answer_from_and_a_removal_is_gone_fo
 
 HOLD_LOCK = """
 import sys, time
-from assistant.storage.pg_store import PgStore
+from assistant.storage.pg_store import GENERATION_TTL, PgStore
 with PgStore(sys.argv[1]).locked() as got:
     print("locked" if got else "busy", flush=True)
     time.sleep(600)
