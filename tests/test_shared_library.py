@@ -302,3 +302,79 @@ def test_the_page_says_when_the_store_server_is_down_and_answers_again_when_it_i
     finally:
         app.close()
         index.close()
+
+
+def test_a_page_server_killed_during_an_upload_leaves_the_other_answering_and_no_duplicates(servers, tmp_path):
+    from load_test import Page, Tab, descendants
+
+    pg, ch = servers
+    url = fresh_database(pg)
+    collection = f"killpage{time.time_ns() % 10**8}"
+    report = tmp_path / "长报告.txt"  # long enough that its ingest is still running when the server dies
+    lines = (ROOT.parent / "shared" / "corpora" / "govreports.jsonl").read_text(encoding="utf-8").splitlines()[:12]
+    report.write_text("长篇工作报告汇编\n\n" + "\n".join(json.loads(line)["text"] for line in lines), encoding="utf-8")
+    procs, pages = {}, {}
+    try:
+        for name in ("a", "b"):
+            port = free_port()
+            proc = subprocess.Popen([sys.executable, "-m", "assistant", "serve", "--port", str(port), "--seeds",
+                                     str(SEEDS)], env=env_for(tmp_path / name, url, ch.url, collection), cwd=ROOT,
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                    start_new_session=True)
+            procs[name] = proc
+            for line in proc.stdout:
+                if "ready at" in line:
+                    break
+            else:
+                pytest.fail(f"page server {name} did not start")
+            pages[name] = Page(f"http://127.0.0.1:{port}/")
+        result, _ = Tab(pages["a"]).upload(report)
+        assert result.ok, result.error
+        store = PgStore(url)
+        try:
+            deadline = time.time() + 300
+            while True:  # server a's ingest child is embedding the report: kill a's whole process group
+                jobs = store.jobs(running_only=True)
+                if jobs and jobs[0]["stage"] == "embed":
+                    break
+                assert time.time() < deadline and not any(j["finished"] for j in store.jobs()), \
+                    "the upload finished before it could be interrupted"
+                time.sleep(0.05)
+            doomed = [procs["a"].pid, *descendants(procs["a"].pid)]  # the server and its ingest child (a session
+            for pid in doomed:                                          # of its own): the machine dies, say
+                os.kill(pid, signal.SIGKILL)
+            procs["a"].wait(timeout=30)
+            assert "长报告.txt" not in store.records()  # nothing half-written
+
+            asker = Tab(pages["b"])
+            res = asker.ask("光栅室党支部创先争优活动领导小组的组长是谁？")  # b keeps answering
+            assert res.ok and "巴音贺希格" in res.html
+            again, _ = asker.upload(report)  # the next ingest, through the other server, completes
+            assert again.ok, again.error
+            deadline = time.time() + 600
+            while not [j for j in store.jobs() if j["finished"] and j["server"].endswith(f":{procs['b'].pid}")]:
+                assert time.time() < deadline, "the second upload never finished"
+                time.sleep(0.5)
+            assert "长报告.txt" in store.records()
+            index = Index.open(Settings(index_dir=tmp_path / "check", model=model_spec("hash"), database_url=url,
+                                        chroma_url=ch.url, chroma_collection=collection))
+            try:
+                assert len(index.store.records()) == 6  # the seeds and the report, once each
+                in_chroma = index.chroma_ids()
+                assert len(in_chroma) == len(set(in_chroma)) and set(in_chroma) == index.store.chunk_ids()
+                assert not index.incomplete()
+            finally:
+                index.close()
+        finally:
+            store.close()
+    finally:
+        for proc in procs.values():
+            try:
+                os.killpg(proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                continue
+        for proc in procs.values():
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
