@@ -22,7 +22,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from importlib import resources
 
 from ..core.chinese import (
     CN_DIGITS,
@@ -37,6 +36,7 @@ from ..core.chinese import (
     squash,
     synonyms,
 )
+from ..core.wordlists import any_of, cue_words
 
 _UNIT_SUFFIX = ("研究所", "研究院", "研究室", "化物所", "公司", "集团", "大学", "学院", "党支部", "支部", "党委", "党总支",
                 "中心", "所", "院", "室", "局", "厅", "处", "部", "委")
@@ -71,7 +71,7 @@ _LIGHT_VERBS = {"负责", "进行", "开展", "是", "有", "做", "搞", "来",
 _GENERIC_PERSON = {"领导", "人", "同志", "专家", "谁", "哪位", "哪个人", "什么人", "代表"}
 _WHO = re.compile(r"(?P<before>[\u4e00-\u9fffA-Za-z]{1,12}?)(?:是谁|是哪位|叫什么|姓什么|由谁|是哪一位)"
                   r"|(?<!哪)谁(?P<verb>[\u4e00-\u9fff]{1,3}?)的|是谁(?P<after>[\u4e00-\u9fff]{2})的")
-_ASKS_WHO = re.compile(r"谁|哪位|哪一位|什么人|叫什么|姓名|名字")
+_ASKS_WHO = any_of("question_words.txt", "asks_who")
 _ASKS_WHEN = re.compile(r"什么时候|什么时间|啥时候|何时|哪天|哪一天|哪一?年|几月|几号|什么日子|日期是")
 # 「哪一天下发的」: the day, which a month (今年2月) does not give; 「什么时间之前结束」: a deadline, a date
 # with 前 (9月14日前), not the day something else happened; 「开了多长时间」: a length of time, not a date.
@@ -97,8 +97,8 @@ _ASKS_CLOCK = re.compile(r"(?<!哪)几点(?:钟|几分)?(?=开始|召开|举行|
 CLOCK = re.compile(r"\d{1,2}\s*[:：]\s*\d{2}|[0-9一二三四五六七八九十两]{1,3}\s*(?:点|时)(?:钟|半|整|[0-9一二三四五六七八九十]{1,2}分)?"
                    r"(?!要求|意见|建议|体会|希望|做法|经验|内容)")
 _ASKS_BEST = re.compile(r"最(?:好|佳|优|高|多|强|快|突出|优秀|先进|出色|大)")
-_TOP_RANK = re.compile(r"第一|冠军|榜首|首位|一等奖|特等奖|金奖|头名|名列前茅")
-_ASKS_WHERE = re.compile(r"在哪里|在哪儿|在哪开|哪里开|哪里举行|什么地方|什么地点|在哪个地方|地点在|在何处|去哪里")
+_TOP_RANK = any_of("question_words.txt", "top_rank")
+_ASKS_WHERE = any_of("question_words.txt", "asks_where")
 DATE = re.compile(r"(?:19|20)\d{2}\s*[-年./]|[0-9一二三四五六七八九十]{1,3}\s*月(?:份|[0-9一二三四五六七八九十]{1,3}\s*[日号])?|"
                    r"[0-9一二三四五六七八九十]{1,3}\s*[日号]|今年|去年|明年|前年|年初|年中|年底|年终|上半年|下半年|"
                    r"[春夏秋冬]季|七一|五四|国庆|春节|元旦")
@@ -114,7 +114,7 @@ RANK = re.compile(r"第[一二三四五六七八九十\d]+(?:名|位|个|次|届
 NUMBER = rf"[0-9０-９]+(?:\.[0-9]+)?(?:\s*[-~～至到]\s*[0-9]+)?\s*[万千百亿]{{0,2}}|(?<![0-9０-９.])[{CN_DIGITS}]+"
 _COUNT_ASK = re.compile(r"(?:多少|几(?![何乎率]))\s*(?P<unit>[名人位员个项次条道家支期批届种类场所篇本件份组米年月天日周元点])?"
                         r"(?P<after>[\u4e00-\u9fff]{0,12})")
-_TOTAL = re.compile(r"一共|总共|共有|合计|总计|总数|总人数|全部")
+_TOTAL = any_of("question_words.txt", "total")
 _COUNT_BEFORE = re.compile(r"(?P<before>[\u4e00-\u9fff]{2,8}?)(?:一共|总共|共|有|是|达|约|大概|大约)*(?:多少|几)")
 
 
@@ -370,19 +370,9 @@ def needs(question: str, df) -> Needs:
                  if (who or when or count_unit or rank or _ASKS_WHERE.search(q)) else ())
 
 
-def _cue_words(name: str) -> dict[str, tuple[str, ...]]:
-    """``kind: word`` lines of data/<name>, by kind."""
-    out: dict[str, list[str]] = {}
-    for line in (resources.files("assistant") / "data" / name).read_text(encoding="utf-8").splitlines():
-        kind, sep, word = line.partition(": ")
-        if sep and not line.startswith("#"):
-            out.setdefault(kind, []).append(word.strip())
-    return {k: tuple(v) for k, v in out.items()}
-
-
 @lru_cache(maxsize=1)
 def _event_words() -> tuple[tuple[str, ...], re.Pattern]:
-    words = _cue_words("event_words.txt")
+    words = cue_words("event_words.txt")
     return words["head"], re.compile("^(?:" + "|".join(map(re.escape, words["refer"])) + ")")
 
 
@@ -465,7 +455,7 @@ def is_item(n: int, text: str) -> bool:
 def _definition_cues() -> tuple[re.Pattern, re.Pattern]:
     """(what a clause asking for a term's content ends with, what states it after the term), from
     data/definition_cues.txt."""
-    words = _cue_words("definition_cues.txt")
+    words = cue_words("definition_cues.txt")
     asked = "|".join(map(re.escape, words["question"]))
     n = r"[几一二三四五六七八九十两\d]+"
     item = r"(?:(?![位名人家天年月日号次届期批所])[\u4e00-\u9fff])?"  # 哪四同, 哪三种 — not 哪两位 (who), 哪几天 (when)
@@ -482,7 +472,7 @@ def _list_ask() -> tuple[re.Pattern, frozenset[str]]:
     with the items' noun as ``noun``, the nouns that name a list's items: data/definition_cues.txt)."""
     n = r"[几一二三四五六七八九十两\d]+"
     ask = re.compile(rf"具体(?:[\u4e00-\u9fff]{{1,2}}?了?)?(?:是)?哪(?:{n})?[个条项点种类些]?(?P<noun>[\u4e00-\u9fff]{{1,4}}?)(?:呢)?$")
-    return ask, frozenset(_cue_words("definition_cues.txt")["items"])
+    return ask, frozenset(cue_words("definition_cues.txt")["items"])
 
 
 def defined_term(question: str) -> str:
@@ -660,13 +650,13 @@ class Lack(str):
 @lru_cache(maxsize=1)
 def name_nouns() -> tuple[str, ...]:
     """Nouns that name a thing whose own name is quoted (data/name_words.txt): 主题, 称号, 题目…"""
-    return _cue_words("name_words.txt")["noun"]
+    return cue_words("name_words.txt")["noun"]
 
 
 @lru_cache(maxsize=1)
 def name_heads() -> tuple[str, ...]:
     """Nouns a quoted name heads as part of it (data/name_words.txt): 「“四强”党组织称号」."""
-    return _cue_words("name_words.txt")["head"]
+    return cue_words("name_words.txt")["head"]
 
 
 @lru_cache(maxsize=1)
@@ -678,7 +668,7 @@ def _name_asks() -> tuple[re.Pattern, re.Pattern, re.Pattern, frozenset[str]]:
     after = re.compile(rf"({nouns})(?:分别)?(?:是|叫|为)(?:什么|啥)|({nouns})?叫(?:什么|啥)")
     heads = "|".join(map(re.escape, sorted(name_nouns() + _event_words()[0], key=len, reverse=True)))
     thing = re.compile(rf"({heads})的?(?:名字|名称|叫什么|叫啥|叫做什么)")
-    return before, after, thing, frozenset(_cue_words("name_words.txt")["not"])
+    return before, after, thing, frozenset(cue_words("name_words.txt")["not"])
 
 
 _ASKED = re.compile(r"哪(?:一|[两三四五六七八九十几])?[个项种条部类家位本份次场批届样]?([\u4e00-\u9fff]{2,6})")
@@ -872,7 +862,7 @@ def missing(n: Needs, sentence: str, context: str = "", report: str = "", author
 
 @lru_cache(maxsize=1)
 def _slogan_counts() -> tuple[str, ...]:
-    return tuple(sorted(_cue_words("definition_cues.txt")["counted"], key=len, reverse=True))
+    return tuple(sorted(cue_words("definition_cues.txt")["counted"], key=len, reverse=True))
 
 
 def count_pattern(count_unit: str) -> str:

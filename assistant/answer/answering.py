@@ -35,6 +35,7 @@ from ..core.chinese import (
 )
 from ..core.errors import AssistantError
 from ..core.schema import Answer, Citation, Hit, ShortAnswer
+from ..core.wordlists import any_of
 from ..storage.library import Index
 from .answerability import NUMBER, Lack, Needs, is_item, local_names, missing, name_in, needs
 from .citing import cite_all
@@ -88,10 +89,10 @@ _MAX_QUOTES = 3
 ANCHORED_CAP = 3
 LOOK_FURTHER = 2  # a refusal for want of a sentence stating the answer reads this many times k chunks first
 RELATED = 2  # sentences quoted beside a refusal that says what is missing
-_WHO = re.compile(r"谁|哪位|什么人|姓名|名字")
+_WHO = any_of("question_words.txt", "who")
 _WHEN = re.compile(r"哪天|何时|什么时候|哪一?年|几月|几号|日期|时间")
 _WHEN_STRICT = re.compile(r"哪天|何时|什么时候|哪一?年|几月|几号|什么日子")  # asks for a date, nothing else will do
-_WHERE_STRICT = re.compile(r"哪里人|籍贯|出生地|在哪里出生|老家")
+_WHERE_STRICT = any_of("question_words.txt", "where_strict")
 _DATE_IN = re.compile(
     r"(19|20)\d{2}\s*[-年./]|[0-9一二三四五六七八九十]{1,2}\s*月|[0-9一二三四五六七八九十]{1,3}\s*[日号]|"
     r"今年|去年|明年|年初|年中|年底|年终|上半年|下半年|[春夏秋冬]季|上午|下午|[0-9]{1,2}周年|七一|五四|国庆|节前|节后|之际|期间"
@@ -497,7 +498,7 @@ def item_hits(index: Index, n: int, hits: list[Hit]) -> list[Hit]:
 
 
 _PART_END = re.compile(r"(?<=[？?])")
-_ASKS = re.compile(r"多少|几|谁|哪|什么|何时|何处|怎么|怎样|如何|是否|有没有|吗")
+_ASKS = any_of("question_words.txt", "asks")
 _WORDING = re.compile(r"(?:是)?(?:怎么|如何|怎样)(?:写|说|讲|表述|提)的?|(?:的)?原文")
 _PART_SETTING = re.compile(r"(?:19|20)\d{2}\s*年")  # a year the first part sets for the rest
 

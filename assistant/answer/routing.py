@@ -11,6 +11,7 @@ from importlib import resources
 import numpy as np
 
 from ..core.chinese import fold
+from ..core.wordlists import any_of
 from .jobs import POINTS, PRECEDENTS, QA, REGISTRY
 
 # A request to write something: a drafting verb and something to draft.
@@ -20,7 +21,7 @@ _DRAFT_VERB = re.compile(
     rf"起草|草拟|拟写|拟定|拟(?:[个份篇]|{_N})|撰写|(?:帮|替|给)我.{{0,6}}写|写(?:[个份篇]|{_N})|写出|列(?:[个份出]|{_N})|"
     rf"整理(?:出|{_N})|准备(?:[个份篇]|{_N})|出[一个份]|提炼|归纳(?:出|{_N})|梳理(?:出|{_N})"
 )
-_DRAFT_WHAT = re.compile(r"提纲|要点|讲话|发言|讲稿|稿子|致辞|材料|思路|条|讲几点|几点")
+_DRAFT_WHAT = any_of("question_words.txt", "draft_what")
 # A search across units for what they did.
 _LIST_UNITS = re.compile(
     r"哪些(?:单位|支部|党支部|党委|研究所|院所|部门|基层党组织)|哪几(?:个|家)(?:单位|支部|党支部|研究所)|各(?:单位|支部|院所|研究所)"
