@@ -6,11 +6,9 @@ server that is down reported in one line (asking falls back to keywords; writing
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -20,36 +18,17 @@ from assistant.answer.retrieval import retrieve
 from assistant.core.settings import Settings
 from assistant.storage.library import Index
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+from servers import Chroma, free_port  # noqa: E402
+
 pytestmark = pytest.mark.slow
-CHROMA = Path(sys.executable).parent / "chroma"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
-def chroma_server(tmp_path_factory):
-    port = free_port()
-    data = tmp_path_factory.mktemp("chroma-server")
-    proc = subprocess.Popen([str(CHROMA), "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2):
-                break
-        except OSError:
-            if proc.poll() is not None or time.time() > deadline:
-                proc.kill()
-                pytest.fail(f"chroma run did not start on {url}")
-            time.sleep(0.3)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=30)
+def chroma_server():
+    server = Chroma()
+    yield server.url
+    server.close()
 
 
 def cli(env, *args, timeout=600):

@@ -72,6 +72,41 @@ def cli(env: dict, *args: str, timeout: float = 600) -> subprocess.CompletedProc
                           encoding="utf-8", timeout=timeout, cwd=ROOT)
 
 
+def start_pages(tmp_path: Path, url: str, chroma: str, collection: str) -> tuple[dict, dict]:
+    """Two real page servers (a, b), each with a directory of its own, sharing the library: their
+    processes and their pages (bench/load_test.py's client of the page's queue protocol)."""
+    from load_test import Page
+
+    procs, pages = {}, {}
+    for name in ("a", "b"):
+        port = free_port()
+        proc = subprocess.Popen([sys.executable, "-m", "assistant", "serve", "--port", str(port), "--seeds", str(SEEDS)],
+                                env=env_for(tmp_path / name, url, chroma, collection), cwd=ROOT, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        procs[name] = proc
+        for line in proc.stdout:
+            if "ready at" in line:
+                break
+        else:
+            stop_pages(procs)
+            pytest.fail(f"page server {name} did not start")
+        pages[name] = Page(f"http://127.0.0.1:{port}/")
+    return procs, pages
+
+
+def stop_pages(procs: dict) -> None:
+    for proc in procs.values():
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            continue
+    for proc in procs.values():
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
 def test_the_store_keeps_its_tables_counter_log_and_jobs_on_the_server(servers):
     pg, _ = servers
     store = PgStore(fresh_database(pg))
@@ -234,29 +269,14 @@ def test_a_server_that_is_down_is_one_clear_line_and_loses_nothing(servers, tmp_
 
 
 def test_a_document_uploaded_through_one_page_server_is_answered_by_another(servers, tmp_path):
-    from load_test import Page, Tab
+    from load_test import Tab
 
     pg, ch = servers
-    url = fresh_database(pg)
-    collection = f"pages{time.time_ns() % 10**8}"
-    procs, pages = [], []
+    procs, pages = start_pages(tmp_path, fresh_database(pg), ch.url, f"pages{time.time_ns() % 10**8}")
     try:
-        for name in ("a", "b"):
-            port = free_port()
-            env = env_for(tmp_path / name, url, ch.url, collection)
-            proc = subprocess.Popen([sys.executable, "-m", "assistant", "serve", "--port", str(port), "--seeds",
-                                     str(SEEDS)], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                    text=True, start_new_session=True)
-            procs.append(proc)
-            for line in proc.stdout:
-                if "ready at" in line:
-                    break
-            else:
-                pytest.fail(f"page server {name} did not start")
-            pages.append(Page(f"http://127.0.0.1:{port}/"))
         doc = tmp_path / "深海所简报.txt"
         doc.write_text(NEW_DOC, encoding="utf-8")
-        uploader, asker = Tab(pages[0]), Tab(pages[1])
+        uploader, asker = Tab(pages["a"]), Tab(pages["b"])
         assert asker.ask("光栅室党支部创先争优活动领导小组的组长是谁？").ok
         result, _ = uploader.upload(doc)
         assert result.ok, result.error
@@ -269,13 +289,7 @@ def test_a_document_uploaded_through_one_page_server_is_answered_by_another(serv
             assert time.time() < deadline, "server b never answered from the document uploaded through server a"
             time.sleep(0.5)
     finally:
-        for proc in procs:
-            os.killpg(proc.pid, signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+        stop_pages(procs)
 
 
 def test_the_page_says_when_the_store_server_is_down_and_answers_again_when_it_is_back(servers, tmp_path):
@@ -305,7 +319,7 @@ def test_the_page_says_when_the_store_server_is_down_and_answers_again_when_it_i
 
 
 def test_a_page_server_killed_during_an_upload_leaves_the_other_answering_and_no_duplicates(servers, tmp_path):
-    from load_test import Page, Tab, descendants
+    from load_test import Tab, descendants
 
     pg, ch = servers
     url = fresh_database(pg)
@@ -313,27 +327,14 @@ def test_a_page_server_killed_during_an_upload_leaves_the_other_answering_and_no
     report = tmp_path / "长报告.txt"  # long enough that its ingest is still running when the server dies
     lines = (ROOT.parent / "shared" / "corpora" / "govreports.jsonl").read_text(encoding="utf-8").splitlines()[:12]
     report.write_text("长篇工作报告汇编\n\n" + "\n".join(json.loads(line)["text"] for line in lines), encoding="utf-8")
-    procs, pages = {}, {}
+    procs, pages = start_pages(tmp_path, url, ch.url, collection)
     try:
-        for name in ("a", "b"):
-            port = free_port()
-            proc = subprocess.Popen([sys.executable, "-m", "assistant", "serve", "--port", str(port), "--seeds",
-                                     str(SEEDS)], env=env_for(tmp_path / name, url, ch.url, collection), cwd=ROOT,
-                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                    start_new_session=True)
-            procs[name] = proc
-            for line in proc.stdout:
-                if "ready at" in line:
-                    break
-            else:
-                pytest.fail(f"page server {name} did not start")
-            pages[name] = Page(f"http://127.0.0.1:{port}/")
         result, _ = Tab(pages["a"]).upload(report)
         assert result.ok, result.error
         store = PgStore(url)
         try:
             deadline = time.time() + 300
-            while True:  # server a's ingest child is embedding the report: kill a's whole process group
+            while True:  # until server a's ingest child is embedding the report
                 jobs = store.jobs(running_only=True)
                 if jobs and jobs[0]["stage"] == "embed":
                     break
@@ -368,13 +369,4 @@ def test_a_page_server_killed_during_an_upload_leaves_the_other_answering_and_no
         finally:
             store.close()
     finally:
-        for proc in procs.values():
-            try:
-                os.killpg(proc.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                continue
-        for proc in procs.values():
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+        stop_pages(procs)

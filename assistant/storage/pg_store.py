@@ -18,25 +18,18 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ..core.errors import AssistantError
-from .store import SqlStore
+from .store import COMMON_SCHEMA, SqlStore
 
 log = logging.getLogger(__name__)
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS docs (
     doc_id TEXT PRIMARY KEY, raw_hash TEXT NOT NULL, meta TEXT NOT NULL, text TEXT NOT NULL,
     ingested_at TEXT NOT NULL DEFAULT (now()::text), path TEXT NOT NULL DEFAULT '',
     content_hash TEXT NOT NULL DEFAULT '', text_hash TEXT NOT NULL DEFAULT '', dense TEXT NOT NULL DEFAULT '',
     org_key TEXT, date_lo INTEGER, date_hi INTEGER);
-CREATE TABLE IF NOT EXISTS chunks (
-    chunk_id TEXT PRIMARY KEY, doc_id TEXT NOT NULL REFERENCES docs(doc_id) ON DELETE CASCADE,
-    idx INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, headings TEXT NOT NULL,
-    tokens INTEGER NOT NULL, index_text TEXT NOT NULL, words TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
 CREATE TABLE IF NOT EXISTS copies (
     path TEXT PRIMARY KEY, doc_id TEXT NOT NULL, content_hash TEXT NOT NULL, seq BIGSERIAL);
-CREATE INDEX IF NOT EXISTS copies_doc ON copies(doc_id);
 CREATE INDEX IF NOT EXISTS docs_path ON docs(path);
 CREATE INDEX IF NOT EXISTS docs_content ON docs(content_hash);
 CREATE INDEX IF NOT EXISTS docs_text ON docs(text_hash);
@@ -47,7 +40,7 @@ CREATE TABLE IF NOT EXISTS ingest_jobs (
     total INTEGER NOT NULL, report JSONB, error TEXT NOT NULL DEFAULT '', finished BOOLEAN NOT NULL DEFAULT false,
     started DOUBLE PRECISION NOT NULL, finished_at DOUBLE PRECISION NOT NULL DEFAULT 0,
     updated TIMESTAMPTZ NOT NULL DEFAULT now());
-"""
+""" + COMMON_SCHEMA
 # Advisory lock keys (any 64-bit numbers, the same in every process of this program): the library's
 # write lock, and the one that makes creating the schema one process's job.
 WRITE_LOCK = 0x6461_6E67_6A69_616E

@@ -24,20 +24,23 @@ from typing import Iterator
 from ..core.chinese import fold
 from ..core.schema import Chunk, DocMeta, Document
 
-SCHEMA = """
+# The tables both stores have as they are (docs and copies differ: see each store's schema).
+COMMON_SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS docs (
-    doc_id TEXT PRIMARY KEY, raw_hash TEXT NOT NULL, meta TEXT NOT NULL, text TEXT NOT NULL,
-    ingested_at TEXT NOT NULL DEFAULT (datetime('now')));
 CREATE TABLE IF NOT EXISTS chunks (
     chunk_id TEXT PRIMARY KEY, doc_id TEXT NOT NULL REFERENCES docs(doc_id) ON DELETE CASCADE,
     idx INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, headings TEXT NOT NULL,
     tokens INTEGER NOT NULL, index_text TEXT NOT NULL, words TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id);
-CREATE TABLE IF NOT EXISTS copies (
-    path TEXT PRIMARY KEY, doc_id TEXT NOT NULL, content_hash TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS copies_doc ON copies(doc_id);
 """
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS docs (
+    doc_id TEXT PRIMARY KEY, raw_hash TEXT NOT NULL, meta TEXT NOT NULL, text TEXT NOT NULL,
+    ingested_at TEXT NOT NULL DEFAULT (datetime('now')));
+CREATE TABLE IF NOT EXISTS copies (
+    path TEXT PRIMARY KEY, doc_id TEXT NOT NULL, content_hash TEXT NOT NULL);
+""" + COMMON_SCHEMA
 # Columns added after the first release (an older index is migrated in place on open).
 IDENTITY_COLUMNS = {
     "path": "TEXT NOT NULL DEFAULT ''",  # where the file was read from (resolved): re-ingesting it updates the doc
