@@ -18,7 +18,7 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ..core.errors import AssistantError
-from .store import COMMON_SCHEMA, SqlStore
+from .store import COMMON_SCHEMA, INDEXES, SqlStore
 
 log = logging.getLogger(__name__)
 
@@ -30,22 +30,20 @@ CREATE TABLE IF NOT EXISTS docs (
     org_key TEXT, date_lo INTEGER, date_hi INTEGER);
 CREATE TABLE IF NOT EXISTS copies (
     path TEXT PRIMARY KEY, doc_id TEXT NOT NULL, content_hash TEXT NOT NULL, seq BIGSERIAL);
-CREATE INDEX IF NOT EXISTS docs_path ON docs(path);
-CREATE INDEX IF NOT EXISTS docs_content ON docs(content_hash);
-CREATE INDEX IF NOT EXISTS docs_text ON docs(text_hash);
-CREATE INDEX IF NOT EXISTS docs_date ON docs(date_lo);
 CREATE TABLE IF NOT EXISTS answers (id BIGSERIAL PRIMARY KEY, at TIMESTAMPTZ NOT NULL DEFAULT now(), record JSONB NOT NULL);
 CREATE TABLE IF NOT EXISTS ingest_jobs (
     id TEXT PRIMARY KEY, server TEXT NOT NULL, files JSONB NOT NULL, stage TEXT NOT NULL, done INTEGER NOT NULL,
     total INTEGER NOT NULL, report JSONB, error TEXT NOT NULL DEFAULT '', finished BOOLEAN NOT NULL DEFAULT false,
     started DOUBLE PRECISION NOT NULL, finished_at DOUBLE PRECISION NOT NULL DEFAULT 0,
     updated TIMESTAMPTZ NOT NULL DEFAULT now());
-""" + COMMON_SCHEMA
+""" + COMMON_SCHEMA + "".join(f"CREATE INDEX IF NOT EXISTS {n} ON docs({c});\n" for n, c in INDEXES.items())
 # Advisory lock keys (any 64-bit numbers, the same in every process of this program): the library's
 # write lock, and the one that makes creating the schema one process's job.
 WRITE_LOCK = 0x6461_6E67_6A69_616E
 SCHEMA_LOCK = WRITE_LOCK + 1
 POOL_MAX = 8  # connections per process; a reader holds one for one query, so a page server's threads share a few
+JOB_COLUMNS = ("id", "server", "files", "stage", "done", "total", "report", "error", "finished", "started",
+               "finished_at")  # an ingest job as the ingest_jobs table keeps it (files and report as JSON)
 CONNECT_TIMEOUT = 5  # seconds: a server that does not answer is reported, not waited for
 # How long a read of the change counter stands for it. Every read of the store's caches checks the counter;
 # on the server each check is a round trip (at 10k chunks the checks made a question 2.7x slower than on
@@ -69,6 +67,11 @@ def unavailable(url: str, exc: BaseException) -> StoreUnavailable:
                             "ASSISTANT_DATABASE_URL to use the local store")
 
 
+def _pg(sql: str) -> str:
+    """The shared SQL's ``?`` placeholders as psycopg's ``%s``."""
+    return sql.replace("?", "%s")
+
+
 class _Tx:
     """One transaction's connection, with the ``execute``/``executemany`` the shared SQL calls."""
 
@@ -76,11 +79,11 @@ class _Tx:
         self.conn = conn
 
     def execute(self, sql: str, args=()):
-        return self.conn.execute(sql.replace("?", "%s"), tuple(args))
+        return self.conn.execute(_pg(sql), tuple(args))
 
     def executemany(self, sql: str, rows) -> None:
         with self.conn.cursor() as cur:
-            cur.executemany(sql.replace("?", "%s"), [tuple(r) for r in rows])
+            cur.executemany(_pg(sql), [tuple(r) for r in rows])
 
 
 class PgStore(SqlStore):
@@ -137,6 +140,13 @@ class PgStore(SqlStore):
             except (psycopg.OperationalError, PoolTimeout) as again:
                 raise unavailable(self.url, again) from None
 
+    @staticmethod
+    def _putconn(pool: ConnectionPool, conn: psycopg.Connection) -> None:
+        try:
+            pool.putconn(conn)  # a connection that failed is dropped, not lent again
+        except Exception:  # noqa: BLE001 - its pool closed meanwhile: the connection just closes
+            conn.close()
+
     @contextmanager
     def _conn(self) -> Iterator[psycopg.Connection]:
         pool, conn = self._getconn()
@@ -145,22 +155,21 @@ class PgStore(SqlStore):
         except psycopg.OperationalError as exc:
             raise unavailable(self.url, exc) from None
         finally:
-            try:
-                pool.putconn(conn)
-            except Exception:  # noqa: BLE001 - its pool closed meanwhile: the connection just closes
-                conn.close()
+            self._putconn(pool, conn)
 
     def _all(self, sql: str, args=()) -> list:
-        """A read. A connection that a restart of the server broke fails once and is replaced (the pool
-        drops a connection that fails): the read is tried again on another, once."""
+        """A read. A connection that a restart of the server broke fails in use and is dropped: the read
+        is tried again on another, once (when no connection can be had at all, ``_getconn`` says so)."""
         for attempt in (1, 2):
+            pool, conn = self._getconn()
             try:
-                with self._conn() as conn:
-                    cur = conn.execute(sql.replace("?", "%s"), tuple(args))
-                    return cur.fetchall() if cur.description else []
-            except StoreUnavailable:
+                cur = conn.execute(_pg(sql), tuple(args))
+                return cur.fetchall() if cur.description else []
+            except psycopg.OperationalError as exc:
                 if attempt == 2:
-                    raise
+                    raise unavailable(self.url, exc) from None
+            finally:
+                self._putconn(pool, conn)
         raise AssertionError("unreachable")
 
     def generation(self) -> int:
@@ -212,10 +221,8 @@ class PgStore(SqlStore):
         return [r[0] for r in self._all("SELECT record FROM answers ORDER BY id DESC LIMIT ?", (limit,))]
 
     def put_job(self, job: dict) -> None:
-        """Record an ingest job's state (``id``, ``server``, ``files``, ``stage``, ``done``, ``total``,
-        ``report``, ``error``, ``finished``, ``started``, ``finished_at``)."""
-        cols = ("id", "server", "files", "stage", "done", "total", "report", "error", "finished", "started",
-                "finished_at")
+        """Record an ingest job's state (its JOB_COLUMNS)."""
+        cols = JOB_COLUMNS
         values = [json.dumps(job[c], ensure_ascii=False) if c in ("files", "report") and job[c] is not None
                   else job[c] for c in cols]
         with self._tx() as db:
@@ -224,8 +231,7 @@ class PgStore(SqlStore):
                        "updated = now()", values)
 
     def jobs(self, running_only: bool = False) -> list[dict]:
-        cols = ("id", "server", "files", "stage", "done", "total", "report", "error", "finished", "started",
-                "finished_at")
+        cols = JOB_COLUMNS
         sql = f"SELECT {', '.join(cols)} FROM ingest_jobs" + (" WHERE NOT finished" if running_only else "")
         return [dict(zip(cols, r)) for r in self._all(sql + " ORDER BY started")]
 

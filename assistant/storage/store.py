@@ -169,6 +169,11 @@ class SqlStore:
     def close(self) -> None:
         raise NotImplementedError
 
+    def _in(self, sql: str, values: list[str]) -> Iterator:
+        """The rows of ``sql`` (its one ``IN ({})`` filled with placeholders) for every value, 500 at a time."""
+        for i in range(0, len(values), 500):
+            part = values[i : i + 500]
+            yield from self._all(sql.format(",".join("?" * len(part))), part)
 
     # --- meta and the change counter
     def get_meta(self, key: str, default: str = "") -> str:
@@ -351,16 +356,12 @@ class SqlStore:
 
     def chunks(self, ids: list[str]) -> dict[str, Chunk]:
         out: dict[str, Chunk] = {}
-        for i in range(0, len(ids), 500):
-            part = ids[i : i + 500]
-            q = ",".join("?" * len(part))
-            for row in self._all(
-                f'SELECT chunk_id, doc_id, idx, start, "end", headings, tokens FROM chunks WHERE chunk_id IN ({q})', part
-            ):
-                try:
-                    out[row[0]] = self._chunk(row)
-                except KeyError:  # its document was removed between the two reads
-                    continue
+        for row in self._in('SELECT chunk_id, doc_id, idx, start, "end", headings, tokens FROM chunks '
+                            "WHERE chunk_id IN ({})", ids):
+            try:
+                out[row[0]] = self._chunk(row)
+            except KeyError:  # its document was removed between the two reads
+                continue
         return out
 
     def doc_chunks(self, doc_id: str) -> list[Chunk]:
@@ -381,25 +382,13 @@ class SqlStore:
 
     def index_texts(self, ids: list[str]) -> dict[str, tuple[str, str]]:
         """chunk id → (doc id, text that is embedded) for the given chunks."""
-        out = {}
-        for i in range(0, len(ids), 500):
-            part = ids[i : i + 500]
-            q = ",".join("?" * len(part))
-            for cid, did, t in self._all(
-                f"SELECT chunk_id, doc_id, index_text FROM chunks WHERE chunk_id IN ({q})", part
-            ):
-                out[cid] = (did, t)
-        return out
+        return {cid: (did, t) for cid, did, t in
+                self._in("SELECT chunk_id, doc_id, index_text FROM chunks WHERE chunk_id IN ({})", ids)}
 
     def chunk_ids(self, doc_ids: list[str] | None = None) -> set[str]:
         if doc_ids is None:
             return {r[0] for r in self._all("SELECT chunk_id FROM chunks")}
-        out: set[str] = set()
-        for i in range(0, len(doc_ids), 500):
-            part = doc_ids[i : i + 500]
-            q = ",".join("?" * len(part))
-            out.update(r[0] for r in self._all(f"SELECT chunk_id FROM chunks WHERE doc_id IN ({q})", part))
-        return out
+        return {r[0] for r in self._in("SELECT chunk_id FROM chunks WHERE doc_id IN ({})", doc_ids)}
 
 
 class DocStore(SqlStore):
