@@ -335,14 +335,23 @@ class Index:
     def _keyword_saved_since(self) -> bool:
         """The keyword index we loaded was behind the store, and a newer one has been saved since (or,
         for a shared store, this process may rebuild it again)."""
-        return self._keyword_lags and (self.keyword.changed_on_disk() or (self.store.shared and self._may_rebuild()))
+        return self._keyword_lags and (self.keyword.changed_on_disk() or (
+            self.store.shared and self._may_rebuild(READER_REBUILD_EVERY)))
 
-    def _may_rebuild(self) -> bool:
-        """A reader of a shared store rebuilds the keyword index from it at most every
-        READER_REBUILD_EVERY seconds, or KEYWORD_SAVE_FACTOR times its last rebuild's duration if that
-        is longer: while another machine ingests, its commits are seen in steps, not one rebuild each."""
-        return time.monotonic() - self._keyword_saved >= max(READER_REBUILD_EVERY,
-                                                             KEYWORD_SAVE_FACTOR * self._keyword_build_s)
+    def _may_rebuild(self, every: float) -> bool:
+        """Has it been ``every`` seconds since the keyword index was last rebuilt here, or
+        KEYWORD_SAVE_FACTOR times that rebuild's duration if that is longer? A long ingest (or, for a
+        reader of a shared store, another machine's) is then caught up with in steps, not one rebuild a
+        commit."""
+        return time.monotonic() - self._keyword_saved >= max(every, KEYWORD_SAVE_FACTOR * self._keyword_build_s)
+
+    def _rebuilt_keyword(self) -> KeywordIndex:
+        """A keyword index rebuilt from the store and saved, its time kept for ``_may_rebuild``."""
+        t0 = time.perf_counter()
+        fresh = KeywordIndex(self.keyword.dir)
+        fresh.rebuild(*self.store.all_words(), save=True)
+        self._keyword_saved, self._keyword_build_s = time.monotonic(), time.perf_counter() - t0
+        return fresh
 
     def _reload_keyword(self, ids: set[str]) -> None:
         fp = fingerprint(ids)
@@ -352,17 +361,15 @@ class Index:
                 # Nothing usable on disk: build it here (saved when no writer is at work). A saved index
                 # that is merely behind is used as it is; the writer at work saves a new one within
                 # seconds (``refresh`` notices it then), and the next ingest finishes one a crash left.
-                with self._try_writing() as got:
+                with self._local_lock() as got:
                     fresh.rebuild(*self.store.all_words(), save=got)
-            elif self.store.shared and fresh.fp != fp and self._may_rebuild():
+            elif self.store.shared and fresh.fp != fp and self._may_rebuild(READER_REBUILD_EVERY):
                 # A shared store: the writer may be on another machine, and saves its keyword files
                 # there. Unless a writer of this machine is at work (it saves them here within
                 # seconds), this process rebuilds them from the store.
-                with self._try_writing() as got:
+                with self._local_lock() as got:
                     if got:
-                        t0 = time.perf_counter()
-                        fresh.rebuild(*self.store.all_words(), save=True)
-                        self._keyword_saved, self._keyword_build_s = time.monotonic(), time.perf_counter() - t0
+                        fresh = self._rebuilt_keyword()
             self.keyword = fresh  # one assignment: a search in flight keeps the old, consistent index
         self._keyword_lags = self.keyword.fp != fp
 
@@ -380,14 +387,14 @@ class Index:
     def writing(self):
         """Exclusive write access to the whole library for one short commit: the store's write lock
         (for a shared store, also this directory's, which guards the local keyword files)."""
-        with self.store.locked(), (self._try_writing(blocking=True) if self.store.shared else nullcontext()):
+        with self.store.locked(), (self._local_lock(blocking=True) if self.store.shared else nullcontext()):
             self._catch_up()
             yield
             self._seen_gen = self.store.generation()
 
-    def _try_writing(self, blocking: bool = False):
-        """This directory's write lock, only if no other writer of this machine is at work right now
-        (yields whether it got it)."""
+    def _local_lock(self, blocking: bool = False):
+        """This directory's write lock; without ``blocking``, only if no other writer of this machine is
+        at work right now (yields whether it got it)."""
         return file_lock(self.dir / "write.lock", blocking)
 
     def _catch_up(self) -> None:
@@ -408,18 +415,12 @@ class Index:
         long ingest at most every KEYWORD_SAVE_EVERY seconds, or KEYWORD_SAVE_FACTOR times the last
         rebuild's duration if that is longer (a rebuild of 100k chunks takes tens of seconds: the
         keyword side catches up in steps while the dense side has every commit at once)."""
-        if not force and time.monotonic() - self._keyword_saved < max(
-                KEYWORD_SAVE_EVERY, KEYWORD_SAVE_FACTOR * self._keyword_build_s):
+        if not force and not self._may_rebuild(KEYWORD_SAVE_EVERY):
             return
         ids = self.store.chunk_ids()
         if self.keyword.fp == fingerprint(ids) and self.keyword.fp:
             return
-        t0 = time.perf_counter()
-        fresh = KeywordIndex(self.keyword.dir)
-        fresh.rebuild(*self.store.all_words(), save=True)
-        self.keyword = fresh
-        self._keyword_saved = time.monotonic()
-        self._keyword_build_s = time.perf_counter() - t0
+        self.keyword = self._rebuilt_keyword()
 
     def _collection(self):
         return self.vectorstore._collection
