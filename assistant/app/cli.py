@@ -1,7 +1,7 @@
 """Command line: ``assistant ingest | ask | chat | docs | remove | serve``.
 
-Heavy libraries (torch, chromadb, sentence-transformers) load inside the commands, never at import,
-so ``assistant --help`` is instant. Every ``AssistantError`` becomes one line on stderr and exit 1.
+Heavy libraries (torch, chromadb, sentence-transformers, gradio) load on first use, never at import.
+Every ``AssistantError`` becomes one line on stderr and exit 1.
 """
 
 from __future__ import annotations
@@ -131,7 +131,6 @@ def _print_answer(ans, out=None, body: bool = True) -> None:
 
 def _read_questions(qfile: Path) -> str:
     """A questions file in UTF-8 (± BOM), UTF-16, GB18030/GBK or Big5."""
-
     if qfile.is_dir():
         raise AssistantError(f"{qfile} is a folder; pass a .jsonl file with one {{\"question\": …}} per line")
     try:
@@ -198,10 +197,7 @@ def cmd_ask(args) -> int:
                 raise
             print(json.dumps({"question": q, "error": str(exc)}, ensure_ascii=False))
             continue
-        streamed = reply.streamed and live
-        if streamed and ans.generator == "extractive":
-            print("\n")  # the streamed reply was not used: the answer below starts on a line of its own
-        streamed = streamed and ans.generator != "extractive"
+        streamed = _stream_kept(ans, reply.streamed and live)
         if ans.notice:
             print(f"notice: {ans.notice}", file=sys.stderr)
         if not warned:
@@ -228,6 +224,14 @@ def _consume(reply, live: bool):
         if live:
             print(piece, end="", flush=True)
     return reply.answer()
+
+
+def _stream_kept(ans, streamed: bool) -> bool:
+    """Is the reply printed as it streamed the answer? When the extractive answer replaced it, the answer
+    below starts on a line of its own."""
+    if streamed and ans.generator == "extractive":
+        print("\n")
+    return streamed and ans.generator != "extractive"
 
 
 def cmd_chat(args) -> int:
@@ -265,9 +269,7 @@ def cmd_chat(args) -> int:
             print(f"（理解为：{reply.standalone}）")
         if ans.notice:
             print(f"notice: {ans.notice}", file=sys.stderr)
-        if streamed and ans.generator == "extractive":
-            print("\n")  # the streamed reply was not used: the answer below starts on a line of its own
-        streamed = streamed and ans.generator != "extractive"
+        streamed = _stream_kept(ans, streamed)
         if streamed:
             print()
         _print_answer(ans, body=not streamed)

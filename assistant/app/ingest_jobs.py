@@ -106,10 +106,7 @@ class JobRunner:
         if self.store is None:
             return
         try:
-            self.store.put_job({"id": job.id, "server": self.server, "files": [f.name for f in job.files],
-                                "stage": job.stage, "done": job.done, "total": job.total, "report": job.report,
-                                "error": job.error, "finished": job.finished, "started": job.started,
-                                "finished_at": job.finished_at})
+            self.store.put_job({**vars(job), "files": [f.name for f in job.files], "server": self.server})
         except AssistantError as exc:
             log.info("ingest job %s not recorded in the shared store: %s", job.id, exc)
 
