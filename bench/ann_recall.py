@@ -47,7 +47,7 @@ def worker(chroma_dir: str, vectors: str, n: int) -> None:
     """One process: open the copy, search every query, print ids and times as JSON."""
     import chromadb
 
-    from assistant.storage.library import COLLECTION
+    from assistant.storage.dense import COLLECTION
 
     client = chromadb.PersistentClient(path=chroma_dir, settings=chromadb.Settings(anonymized_telemetry=False))
     col = client.get_collection(COLLECTION)
@@ -65,7 +65,7 @@ def worker(chroma_dir: str, vectors: str, n: int) -> None:
 def exact(chroma_dir: Path, qv: np.ndarray, n: int) -> list[list[str]]:
     import chromadb
 
-    from assistant.storage.library import COLLECTION
+    from assistant.storage.dense import COLLECTION
 
     client = chromadb.PersistentClient(path=str(chroma_dir), settings=chromadb.Settings(anonymized_telemetry=False))
     col = client.get_collection(COLLECTION)
@@ -88,7 +88,8 @@ def exact(chroma_dir: Path, qv: np.ndarray, n: int) -> list[list[str]]:
 def measure(index_dir: Path, n: int, efs: list[int]) -> dict:
     from assistant.core.chinese import fold
     from assistant.core.settings import Settings
-    from assistant.storage.library import EF_SEARCH, Index
+    from assistant.storage.dense import EF_SEARCH
+    from assistant.storage.library import Index
 
     index = Index.open(Settings.from_env().with_(index_dir=index_dir))
     qs = questions()
@@ -103,7 +104,7 @@ def measure(index_dir: Path, n: int, efs: list[int]) -> dict:
         for ef in efs or [100, EF_SEARCH]:
             import chromadb
 
-            from assistant.storage.library import COLLECTION
+            from assistant.storage.dense import COLLECTION
 
             copy = Path(tmp) / f"chroma-ef{ef}"
             shutil.copytree(index_dir / "chroma", copy)

@@ -54,7 +54,7 @@ from assistant.core.settings import Settings  # noqa: E402
 from assistant.ingest.chunking import chunk  # noqa: E402
 from assistant.ingest.cleaning import clean  # noqa: E402
 from assistant.ingest.loading import decode  # noqa: E402
-from assistant.storage.library import text_hash  # noqa: E402
+from assistant.ingest.steps import text_hash  # noqa: E402
 
 SEEDS = ROOT / "seeds"
 CORPUS = ROOT.parent / "shared" / "corpora" / "govreports.jsonl"

@@ -36,7 +36,7 @@ def main() -> int:
               f"{len(a.rows)} rows: {q}")
     if not index.remote:
         t0 = time.perf_counter()
-        index._vs = index._open_chroma(fresh=True)
+        index.vectors.open(index.embedder, fresh=True)
         index.vectorstore.similarity_search("党支部", k=5)
         print(f"local Chroma reopened (as after another process's commit) + one query: {time.perf_counter() - t0:.2f} s")
     return 0

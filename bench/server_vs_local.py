@@ -65,7 +65,7 @@ def start_server() -> tuple[subprocess.Popen, str]:
 def copy_vectors(src_dir: Path, url: str, collection: str) -> tuple[int, float]:
     import chromadb
 
-    from assistant.storage.library import COLLECTION, HNSW, UPSERT_BATCH, chroma_http_client
+    from assistant.storage.dense import COLLECTION, HNSW, UPSERT_BATCH, chroma_http_client
     from assistant.storage.store import DocStore
 
     local = chromadb.PersistentClient(path=str(src_dir / "chroma"), settings=chromadb.Settings(anonymized_telemetry=False))

@@ -27,10 +27,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from bench.load_test import Page, Server, Tab, Tally, questions  # noqa: E402
 from servers import Chroma, Postgres, free_port  # noqa: E402
 
 from assistant.storage.pg_store import PgStore  # noqa: E402
+from bench.load_test import Page, Server, Tab, Tally, questions  # noqa: E402
 
 NEW_DOC = ("深海所第一党支部工作简报\n来源：深海所第一党支部\n发布时间：2024-03-05\n\n"
            "支部组织党员开展万米深潜器耐压壳体焊接攻关，十二名党员组成突击队连续奋战四十天。\n")

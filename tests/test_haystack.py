@@ -13,7 +13,7 @@ sys.path.insert(0, str(ROOT))
 from assistant.core.chinese import sentence_spans  # noqa: E402
 from assistant.ingest.cleaning import clean  # noqa: E402
 from assistant.ingest.loading import decode  # noqa: E402
-from assistant.storage.library import text_hash  # noqa: E402
+from assistant.ingest.steps import text_hash  # noqa: E402
 from bench import haystack  # noqa: E402
 
 pytestmark = pytest.mark.skipif(not haystack.CORPUS.exists(), reason=f"corpus not found at {haystack.CORPUS}")

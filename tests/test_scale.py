@@ -10,8 +10,9 @@ from assistant.answer.jobs import PRECEDENTS
 from assistant.answer.precedents import find_precedents
 from assistant.answer.retrieval import Filters, allowed_docs, chroma_where, pool_size, retrieve
 from assistant.core.chinese import fold
+from assistant.storage.dense import VECTOR_META_VERSION
 from assistant.storage.keyword import KeywordIndex
-from assistant.storage.library import VECTOR_META_VERSION, Index
+from assistant.storage.library import Index
 from assistant.storage.store import LRU, date_ord, date_span
 
 CITIES = ["青岛", "大连", "厦门", "宁波", "深圳", "苏州", "无锡", "烟台", "济南", "合肥", "南昌", "长沙", "贵阳",
@@ -189,7 +190,7 @@ def test_vector_search_explores_ef_search_candidates(hash_settings, seed_copy):
     collection is made with EF_SEARCH, and one made before with the default is raised when opened."""
     import chromadb
 
-    from assistant.storage.library import COLLECTION, EF_SEARCH
+    from assistant.storage.dense import COLLECTION, EF_SEARCH
 
     index = Index.open(hash_settings, create=True)
     index.ingest([seed_copy])

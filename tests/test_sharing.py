@@ -17,6 +17,7 @@ from conftest import ROOT, SEED_IDS, SEEDS
 from assistant.answer.answering import answer
 from assistant.answer.retrieval import retrieve
 from assistant.core.settings import Settings, model_spec
+from assistant.storage import library
 from assistant.storage.keyword import KeywordIndex
 from assistant.storage.library import Index
 
@@ -293,7 +294,7 @@ def test_duplicate_whose_original_is_removed_meanwhile_is_not_committed_empty(ha
     copies = tmp_path / "copies"
     copies.mkdir()
     shutil.copyfile(seed_copy / SEED_IDS[0], copies / "副本.txt")
-    real_decide = Index.decide
+    real_decide = library.decide
     calls = []
 
     def decide(p, records):
@@ -303,7 +304,7 @@ def test_duplicate_whose_original_is_removed_meanwhile_is_not_committed_empty(ha
             other.remove(SEED_IDS[0])
         return d
 
-    monkeypatch.setattr(Index, "decide", staticmethod(decide))
+    monkeypatch.setattr(library, "decide", decide)
     index.ingest([copies])
     assert calls[0].action == "duplicate"
     counts = index.store.chunk_counts()
@@ -621,7 +622,7 @@ def test_threads_reopening_chroma_at_once_do_not_trip_over_each_other(hash_setti
     def reopen():
         for _ in range(15):
             try:
-                assert index._open_chroma(fresh=True)._collection.count() == total
+                assert index.vectors.open(index.embedder, fresh=True)._collection.count() == total
             except Exception as exc:  # noqa: BLE001 - collected for the assertion below
                 errors.append(repr(exc))
 

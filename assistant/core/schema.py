@@ -49,6 +49,18 @@ class Document:
 
 
 @dataclass(frozen=True)
+class DocRecord:
+    """What identity decisions need to know about an indexed document."""
+
+    doc_id: str
+    path: str
+    raw_hash: str
+    content_hash: str
+    text_hash: str
+    dense: str
+
+
+@dataclass(frozen=True)
 class Sentence:
     start: int
     end: int

@@ -1,3 +1,3 @@
-"""The library: the document store (SQLite), the keyword index (BM25), the vectors (Chroma, local or
-a server) and the embedder, behind ``library.Index``, which also runs the ingest steps and keeps the
-question log. Imports core and ingest."""
+"""The library: the document store (SQLite, or PostgreSQL), the keyword index (BM25), the vectors
+(dense.py: a local Chroma or a server's) and the embedder, behind ``library.Index``, which runs the
+ingest steps of ingest/steps.py, embeds and commits, and keeps the question log. Imports core and ingest."""

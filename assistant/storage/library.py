@@ -1,10 +1,10 @@
-"""The index: document store (SQLite) + keyword index (BM25) + dense index (Chroma), shared by
+"""The library: document store (SQLite) + keyword index (BM25) + dense index (Chroma), shared by
 several processes (a web server, CLI runs) and threads.
 
-Identity. A document is not its file name: it is the file at a path. Re-ingesting the same path
-updates that document; another file whose name is taken becomes a document of its own (its id gets
-a suffix, ``name-2.txt``); the same bytes or the same text under another name are recognised and
-not indexed twice (a file that moved is followed to its new path).
+The parts: ``store`` (SQLite, or PostgreSQL with ASSISTANT_DATABASE_URL), ``keyword`` (BM25 files of
+this machine), ``vectors`` (dense.py: a local Chroma or a server's), the embedder, and the question
+log. The ingest steps that need no index (read, clean, decide what a file is, chunk) are in
+ingest/steps.py; this class runs them, embeds, and commits.
 
 Writers. Reading, converting, cleaning, chunking and embedding a file take no lock. Only the commit
 does: under an exclusive file lock (``index/write.lock``) the vectors go into Chroma, then the
@@ -24,179 +24,42 @@ does not see another process's writes).
 from __future__ import annotations
 
 import logging
-import os
-import re
 import threading
 import time
-import urllib.error
-import urllib.request
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
-from urllib.parse import urlparse
 
-from ..core.chinese import fold, words
+from ..core.chinese import words
 from ..core.errors import AssistantError, Unreadable
-from ..core.schema import Chunk, DocMeta, Document, content_hash
+from ..core.schema import DocMeta, Document, content_hash
 from ..core.settings import Settings
-from ..ingest.chunking import chunk
-from ..ingest.cleaning import clean
-from ..ingest.loading import Skipped, discover, free_name, read_file
+from ..ingest.loading import Skipped, discover, read_file
+from ..ingest.steps import (
+    IngestReport,
+    Prepared,
+    Progress,
+    chunk_as,
+    decide,
+    file_key,
+    index_text,
+    prepare,
+)
 from .answer_log import AnswerLog
+from .dense import VECTOR_META_VERSION, ChromaUnreachable, Dense, is_damage, vector_meta
 from .embedding import EmbedderUnavailable, load_embedder
 from .keyword import KeywordIndex, fingerprint
 from .pg_store import PgAnswerLog, PgStore
-from .store import DocRecord, DocStore, date_ord, date_span, file_lock  # noqa: F401 - date_ord is imported from here
+from .store import DocStore, date_ord, file_lock  # noqa: F401 - date_ord is imported from here
 
 log = logging.getLogger(__name__)
 
-PIPELINE_VERSION = "6"  # bump when cleaning/chunking changes so every file is re-ingested
 KEYWORD_SAVE_EVERY = 3.0  # seconds: during a long ingest BM25 is rebuilt at most this often …
 KEYWORD_SAVE_FACTOR = 10  # … and at most every 10× its last rebuild time (≤ 10 % of the ingest)
 # A reader of a shared store (PostgreSQL) rebuilds its keyword index from the store at most this often, so a
 # document committed on another machine is found by keyword within about a second (the issue's bar is 2 s).
 READER_REBUILD_EVERY = 1.0
-UPSERT_BATCH = 4000  # Chroma refuses batches above ~5,400
 EMBED_GROUP = 128  # texts per encode call (a file's texts are sorted by length first); progress after each
-CHROMA_OPEN_TRIES = 20
-# Chroma keeps one system per path and process, in a dict shared by every client. Forgetting ours and
-# starting a new one is not atomic: a thread that reopens while another does found the path gone
-# between Chroma's own insert and lookup (a KeyError on the path, seen in CI under load). One reopen
-# at a time per process.
-_CHROMA_OPEN = threading.Lock()
-# What Chroma says when its on-disk vector segment no longer matches its log: an ingest killed while
-# Chroma was writing it (test_crash's random kills met it once in a few dozen CI runs; Chroma's own
-# issue #5366). Its reads keep failing. The store still holds every chunk's text, so the writer sets
-# the damaged folder aside and embeds the documents again.
-CHROMA_DAMAGE = ("Failed to apply logs", "backfill request", "Error in compaction")
-# Candidates Chroma's HNSW graph explores per search (its default is 100). The e5 vectors of these
-# reports are crowded together, and with 100 the graph finds too few true neighbours: of the exact
-# top 30, 0.84 at 10k chunks and 0.73 at 100k on average, none at all for some questions, and one
-# process could miss a whole report that another found (the graph is completed from the not yet
-# persisted log on every load, in parallel). 1000: 0.99 / 0.98, every process the same, 4.6 ms
-# p50 instead of 1.5 at 100k (bench/ann_recall.py). Collections made earlier are raised to it.
-EF_SEARCH = 1000
-HNSW = {"hnsw": {"space": "cosine", "ef_search": EF_SEARCH}}
-COLLECTION = "chunks"  # the default of Settings.chroma_collection
-VECTOR_META_VERSION = "2"  # 2: date_end beside date_ord
-
-Progress = Callable[[str, int, int], None]  # (stage, done, total)
 RETRIES = 3  # times one file is read again when other writers keep changing what it is while it is embedded
-
-
-@dataclass
-class IngestReport:
-    added: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    skipped: list[Skipped] = field(default_factory=list)
-    duplicates: list[tuple[Path, str]] = field(default_factory=list)  # (file, the document it repeats)
-    renamed: list[tuple[Path, str, str]] = field(default_factory=list)  # (file, its doc id, who had the name)
-    moved: list[tuple[str, Path]] = field(default_factory=list)  # (doc id, its new path)
-    finished: list[str] = field(default_factory=list)  # documents an earlier, interrupted ingest left incomplete
-    incomplete: list[str] = field(default_factory=list)  # committed without vectors (no embedding model)
-    chunks_added: int = 0
-    chunks_removed: int = 0
-    total_docs: int = 0
-    total_chunks: int = 0
-    dense: bool = False
-    seconds: float = 0.0
-    embed_seconds: float = 0.0
-
-    @property
-    def ingested(self) -> int:
-        """Files that are in the index as asked: added, updated, unchanged, moved or already there."""
-        return len(self.added) + len(self.updated) + len(self.unchanged) + len(self.moved) + len(self.duplicates)
-
-
-def index_text(meta: DocMeta, c: Chunk) -> str:
-    """What is embedded and keyword-indexed for a chunk: its document's title and organisation,
-    its heading path and its text, folded to simplified characters."""
-    head = " ".join(x for x in (meta.title, meta.org, " ".join(meta.aliases), " ".join(c.headings)) if x)
-    return fold(f"{head}\n{c.text}")
-
-
-def text_hash(text: str) -> str:
-    """The same report whatever its file: folded cleaned text without white space."""
-    return content_hash(re.sub(r"\s+", "", fold(text)))
-
-
-@dataclass
-class Prepared:
-    """A file read, cleaned and chunked, ready to be embedded and committed."""
-
-    path: Path
-    key: str  # pipeline version + bytes hash: decides "unchanged"
-    content_hash: str
-    doc: Document | None = None
-    chunks: list[Chunk] = field(default_factory=list)
-    index_texts: list[str] = field(default_factory=list)
-    words: list[list[str]] = field(default_factory=list)  # keyword tokens of each index text (jieba)
-    text_hash: str = ""
-
-
-@dataclass(frozen=True)
-class Decision:
-    action: str  # unchanged | duplicate | moved | update | new
-    doc_id: str  # the document it is, repeats or becomes
-    taken_by: str = ""  # for a new document whose file name was taken: the document that has it
-    replaces: str = ""  # for a duplicate: the document this path held before (its text is gone from disk)
-
-
-class ChromaUnreachable(AssistantError):
-    pass
-
-
-def chroma_http_client(url: str, timeout: float = 5.0):
-    """A client of the Chroma server at ``url`` (http://host:port), after a heartbeat that gives up
-    within ``timeout`` seconds: a server that is down is reported, never waited for."""
-
-    import chromadb
-
-    u = urlparse(url if "://" in url else f"http://{url}")
-    if not u.hostname:
-        raise ChromaUnreachable(f"ASSISTANT_CHROMA_URL={url!r} is not a URL; write it as http://host:port")
-    port = u.port or (443 if u.scheme == "https" else 8000)
-    try:
-        with urllib.request.urlopen(f"{u.scheme}://{u.hostname}:{port}/api/v2/heartbeat", timeout=timeout) as resp:
-            resp.read()
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise ChromaUnreachable(f"the Chroma server at {url} does not answer ({reason}): start it "
-                                "(`chroma run --path DIR --port PORT`) or unset ASSISTANT_CHROMA_URL") from None
-    return chromadb.HttpClient(host=u.hostname, port=port, ssl=u.scheme == "https",
-                               settings=chromadb.Settings(anonymized_telemetry=False))
-
-
-def search_wide(vs, remote: bool = False):
-    """The vector store, its collection set to explore EF_SEARCH candidates per search: a collection
-    made before with Chroma's default of 100 is raised once (the setting is stored with it, so this
-    is one small write the first time an older index is opened, and a read after). Chroma reads it
-    when a process loads the graph: here that is the first search, after this; a Chroma server that
-    has the collection loaded already applies it once restarted (measured), and is asked to be. A
-    collection with another kind of index (SPANN, on a distributed Chroma) is left as it is."""
-    collection = vs._collection
-    try:
-        config = getattr(collection, "configuration_json", None) or {}
-        hnsw = config.get("hnsw")
-        if hnsw is not None and not config.get("spann") and hnsw.get("ef_search", 100) < EF_SEARCH:
-            collection.modify(configuration={"hnsw": {"ef_search": EF_SEARCH}})
-            if remote:
-                log.warning("the collection %r now asks for a wider vector search (ef_search %d); restart the "
-                            "Chroma server once so that it applies it", collection.name, EF_SEARCH)
-    except Exception as exc:  # noqa: BLE001 - e.g. another process writing: the next open tries again
-        log.warning("vector search stays at Chroma's default breadth for now (%s)", exc)
-    return vs
-
-
-def forget_chroma_system(path: str) -> None:
-    """Chroma keeps one system per path and process: the next client of ``path`` starts a new one."""
-    from chromadb.api.shared_system_client import SharedSystemClient
-
-    SharedSystemClient._identifier_to_system.pop(path, None)
-    SharedSystemClient._identifier_to_refcount.pop(path, None)
 
 
 class Index:
@@ -210,7 +73,7 @@ class Index:
         self._embedder_tried = embedder is not None
         self.dense_error: str | None = None
         self.server_error: str | None = None  # the Chroma server (ASSISTANT_CHROMA_URL) did not answer
-        self._vs = None
+        self.vectors = Dense(settings, self.dir, self.store.index_id)
         self._seen_gen = -1  # the store generation this process's keyword index and Chroma reflect
         self._keyword_lags = False  # the keyword index loaded was behind the store (a writer was at work)
         self._reload_lock = threading.Lock()
@@ -262,58 +125,20 @@ class Index:
 
     @property
     def vectorstore(self):
-        if self._vs is None and self.embedder is not None and not self.server_error:
+        """The LangChain vector store retrieval searches, opened on first use; None without the embedding
+        model or while the Chroma server does not answer."""
+        if self.vectors.vs is None and self.embedder is not None and not self.server_error:
             try:
-                self._vs = self._open_chroma()
+                self.vectors.open(self.embedder)
             except ChromaUnreachable as exc:
                 self.server_error = self.dense_error = str(exc)
                 log.warning("%s; running with keyword retrieval only", exc)
-        return self._vs
+        return self.vectors.vs
 
     @property
     def remote(self) -> bool:
         """Are the vectors on a Chroma server (ASSISTANT_CHROMA_URL) rather than under index/chroma/?"""
-        return bool(self.settings.chroma_url)
-
-    def _open_chroma(self, fresh: bool = False):
-        from langchain_chroma import Chroma
-
-        if self.remote:
-            # A server sees every client's writes: nothing to reopen when another process commits. Its
-            # collection records the index it belongs to: another index's vectors are never touched
-            # (reconciling would delete them as vectors no document owns).
-            name, own = self.settings.chroma_collection, self.store.index_id()
-            vs = Chroma(collection_name=name, embedding_function=self.embedder,
-                        client=chroma_http_client(self.settings.chroma_url),
-                        collection_metadata={"hnsw:space": "cosine", "index_id": own}, collection_configuration=HNSW)
-            owner = (vs._collection.metadata or {}).get("index_id")
-            if owner != own and (owner or vs._collection.count()):
-                raise ChromaUnreachable(
-                    f"the collection {name!r} on {self.settings.chroma_url} holds another index's vectors: set "
-                    "ASSISTANT_CHROMA_COLLECTION to a name of this index's own")
-            return search_wide(vs, remote=True)
-        import chromadb
-
-        path = str(self.dir / "chroma")
-        for attempt in range(CHROMA_OPEN_TRIES):
-            try:
-                with _CHROMA_OPEN:
-                    if fresh or attempt:
-                        # Chroma's in-memory HNSW does not see what another process wrote: forget our
-                        # system (in-flight queries keep the old one) so the next client reloads. (A system
-                        # whose start failed stays registered too, and would fail every later client.)
-                        forget_chroma_system(path)
-                    client = chromadb.PersistentClient(path=path, settings=chromadb.Settings(anonymized_telemetry=False))
-                    vs = Chroma(collection_name=self.settings.chroma_collection, embedding_function=self.embedder,
-                                client=client, collection_metadata={"hnsw:space": "cosine"},
-                                collection_configuration=HNSW)
-                return vs if fresh else search_wide(vs)  # a reopen after another process's commit: done already
-            except Exception as exc:  # noqa: BLE001 - chromadb raises InternalError, not a subclass of its own
-                # Two processes creating a new index at once: the one that loses finds Chroma's database
-                # locked, or its tables just created, by the other. Wait and open what the other created.
-                if not any(m in str(exc) for m in ("locked", "already exists")) or attempt == CHROMA_OPEN_TRIES - 1:
-                    raise
-                time.sleep(0.1 * (attempt + 1))
+        return self.vectors.remote
 
     # --- readers: see what other processes and threads committed
     def refresh(self) -> bool:
@@ -375,8 +200,8 @@ class Index:
 
     def _reload(self, gen: int) -> None:
         self._reload_keyword(self.store.chunk_ids())
-        if self._vs is not None and self._seen_gen >= 0 and not self.remote:
-            self._vs = self._open_chroma(fresh=True)
+        if self.vectors.vs is not None and self._seen_gen >= 0 and not self.remote:
+            self.vectors.open(self.embedder, fresh=True)
         self._seen_gen = gen
 
     def ensure_synced(self) -> None:  # the name callers used before readers stopped writing
@@ -402,8 +227,8 @@ class Index:
         reload BM25 before writing (a stale in-memory index must never be written back)."""
         gen = self.store.generation()
         if gen != self._seen_gen:
-            if self._vs is not None and not self.remote:
-                self._vs = self._open_chroma(fresh=True)
+            if self.vectors.vs is not None and not self.remote:
+                self.vectors.open(self.embedder, fresh=True)
             if self.keyword.changed_on_disk() or not self.keyword.fp:
                 fresh = KeywordIndex(self.keyword.dir)
                 if fresh.load():
@@ -422,30 +247,10 @@ class Index:
             return
         self.keyword = self._rebuilt_keyword()
 
-    def _collection(self):
-        return self.vectorstore._collection
-
     def chroma_ids(self) -> list[str]:
         """Every id in Chroma, paged (a list, so that a duplicate would show)."""
-        col, out, offset = self._collection(), [], 0
-        while True:
-            part = col.get(include=[], limit=5000, offset=offset)["ids"]
-            out.extend(part)
-            if len(part) < 5000:
-                return out
-            offset += len(part)
-
-    def _upsert(self, ids: list[str], vectors: list[list[float]], texts: list[str], metas: list[dict]) -> None:
-        col = self._collection()
-        for i in range(0, len(ids), UPSERT_BATCH):
-            j = i + UPSERT_BATCH
-            col.upsert(ids=ids[i:j], embeddings=vectors[i:j], documents=texts[i:j], metadatas=metas[i:j])
-
-    def _delete_vectors(self, ids) -> None:
-        ids = sorted(ids)
-        col = self._collection()
-        for i in range(0, len(ids), UPSERT_BATCH):
-            col.delete(ids=ids[i : i + UPSERT_BATCH])
+        self.vectorstore  # noqa: B018 - opened on first use
+        return self.vectors.ids()
 
     def _embed(self, texts: list[str], progress: Progress | None, done: int = 0, total: int | None = None):
         """Vectors of ``texts``, in order. Encoded shortest first, so each batch pads to a similar length."""
@@ -460,25 +265,12 @@ class Index:
                 progress("embed", done + g + len(group), total)
         return out
 
-    @staticmethod
-    def _vector_meta(meta: DocMeta) -> dict:
-        """What Chroma keeps beside each vector, for filters in its ``where``: the document, its
-        organisation, and the first and last day its date stands for (YYYYMMDD; 0 when undated)."""
-        lo, hi = date_span(meta.date)
-        return {"doc_id": meta.doc_id, "org": meta.org, "date_ord": lo, "date_end": hi}
-
     def _update_vector_metas(self) -> None:
         """Inside the write lock: vectors written before ``date_end`` existed get it (no re-embedding)."""
         if self.store.get_meta("vector_meta") == VECTOR_META_VERSION:
             return
-        col, metas = self._collection(), self.store.metas()
-        for doc_id in metas:
-            ids = sorted(self.store.chunk_ids([doc_id]))
-            for i in range(0, len(ids), UPSERT_BATCH):
-                part = ids[i : i + UPSERT_BATCH]
-                present = col.get(ids=part, include=[])["ids"]
-                if present:
-                    col.update(ids=present, metadatas=[self._vector_meta(metas[doc_id])] * len(present))
+        metas = self.store.metas()
+        self.vectors.set_metas((sorted(self.store.chunk_ids([d])), vector_meta(m)) for d, m in metas.items())
         self.store.set_meta("vector_meta", VECTOR_META_VERSION)
 
     # --- repair what an interrupted ingest left
@@ -490,16 +282,12 @@ class Index:
             self._update_vector_metas()
             return set(self.chroma_ids())
         except Exception as exc:  # noqa: BLE001 - chromadb raises its InternalError for this
-            if self.remote or not any(m in str(exc) for m in CHROMA_DAMAGE):
+            if self.remote or not is_damage(exc):
                 raise
             damage = exc
-        aside = self.dir / f"chroma.damaged-{time.strftime('%Y%m%d-%H%M%S')}"
+        aside = self.vectors.set_aside(self.embedder)
         log.warning("the vector index in %s is damaged (%s); it is kept as %s and every document is embedded "
-                    "again", self.dir / "chroma", damage, aside.name)
-        with _CHROMA_OPEN:
-            forget_chroma_system(str(self.dir / "chroma"))
-            (self.dir / "chroma").rename(aside)
-        self._vs = search_wide(self._open_chroma(fresh=True))
+                    "again", self.vectors.path, damage, aside.name)
         self.store.set_dense(list(self.store.metas()), "")  # bumps the generation: readers reopen Chroma
         self.store.set_meta("vector_meta", VECTOR_META_VERSION)
         self.vectors_set_aside = aside
@@ -514,13 +302,13 @@ class Index:
                 if self.store.get_meta("embed_model") not in ("", self.model_id):
                     log.warning("index was embedded with %s; re-embedding with %s",
                                 self.store.get_meta("embed_model"), self.model_id)
-                    self.vectorstore.reset_collection()
+                    self.vectors.reset()
                     self.store.set_dense(list(self.store.metas()), "")
                 self.store.set_meta("embed_model", self.model_id)
                 store_ids = self.store.chunk_ids()
                 have = self._vector_ids()
                 if have - store_ids:
-                    self._delete_vectors(have - store_ids)
+                    self.vectors.delete(have - store_ids)
                 todo = sorted(set(self.store.not_embedded(self.model_id)) | {
                     c.doc_id for c in self.store.chunks(sorted(store_ids - have)).values()})
             for n, doc_id in enumerate(todo):
@@ -532,7 +320,7 @@ class Index:
                     if {c.chunk_id for c in self.store.doc_chunks(doc_id)} != set(ids):
                         continue  # changed meanwhile by another writer, who embedded it
                     meta = self.store.metas()[doc_id]
-                    self._upsert(ids, vectors, [texts[i][1] for i in ids], [self._vector_meta(meta)] * len(ids))
+                    self.vectors.upsert(ids, vectors, [texts[i][1] for i in ids], [vector_meta(meta)] * len(ids))
                     self.store.set_dense([doc_id], self.model_id)
                     completed.append(doc_id)
         with self.writing():
@@ -552,7 +340,7 @@ class Index:
         if self.vectorstore is None:
             return 0
         try:
-            return max(0, self.store.chunk_total() - self._collection().count())
+            return max(0, self.store.chunk_total() - self.vectors.count())
         except Exception as exc:  # noqa: BLE001 - a server that went away since
             log.warning("cannot count the vectors (%s)", exc)
             return 0
@@ -563,44 +351,6 @@ class Index:
         return self.keyword.fp != fingerprint(self.store.chunk_ids())
 
     # --- ingest and remove
-    def _prepare_text(self, path: Path, raw, key: str, bytes_hash: str) -> Prepared:
-        resolved = str(path.resolve())
-        doc = clean(raw.text, path.name, path=resolved, raw_hash=key, kind=raw.kind, hints=raw.hints)
-        return Prepared(path=path, key=key, content_hash=bytes_hash, doc=doc, text_hash=text_hash(doc.text))
-
-    @staticmethod
-    def _holds(rec: DocRecord) -> bool:
-        """Does the file a document was read from still hold the bytes that were indexed?"""
-        if not rec.path:
-            return False
-        if not rec.content_hash:  # an index made before content hashes: trust the file is still it
-            return os.path.exists(rec.path)
-        try:
-            return content_hash(Path(rec.path).read_bytes().hex()) == rec.content_hash
-        except OSError:
-            return False
-
-    @staticmethod
-    def decide(p: Prepared, records: dict[str, DocRecord]) -> Decision:
-        resolved = str(p.path.resolve())
-        own = next((r for r in records.values() if r.path == resolved), None)
-        if own is not None and own.raw_hash == p.key:
-            return Decision("unchanged", own.doc_id)
-        same = [r for r in records.values() if r is not own and (
-            r.content_hash == p.content_hash or (p.text_hash and r.text_hash == p.text_hash))]
-        held = next((r for r in same if Index._holds(r)), None)
-        if held is not None:
-            # A repeat of a document whose file still holds it. If this path held a document of its
-            # own, that text is gone from disk (the file was overwritten with the other report).
-            return Decision("duplicate", held.doc_id, replaces=own.doc_id if own is not None else "")
-        if same and own is None:
-            # The text of a document whose file is gone or now holds something else: it moved here.
-            return Decision("moved", same[0].doc_id)
-        if own is not None:
-            return Decision("update", own.doc_id)
-        doc_id = free_name(p.path.name, records.__contains__)
-        return Decision("new", doc_id, taken_by=p.path.name if doc_id != p.path.name else "")
-
     def _need_server(self) -> None:
         """Writers refuse to run while the Chroma server is down: its vectors would fall behind the store."""
         if self.embedder is not None and self.vectorstore is None and self.server_error:
@@ -627,19 +377,19 @@ class Index:
                 records = self.store.records()
                 raw = read_file(path, self.settings.max_file_bytes)
                 bytes_hash = content_hash(raw.data.hex())
-                key = content_hash(f"{PIPELINE_VERSION}|{self.settings.chunk_tokens}|") + bytes_hash
+                key = file_key(bytes_hash, self.settings.chunk_tokens)
                 own = next((r for r in records.values() if r.path == str(path.resolve())), None)
                 if own is not None and own.raw_hash == key:
                     report.unchanged.append(own.doc_id)
                     continue
-                prep = self._prepare_text(path, raw, key, bytes_hash)
+                prep = prepare(path, raw, key, bytes_hash)
             except Unreadable as exc:
                 report.skipped.append(Skipped(path, str(exc), exc.kind, exc.detail))
                 continue
             except OSError as exc:
                 report.skipped.append(Skipped(path, f"cannot be read ({exc.strerror or exc})", "os"))
                 continue
-            decision = self.decide(prep, records)
+            decision = decide(prep, records)
             if decision.action in ("unchanged", "duplicate", "moved"):
                 queue.extend(self._commit(prep, None, report, tries))
                 continue
@@ -682,7 +432,7 @@ class Index:
         another writer changed what it is meanwhile and it must be read anew (``tries`` counts that)."""
         resolved = str(prep.path.resolve())
         with self.writing():
-            decision = self.decide(prep, self.store.records())  # another writer may have committed meanwhile
+            decision = decide(prep, self.store.records())  # another writer may have committed meanwhile
             if decision.action == "unchanged":
                 report.unchanged.append(decision.doc_id)
                 return []
@@ -715,12 +465,12 @@ class Index:
             old = self.store.chunk_ids([doc.doc_id]) if decision.action == "update" else set()
             new_ids = [c.chunk_id for c in chunks]
             if vectors is not None:
-                self._upsert(new_ids, vectors, prep.index_texts, [self._vector_meta(doc.meta)] * len(chunks))
+                self.vectors.upsert(new_ids, vectors, prep.index_texts, [vector_meta(doc.meta)] * len(chunks))
             self.store.put(doc, chunks, prep.index_texts, prep.words,
                            content_hash=prep.content_hash, text_hash=prep.text_hash,
                            dense=self.model_id if vectors is not None else "")
             if vectors is not None and old - set(new_ids):
-                self._delete_vectors(old - set(new_ids))
+                self.vectors.delete(old - set(new_ids))
             self._save_keyword()
         report.chunks_added += len(chunks)
         report.chunks_removed += len(old)
@@ -732,13 +482,7 @@ class Index:
         return again
 
     def _chunk(self, prep: Prepared, doc_id: str) -> None:
-        """Chunk a prepared document as ``doc_id``. Chunk ids derive from the id; the chunks' bounds,
-        index texts, words and vectors do not (a title never comes from it), so a document whose id
-        is taken while it is embedded is chunked again under a free one and keeps the rest."""
-        doc = prep.doc
-        if doc_id != doc.doc_id:
-            doc = Document(meta=replace(doc.meta, doc_id=doc_id), text=doc.text, raw_hash=doc.raw_hash)
-        prep.doc, prep.chunks = doc, chunk(doc, self.settings.chunk_tokens, self.settings.overlap_sentences)
+        chunk_as(prep, doc_id, self.settings.chunk_tokens, self.settings.overlap_sentences)
 
     def _copies_holding(self, doc_id: str) -> list[tuple[Path, str]]:
         """Inside the write lock: (path, content hash) of the recorded copies of a document whose files
@@ -773,7 +517,7 @@ class Index:
         once), then its vectors."""
         ids = self.store.delete(doc_id)
         if self.vectorstore is not None and ids:
-            self._delete_vectors(ids)
+            self.vectors.delete(ids)
         if report is not None:
             report.chunks_removed += len(ids)
             report.removed.append(doc_id)

@@ -17,12 +17,11 @@ import threading
 import time
 from collections import OrderedDict
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
 from ..core.chinese import fold
-from ..core.schema import Chunk, DocMeta, Document
+from ..core.schema import Chunk, DocMeta, DocRecord, Document
 
 # The tables both stores have as they are (docs and copies differ: see each store's schema).
 COMMON_SCHEMA = """
@@ -56,6 +55,10 @@ FILTER_COLUMNS = {
 }
 
 INDEXES = {"docs_path": "path", "docs_content": "content_hash", "docs_text": "text_hash", "docs_date": "date_lo"}
+# A writer holds SQLite's lock for one document's commit: another connection waits up to this many seconds
+# before it gives up with an error (set far above any commit, so that only a stuck writer is reported).
+BUSY_TIMEOUT = 60
+WAL_TRIES = 200  # … and tries this many times, 50 ms apart, to switch a new database to WAL
 TEXT_CACHE_CHARS = 16_000_000  # cleaned and folded texts kept in memory (least recently used go first)
 
 
@@ -118,18 +121,6 @@ def _meta_from_json(raw: str) -> DocMeta:
     data["aliases"] = tuple(data.get("aliases", ()))
     data["pages"] = tuple(data.get("pages", ()))
     return DocMeta(**data)
-
-
-@dataclass(frozen=True)
-class DocRecord:
-    """What identity decisions need to know about an indexed document."""
-
-    doc_id: str
-    path: str
-    raw_hash: str
-    content_hash: str
-    text_hash: str
-    dense: str
 
 
 class SqlStore:
@@ -441,15 +432,15 @@ class DocStore(SqlStore):
         """This thread's connection (SQLite connections must not be shared between threads)."""
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(str(self.path), timeout=60, check_same_thread=False)
+            conn = sqlite3.connect(str(self.path), timeout=BUSY_TIMEOUT, check_same_thread=False)
             conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("PRAGMA busy_timeout = 60000")
-            for attempt in range(200):
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT * 1000}")
+            for attempt in range(WAL_TRIES):
                 try:  # switching a new database to WAL does not wait for a busy handler: retry
                     conn.execute("PRAGMA journal_mode = WAL")
                     break
                 except sqlite3.OperationalError as exc:
-                    if "locked" not in str(exc) or attempt == 199:
+                    if "locked" not in str(exc) or attempt == WAL_TRIES - 1:
                         raise
                     time.sleep(0.05)
             self._local.conn = conn
