@@ -11,7 +11,9 @@ from conftest import SEEDS
 from openai_server import OpenAIServer, quote_first_source
 from test_render import tags
 
-from assistant.app.web import WebApp, build_ui, parse_auth
+from assistant.app.page import build_ui
+from assistant.app.server import parse_auth
+from assistant.app.web import WebApp
 from assistant.core.errors import AssistantError
 from assistant.core.settings import LLMConfig
 from assistant.storage.library import Index

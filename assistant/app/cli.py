@@ -12,7 +12,6 @@ import logging
 import sys
 from pathlib import Path
 
-from ..answer.answering import check_question
 from ..answer.conversation import Conversation
 from ..answer.jobs import MODES, get
 from ..answer.pipeline import Request, ask
@@ -23,7 +22,7 @@ from ..ingest.loading import FORMATS, decode, display
 from ..storage.library import Index
 from .console import progress_bar, report_dict
 from .export import export
-from .web import parse_auth, serve
+from .server import parse_auth, serve
 
 SAMPLE_QUESTION = "哈焊所各支部一共申报了多少个争创“党员创新示范岗”小组？"
 
@@ -180,7 +179,7 @@ def cmd_ask(args) -> int:
     else:
         if args.question is None:
             raise AssistantError("Give a question, e.g. assistant ask \"质检中心有多少名党员？\", or --questions FILE.jsonl")
-        questions = [check_question(args.question, settings.max_question_chars)]
+        questions = [args.question]  # checked once, by the Reply (an empty one is refused there)
     filters = _filters(args)
 
     llm = settings.llm
