@@ -3,7 +3,7 @@ from conftest import SEED_IDS
 from langchain_core.retrievers import BaseRetriever
 
 from assistant.answer.langchain_retriever import HybridRetriever
-from assistant.answer.retrieval import Filters, diversify, multi_report, query_words, retrieve
+from assistant.answer.retrieval import RRF_K, Filters, diversify, fuse, multi_report, query_words, retrieve
 
 
 def test_filters_by_org_date_and_doc(seed_index):
@@ -117,3 +117,14 @@ def test_what_the_question_quotes_is_ranked_by_itself(hash_settings, tmp_path, m
 ])
 def test_which_few_spans_reports_only_when_it_asks_for_units(question, spread):
     assert multi_report(question) is spread
+
+
+def test_fusion_is_reciprocal_rank_weighted_and_ordered_by_id_on_ties():
+    ranks = {"b": {"keyword": 1}, "a": {"keyword": 1}, "c": {"dense": 1, "keyword": 3}, "d": {"dense": 2}}
+    fused = fuse(ranks, weights={"keyword": 1.0, "dense": 0.5}, k=10)
+    assert [cid for _, cid in fused] == ["c", "a", "b", "d"]
+    assert fused[0][0] == 0.5 / 11 + 1.0 / 13
+    # a chunk ranked first by BM25 alone edges out one ranked first by the dense ranking alone
+    assert [cid for _, cid in fuse({"x": {"dense": 1}, "y": {"keyword": 1}})] == ["y", "x"]
+    assert fuse({"z": {"keyword": 2}})[0][0] == 1.0 / (RRF_K + 2)
+    assert fuse({}) == []

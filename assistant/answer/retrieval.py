@@ -69,7 +69,7 @@ def singles_out(index: Index, name: str, named: set[str] | None = None) -> bool:
     name = name.lower()
     if len(name) < 2 or name not in (entity_words(name) if named is None else named):
         return False
-    limit = max(1, round(0.1 * max(1, index.keyword.n_docs)))
+    limit = max(1, round(SINGLES_OUT_SHARE * max(1, index.keyword.n_docs)))
     return 1 <= index.keyword.doc_df.get(name, 0) <= limit
 
 
@@ -148,12 +148,29 @@ def chroma_where(filters: Filters, allowed: set[str] | None) -> dict | None:
 EXHAUSTIVE_MAX = 3000  # keyword matches an exhaustive retrieval looks at …
 EXHAUSTIVE_FLOOR = 0.5  # … those scoring at least this share of the best
 DENSE_POOL_MAX = 300  # nearest neighbours asked of Chroma at most; BM25 alone reaches further (exact words)
+# Each ranking contributes max(ASSISTANT_CANDIDATES, POOL_PER_K × k) candidates: 30 for a question (k = 5, 10),
+# 36 for talking points (k = 12). Set by hand; bench/thresholds.py gives what changing it does.
+POOL_PER_K = 3
+# The quoted-words ranking is added only when what the question quotes is less than this share of its words:
+# beyond it the quote is the question, and the ranking would count BM25 twice. Set by hand (bench/thresholds.py).
+QUOTED_AT_MOST = 0.5
+# A name singles out a report when at most this share of the library's reports use it (at least one): 哈焊所 in
+# the seeds does (1 of 5), 中科院 in a library of 中科院 reports does not. Set by hand (bench/thresholds.py).
+SINGLES_OUT_SHARE = 0.1
+
+
+def fuse(ranks: dict[str, dict[str, int]], weights: dict[str, float] = WEIGHTS, k: int = RRF_K) -> list[tuple[float, str]]:
+    """Reciprocal rank fusion: each chunk's rank in each ranking (1-based, by ranking name) becomes
+    Σ weight / (k + rank); (score, chunk id) best first, ties by id, so the order never depends on
+    the order the rankings were read in."""
+    return sorted(((sum(weights[src] / (k + r) for src, r in rs.items()), cid) for cid, rs in ranks.items()),
+                  key=lambda x: (-x[0], x[1]))
 
 
 def pool_size(k: int, settings_candidates: int) -> int:
     """Candidates each ranking contributes before fusion: never fewer than k, and more as k grows
     (talking points and precedent search ask for more chunks than a question does)."""
-    return max(settings_candidates, 3 * k)
+    return max(settings_candidates, POOL_PER_K * k)
 
 
 def retrieve(index: Index, question: str, k: int = 5, filters: Filters = Filters(), candidates: int | None = None,
@@ -179,7 +196,7 @@ def retrieve(index: Index, question: str, k: int = 5, filters: Filters = Filters
     # names are not outranked by ones that merely share the request's other words (发言, 要点, 书记).
     # When the quote is most of the question (「“三会一课”是什么？」) it would only count BM25 twice.
     quoted, asked = set(quoted_words(question)), set(words(fold(question)))
-    if quoted and len(quoted) < 0.5 * len(asked):
+    if quoted and len(quoted) < QUOTED_AT_MOST * len(asked):
         for rank, (cid, _score) in enumerate(kw_index.search(sorted(quoted), candidates, allowed, mask), 1):
             ranks.setdefault(cid, {})["quoted"] = rank
     strong = [cid for cid, score in keyword if score >= EXHAUSTIVE_FLOOR * keyword[0][1]] if exhaustive else []
@@ -192,10 +209,7 @@ def retrieve(index: Index, question: str, k: int = 5, filters: Filters = Filters
         results = dense_filtered(vs, qv, min(candidates, DENSE_POOL_MAX), filters, allowed, share)
         for rank, (doc, _dist) in enumerate(results, 1):
             ranks.setdefault(doc.id, {})["dense"] = rank
-    fused = sorted(
-        ((sum(WEIGHTS[src] / (RRF_K + r) for src, r in rs.items()), cid) for cid, rs in ranks.items()),
-        key=lambda x: (-x[0], x[1]),
-    )
+    fused = fuse(ranks)
     chunks = index.store.chunks([cid for _, cid in fused])
     metas = index.store.metas()
     ordered = [
