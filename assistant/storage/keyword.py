@@ -19,6 +19,14 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
+# BM25's term-frequency saturation and length normalisation: the textbook values (Robertson & Zaragoza),
+# bm25s's defaults, not tuned here.
+BM25_K1 = 1.2
+BM25_B = 0.75
+# Saved builds other than the newest are deleted once this many seconds old: a reader in another process
+# may still be loading one (loading a 100k-chunk build takes a few seconds; a minute is ample).
+STALE_AFTER = 60
+
 
 def _bm25s():
     import bm25s
@@ -62,7 +70,7 @@ class KeywordIndex:
         self.n_docs = len(per_doc)
         self.fp = fingerprint(ids)
         if ids:
-            bm25 = bm25s.BM25(k1=1.2, b=0.75)
+            bm25 = bm25s.BM25(k1=BM25_K1, b=BM25_B)
             bm25.index([w if w else [""] for w in words], show_progress=False)
             self._bm25 = bm25
             self._vocab = bm25.vocab_dict
@@ -83,12 +91,12 @@ class KeywordIndex:
         tmp.write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
         tmp.replace(self.dir / "state.json")
         self._loaded_mtime = (self.dir / "state.json").stat().st_mtime_ns
-        # Older builds go once they are a minute old (a reader in another process may still be loading one).
+        # Older builds go once STALE_AFTER seconds old (a reader in another process may still be loading one).
         for old in self.dir.glob("bm25-*"):
-            if old.name != folder and time.time() - old.stat().st_mtime > 60:
+            if old.name != folder and time.time() - old.stat().st_mtime > STALE_AFTER:
                 shutil.rmtree(old, ignore_errors=True)
         for old in self.dir.glob("state.json.*.tmp"):
-            if time.time() - old.stat().st_mtime > 60:
+            if time.time() - old.stat().st_mtime > STALE_AFTER:
                 old.unlink(missing_ok=True)
 
     def changed_on_disk(self) -> bool:
