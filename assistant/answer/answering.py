@@ -35,7 +35,8 @@ from ..core.chinese import (
 )
 from ..core.errors import AssistantError
 from ..core.schema import Answer, Citation, Hit, ShortAnswer
-from ..core.wordlists import any_of
+from ..core.wordlists import alternation, any_of, chars
+from ..core.wordlists import words as listed_words
 from ..storage.library import Index
 from .answerability import NUMBER, Lack, Needs, is_item, local_names, missing, name_in, needs
 from .citing import cite_all
@@ -67,20 +68,17 @@ NEIGHBOUR_CREDIT = 0.6
 CONTEXT_CREDIT = 0.6
 DOC_CREDIT = 0.3
 
-_QUESTION_WORDS = re.compile(r"(多少|几|第几|哪些|哪个|哪位|哪里|哪|谁|什么|怎么|怎样|如何|是否|有没有|吗)")
+_CUES = "answering_cues.txt"
+_CUE_PATTERNS = "answering_cues_patterns.txt"
+_QUESTION_WORDS = re.compile(rf"({alternation(_CUES, 'question_word')})")
 _UNITS = {
-    "person": "名人位员",
-    "count": "个项次条道家支期批届种类场所篇本件份组",
-    "length": "米公里千米厘米",
-    "time": "年月天日周小时分钟",
-    "money": "元万亿",
-    "percent": "%％成",
+    kind: chars(_CUES, f"unit_{kind}") for kind in ("person", "count", "length", "time", "money", "percent")
 }
 _QUANTITY_ASK = re.compile(
-    r"(多少|几)([名人位员个项次条道家支期批届种类场所篇本件份组米年月天日周元]?)|第几|多长时间|多久|多(深|长|大|高|远|重)|比例|百分之几|率是多少"
+    rf"(多少|几)([{chars(_CUES, 'asked_unit')}]?)|第几|多长时间|多久|多(深|长|大|高|远|重)|比例|百分之几|率是多少"
 )
-_FOCUS_AFTER = re.compile(r"(?:多少|几)[名人位员个项次条道家支期批届种类场所篇本件份组]?([\u4e00-\u9fffA-Za-z0-9]{2,12})")
-_FOCUS_BEFORE = re.compile(r"([\u4e00-\u9fffA-Za-z0-9]{2,12})(?:是多少|有多少|是几|为多少|是谁|是哪位)")
+_FOCUS_AFTER = re.compile(rf"(?:多少|几)[{_UNITS['person']}{_UNITS['count']}]?([\u4e00-\u9fffA-Za-z0-9]{{2,12}})")
+_FOCUS_BEFORE = re.compile(rf"([\u4e00-\u9fffA-Za-z0-9]{{2,12}})(?:{alternation(_CUES, 'focus_before')})")
 _ARABIC = re.compile(r"[0-9]{2,}")
 _MAX_QUOTES = 3
 # A question that singles out a report may take this many of its k chunks from one report (anchored_hits):
@@ -90,14 +88,14 @@ ANCHORED_CAP = 3
 LOOK_FURTHER = 2  # a refusal for want of a sentence stating the answer reads this many times k chunks first
 RELATED = 2  # sentences quoted beside a refusal that says what is missing
 _WHO = any_of("question_words.txt", "who")
-_WHEN = re.compile(r"哪天|何时|什么时候|哪一?年|几月|几号|日期|时间")
-_WHEN_STRICT = re.compile(r"哪天|何时|什么时候|哪一?年|几月|几号|什么日子")  # asks for a date, nothing else will do
+_WHEN = any_of(_CUE_PATTERNS, "when")
+_WHEN_STRICT = any_of(_CUE_PATTERNS, "when_strict")  # asks for a date, nothing else will do
 _WHERE_STRICT = any_of("question_words.txt", "where_strict")
 _DATE_IN = re.compile(
     r"(19|20)\d{2}\s*[-年./]|[0-9一二三四五六七八九十]{1,2}\s*月|[0-9一二三四五六七八九十]{1,3}\s*[日号]|"
-    r"今年|去年|明年|年初|年中|年底|年终|上半年|下半年|[春夏秋冬]季|上午|下午|[0-9]{1,2}周年|七一|五四|国庆|节前|节后|之际|期间"
+    + alternation(_CUE_PATTERNS, "date_word")
 )
-_BYLINE = re.compile(r"^[（(]?\s*(作者|撰稿|供稿|通讯员|时间|日期|发布时间|发布日期|date|author)\s*[:：]", re.IGNORECASE)
+_BYLINE = re.compile(rf"^[（(]?\s*({alternation(_CUES, 'byline_label')})\s*[:：]", re.IGNORECASE)
 
 
 def answer_type_bonus(q: "Question", sentence: str) -> float:
@@ -146,8 +144,8 @@ def check_question(question: str, limit: int) -> str:
 
 
 # What a request says about the reply, not about the reports: 「三四条」「一份」「就行」「下周」「列个」「讲讲」.
-_REQUEST_FILLER = re.compile(r"[一二三四五六七八九十两几]+(?:[到至][一二三四五六七八九十]*)?[条份点篇个段句]?|[到至]|"
-                             r"就行|就好|即可|下周|本周|下个月|明天|后天|近期|列个|列出|列|讲讲|说说|谈谈|写写|拟|搞")
+_REQUEST_FILLER = re.compile(rf"[一二三四五六七八九十两几]+(?:[到至][一二三四五六七八九十]*)?[{chars(_CUES, 'request_unit')}]?|[到至]|"
+                             + alternation(_CUES, "request_filler"))
 
 
 def content_words(question: str) -> list[str]:
@@ -191,8 +189,8 @@ def _quantity_unit(question: str) -> str | None:
         return {"深": "length", "长": "length", "高": "length", "远": "length", "久": "time"}.get(m.group(3), "any")
     if "率" in m.group(0) or "比例" in m.group(0) or "百分" in m.group(0):
         return "percent"
-    for kind, chars in _UNITS.items():
-        if unit and unit in chars:
+    for kind, units in _UNITS.items():
+        if unit and unit in units:
             return kind
     return "any"
 
@@ -499,8 +497,9 @@ def item_hits(index: Index, n: int, hits: list[Hit]) -> list[Hit]:
 
 _PART_END = re.compile(r"(?<=[？?])")
 _ASKS = any_of("question_words.txt", "asks")
-_WORDING = re.compile(r"(?:是)?(?:怎么|如何|怎样)(?:写|说|讲|表述|提)的?|(?:的)?原文")
+_WORDING = re.compile(rf"(?:是)?(?:{alternation(_CUES, 'how')})(?:{alternation(_CUES, 'wording_verb')})的?|(?:的)?原文")
 _PART_SETTING = re.compile(r"(?:19|20)\d{2}\s*年")  # a year the first part sets for the rest
+_AND = listed_words(_CUES, "and")  # joins two people or organisations asked of each (each_of)
 
 
 def each_of(question: str) -> list[str]:
@@ -510,7 +509,7 @@ def each_of(question: str) -> list[str]:
     q = fold(question)
     tokens = lexical(question)  # offsets into the question as written (traditional too)
     for (a1, b1, t1), (a2, b2, _), (a3, b3, t3) in zip(tokens, tokens[1:], tokens[2:]):
-        if t1 == t3 and t1 in ("PER", "ORG") and q[a2:b2] in ("和", "与", "及", "、") \
+        if t1 == t3 and t1 in ("PER", "ORG") and q[a2:b2] in _AND \
                 and re.match(r"[，,]?\s*分别", q[b3:]):
             rest = question[b3 + re.match(r"[，,]?\s*分别", q[b3:]).end() :]
             return [question[:a1] + question[a1:b1] + rest, question[:a1] + question[a3:b3] + rest]
@@ -725,7 +724,7 @@ def asks_only_when_who(question: str) -> bool:
     return all(_in_who_or_when(c, m.start()) for c in clauses for m in _QUESTION_WORDS.finditer(c))
 
 
-_CLAUSES = re.compile(r"[？?！!。；;，,、\s]|并且?|以及|还有|另外|同时")
+_CLAUSES = re.compile(r"[？?！!。；;，,、\s]|" + alternation(_CUE_PATTERNS, "clause_joiner"))
 
 
 def _in_who_or_when(clause: str, pos: int) -> bool:

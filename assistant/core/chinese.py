@@ -15,8 +15,12 @@ from functools import lru_cache
 from importlib import resources
 
 from .schema import Sentence
+from .wordlists import chars
+from .wordlists import words as listed_words
 
 _lock = threading.RLock()
+_STOPWORDS = "text_stopwords.txt"
+_ORGS = "text_org_words.txt"
 
 # Sentence ends: 。！？； (and ASCII !?;), plus any closing quotes/brackets that follow them.
 _SENT_END = re.compile(r"[。！？；!?;]+[”’」』）)\]】]*")
@@ -24,19 +28,14 @@ _SPACE = re.compile(r"\s+")
 # A run of 3+ spaces (ASCII or ideographic) inside a line separates paragraphs in scraped pages.
 _PARA_GAP = re.compile(r"[ \t\u3000]{3,}|\s*\n\s*")
 
-STOPWORDS = frozenset(
-    """的 了 和 与 及 或 是 在 有 也 都 就 而 并 把 被 对 为 以 于 之 其 这 那 该 此 各 每 等 中 上 下 里
-    吗 呢 吧 啊 呀 么 么样 什么 哪些 哪个 哪位 哪里 哪 谁 几 多少 怎么 怎样 怎么样 如何 为什么 是否 是不是 有没有 没有
-    请 请问 一下 一共 总共 共 一些 一个 这个 那个 这些 那些 具体 分别 主要 还 又 再 从 到 给 让 向 跟 同 比 着 过 得 地
-    我 我们 你 你们 他 他们 她 它 自己 大家 吧 呢 个 位 名 次 些 能 会 要 可以 可 将 已 已经 曾 没 不 无 非 很 最 更
-    文档 文章 报告 资料 里面 当中 其中 方面 情况 时候 时 后 前 以来 相关 关于 有关 提到 讲 说 问""".split()
-)
+STOPWORDS = frozenset(listed_words(_STOPWORDS, "stopword"))
 
 # Words that say what to do with the answer, not what it is about.
-TASK_WORDS = frozenset(
-    """起草 草拟 撰写 拟写 写 发言 要点 发言要点 讲话 提纲 请为 为 帮 帮忙 参考 借鉴 结合 最好 举 例子 一些 几条 三条 条
-    做法 具体做法 单位 哪些 有没有 先例 可以 文档 里 在搞 这类 类似 方面 有关 各 都""".split()
-)
+TASK_WORDS = frozenset(listed_words(_STOPWORDS, "task"))
+
+# A word ending in one of these characters, or words, names a unit (entity_words, name_pattern).
+_UNIT_ENDS = chars(_ORGS, "unit_end")
+_UNIT_SUFFIXES = listed_words(_ORGS, "unit_suffix")
 
 CN_DIGITS = "零〇一二两三四五六七八九十百千万亿半"
 
@@ -186,16 +185,14 @@ def entity_words(text: str) -> set[str]:
     folded = fold(text)
     with _lock:
         pairs = list(_pos_tokenizer().cut(folded))
-    named = {p.word.lower() for p in pairs if p.flag in ("nr", "nt", "eng") or p.word[-1:] in "所院室"
-             or p.word.endswith(("中心", "党委", "支部", "公司", "集团", "小组"))}
+    named = {p.word.lower() for p in pairs if p.flag in ("nr", "nt", "eng") or p.word[-1:] in _UNIT_ENDS
+             or p.word.endswith(_UNIT_SUFFIXES)}
     return {w for w in named if not w.startswith(_NOT_A_NAME) and w not in _GENERIC_UNITS}
 
 
-_NOT_A_NAME = tuple("各每全本我该其此这那")
+_NOT_A_NAME = listed_words(_ORGS, "not_a_name")
 # Kinds of unit, not names of one: a question saying 研究所 does not single out a report.
-_GENERIC_UNITS = frozenset(
-    "研究所 研究院 研究室 实验室 办公室 党支部 支部 党委 党总支 党组 中心 公司 集团 小组 分院 院所 科室 单位".split()
-)
+_GENERIC_UNITS = frozenset(listed_words(_ORGS, "generic_unit"))
 
 
 # Quotation pairs of Chinese text (folded: traditional forms are already simplified). 《…》 is read
@@ -215,7 +212,7 @@ def quoted(text: str) -> list[str]:
 def name_pattern(name: str) -> re.Pattern:
     """A unit's name or its full form: 中科院 also matches 中国科学院, 哈焊所 哈尔滨焊接研究所
     (the same characters in order, a few others between them)."""
-    if len(name) < 3 or not name[-1] in "所院室":
+    if len(name) < 3 or not name[-1] in _UNIT_ENDS:
         return re.compile(re.escape(name))
     return re.compile("[\u4e00-\u9fff]{0,4}?".join(re.escape(ch) for ch in name))
 

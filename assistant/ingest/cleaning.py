@@ -18,8 +18,12 @@ from collections import Counter
 
 from ..core.chinese import fold
 from ..core.schema import DocMeta, Document, content_hash
+from ..core.wordlists import alternation, words
 from .chunking import heading_of
 
+_BOILERPLATE = "text_boilerplate_patterns.txt"
+_LABELS = "text_labels.txt"
+_ORGS = "text_org_words.txt"
 _TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü"
 # "推進(jìn)": a pinyin syllable in parentheses straight after a CJK character.
 _PINYIN = re.compile(rf"(?<=[\u4e00-\u9fff])[(（](?=[a-z{_TONED}]*[{_TONED}])[a-z{_TONED}]{{1,7}}[)）]")
@@ -31,31 +35,34 @@ MAX_LINE = 4000  # characters; longer lines are cut into pieces of at most this 
 PAGE_BREAK = "\f"
 _URL_LINE = re.compile(r"^\s*(https?://\S+)\s*$")
 _URL = re.compile(r"https?://[^\s|｜]+")
-_BREADCRUMB = re.compile(r"(首页|当前位置|您的位置|你的位置|位置[:：]).*?(>|＞|»|›|→)|(\S\s*(>|＞|»)\s*){2,}")
-_PRINT_CLOSE = re.compile(r"【\s*(打印|关闭|打印本页|关闭窗口|返回顶部|收藏|字体|大|中|小|[大中小]\s*[中小]?\s*[小]?)[^】]{0,12}】|\[\s*(打印|关闭)\s*\]")
-_FOOTER = re.compile(
-    r"(版权所有|版权声明|Copyright|©|All Rights Reserved|ICP备|ICP证|公网安备|备案号|技术支持[:：]|"
-    r"^地址[:：]|^电话[:：]|^传真[:：]|^邮编[:：]|^邮政编码|^Email[:：]|^E-mail[:：]|企业邮箱$|网站地图$|联系我们$)",
-    re.IGNORECASE,
-)
+_BREADCRUMB = re.compile(rf"({alternation(_BOILERPLATE, 'breadcrumb_lead')}).*?(>|＞|»|›|→)|(\S\s*(>|＞|»)\s*){{2,}}")
+_PRINT_CLOSE = re.compile(rf"【\s*({alternation(_BOILERPLATE, 'print_close')})[^】]{{0,12}}】|\[\s*(打印|关闭)\s*\]")
+_FOOTER = re.compile(f"({alternation(_BOILERPLATE, 'footer')})", re.IGNORECASE)
 _IMAGE = re.compile(r"^\S*\.(png|jpe?g|gif|bmp|webp)\)?\s*$", re.IGNORECASE)
 _FIELD = re.compile(r"^\s*([A-Za-z]{2,20}|[\u4e00-\u9fff]{2,6})\s*[:：]\s*(.*?)\s*$")
 _DATE = re.compile(
     r"((?:19|20)\d{2})\s*(?:[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{1,2})|年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日)"
 )
-_DATE_LABELS = ("date", "time", "日期", "时间", "发布时间", "发布日期", "发文日期", "更新时间", "点击率", "发表时间", "来源时间")
-_ORG_LABELS = ("department", "organization", "org", "unit", "单位", "部门", "发布单位", "来源单位")
-_AUTHOR_LABELS = ("author", "作者", "撰稿", "撰文", "文", "供稿", "通讯员")
-_EMPTY_SECTION = re.compile(r"^\s*(News|Content|Body|正文|内容)\s*[:：]?\s*$", re.IGNORECASE)
+_DATE_LABELS = words(_LABELS, "date_label")
+_ORG_LABELS = words(_LABELS, "org_label")
+_AUTHOR_LABELS = words(_LABELS, "author_label")
+_EMPTY_SECTION = re.compile(rf"^\s*({alternation(_LABELS, 'empty_section')})\s*[:：]?\s*$", re.IGNORECASE)
 _ORG = re.compile(
-    r"[\u4e00-\u9fff]{2,16}?(?:研究所|研究院|研究中心|党总支|党支部|党委|党组|实验室|中心|大学|学院|公司|集团|室|所)"
-    r"(?:[\u4e00-\u9fff]{0,10}?(?:党总支|党支部|党委|党组))?"
+    rf"[\u4e00-\u9fff]{{2,16}}?(?:{alternation(_ORGS, 'org_suffix')})"
+    rf"(?:[\u4e00-\u9fff]{{0,10}}?(?:{alternation(_ORGS, 'party_org')}))?"
 )
-_DEICTIC = ("我所", "我院", "我室", "我校", "我部", "我们", "我中心", "本所", "本院", "本单位", "该所", "全所", "全院")
-_BAD_ORG_START = tuple("在对为与和全各我本该是从向把被将")
+_DEICTIC = words(_ORGS, "deictic")
+_BAD_ORG_START = words(_ORGS, "bad_org_start")
+# Patterns used inside functions: what the text calls the unit a deictic word stands for (followed there by the
+# rest of the name), a company suffix, a closing 「——…发言稿」 line, an abbreviation of the organisation.
+_DEICTIC_UNIT = rf"([\u4e00-\u9fff]{{2,8}}?(?:{alternation(_ORGS, 'deictic_unit')}))"
+_COMPANY_SUFFIX = f"({alternation(_ORGS, 'company_suffix')})$"
+_SPEECH_SIGNATURE = rf"^\s*——\s*(.+?)({alternation(_LABELS, 'speech')})?\s*$"
+_ALIAS_BASE = f"^(.*?(?:{alternation(_ORGS, 'alias_base')}))"
+_ALIAS = rf"[\u4e00-\u9fff]{{2,6}}?(?:{alternation(_ORGS, 'alias_suffix')})"
 _TITLE_TAG = re.compile(r"^\s*【[^】]{1,12}】\s*")
 _TITLE_AUTHOR = re.compile(r"[（(]([\u4e00-\u9fff]{2,4})[）)]\s*$")
-_AUTHOR_INLINE = re.compile(r"[（(]?\s*(?:作者|撰稿|供稿)\s*[:：]\s*([^\s)）]+)")
+_AUTHOR_INLINE = re.compile(rf"[（(]?\s*(?:{alternation(_LABELS, 'author_inline')})\s*[:：]\s*([^\s)）]+)")
 
 
 def remove_pinyin(text: str) -> str:
@@ -184,7 +191,7 @@ def _resolve_deictic(cand: str, body: str) -> str:
                 return ""
             found = [
                 m.group(1)
-                for m in re.finditer(r"([\u4e00-\u9fff]{2,8}?(?:所|院|室|中心|部|厂|局|公司|大学))" + re.escape(rest), fold(body))
+                for m in re.finditer(_DEICTIC_UNIT + re.escape(rest), fold(body))
                 if not m.group(1).startswith(_DEICTIC) and not m.group(1).startswith(_BAD_ORG_START)
             ]
             if not found:
@@ -199,7 +206,7 @@ def _copyright_owner(lines: list[str]) -> str:
     for ln in lines:
         m = re.search(r"版权所有\s*[:：©]?\s*(?:©)?\s*([\u4e00-\u9fff（）()]{4,40})", fold(ln))
         if m:
-            owner = re.sub(r"(股份有限公司|有限责任公司|有限公司)$", "", m.group(1))
+            owner = re.sub(_COMPANY_SUFFIX, "", m.group(1))
             if "集团" in owner and not owner.endswith("集团"):
                 owner = owner.rsplit("集团", 1)[1]
             return owner
@@ -215,7 +222,7 @@ def _extract_org(fields: dict, title: str, page_title: str, lines: list[str], bo
         if resolved:
             return resolved
     for ln in lines[:40]:
-        m = re.match(r"^\s*——\s*(.+?)(发言稿|发言|讲话稿|讲话)?\s*$", fold(ln))
+        m = re.match(_SPEECH_SIGNATURE, fold(ln))
         if m:
             cands = _org_candidates(m.group(1))
             if cands:
@@ -252,10 +259,10 @@ def org_aliases(org: str, body: str) -> tuple[str, ...]:
     长光所 for 长春光机所… (a word of the text made of the org name's characters, in order)."""
     if not org:
         return ()
-    unit = re.match(r"^(.*?(?:研究所|研究院|所|院|中心|公司|室))", org)
+    unit = re.match(_ALIAS_BASE, org)
     base = unit.group(1) if unit else org
     found = []
-    for m in re.finditer(r"[\u4e00-\u9fff]{2,6}?(?:所|院|中心|公司|室)", fold(body)):
+    for m in re.finditer(_ALIAS, fold(body)):
         w = m.group(0)
         while len(w) > 2 and not _is_subsequence(w, base):
             w = w[1:]

@@ -10,6 +10,7 @@ import time
 import unicodedata
 
 from ..core.errors import Unreadable
+from ..core.wordlists import chars
 from .converted import Converted, plain, reason
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ _PAGE_NUMBER = re.compile(
 )
 _LIST_START = re.compile(
     r"^(?:[一二三四五六七八九十]{1,3}\s*、|[（(]\s*[一二三四五六七八九十\d]{1,3}\s*[）)]|\d{1,2}\s*[、．.](?!\d)"
-    r"|第[一二三四五六七八九十百\d]{1,4}[章节条部分]|[•●◆■□▪·\-–—]\s|附件|#)"
+    rf"|第[一二三四五六七八九十百\d]{{1,4}}[{chars('text_layout.txt', 'section_unit')}]|[•●◆■□▪·\-–—]\s|附件|#)"
 )
 _EDGE = 3  # lines at the top and the bottom of a page where running headers and page numbers live
 

@@ -10,12 +10,15 @@ import re
 import time
 
 from ..core.errors import Unreadable
+from ..core.wordlists import alternation
 from .converted import Converted, plain, reason
 
 log = logging.getLogger(__name__)
 
 _META_CHARSET = re.compile(rb"""<meta[^>]+?charset\s*=\s*["']?\s*([a-zA-Z0-9_:.\-]+)""", re.IGNORECASE)
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]+encoding\s*=\s*["']([a-zA-Z0-9_.\-]+)""", re.IGNORECASE)
+_BOILERPLATE = "text_boilerplate_patterns.txt"
+_LABELS = "text_labels.txt"
 _GB = ("gb2312", "gbk", "gb18030", "x-gbk", "cp936", "gb_2312-80", "euc-cn", "hz-gb-2312")
 _BLOCK_TAGS = frozenset(
     "address article aside blockquote body br caption center dd details div dl dt fieldset figcaption figure footer "
@@ -24,10 +27,10 @@ _BLOCK_TAGS = frozenset(
 )
 _DROP_TAGS = ("script", "style", "noscript", "template", "iframe", "object", "embed", "svg", "canvas", "select",
               "button", "input", "textarea", "nav", "aside", "form")
-_CHROME = re.compile(r"(?:^|[\s_\-])(?:nav|navbar|menu|breadcrumbs?|crumbs?|sidebar|footer|copyright)(?:$|[\s_\-\d])",
+_CHROME = re.compile(rf"(?:^|[\s_\-])(?:{alternation(_BOILERPLATE, 'chrome_class')})(?:$|[\s_\-\d])",
                      re.IGNORECASE)
-_BREADCRUMB_TEXT = re.compile(r"^(?:当前位置|您的位置|你的位置|您现在的位置|现在位置|所在位置|位置)\s*[:：]")
-_DATELINE = re.compile(r"(?:发布时间|发布日期|发文日期|发表时间|更新时间|时间|日期)\s*[:：]\s*"
+_BREADCRUMB_TEXT = re.compile(rf"^(?:{alternation(_LABELS, 'breadcrumb_label')})\s*[:：]")
+_DATELINE = re.compile(rf"(?:{alternation(_LABELS, 'dateline_label')})\s*[:：]\s*"
                        r"((?:19|20)\d{2}\s*(?:[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?))")
 _DATE = re.compile(r"((?:19|20)\d{2})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
 _DATE_META = ("article:published_time", "og:article:published_time", "og:published_time", "pubdate", "publishdate",
@@ -36,7 +39,7 @@ _DATE_META = ("article:published_time", "og:article:published_time", "og:publish
 _SITE_META = ("og:site_name", "sitename", "site_name", "application-name", "apple-mobile-web-app-title")
 # "文章标题--站点名", "标题_站点", "标题 | 站点", "标题 - 站点" (a bare hyphen is part of "2016-2020").
 _TITLE_SEPARATORS = re.compile(r"\s*(?:--|——|_|\||｜)\s*|\s+[-—–]\s+")
-_FOOTER_LINE = re.compile(r"版权所有|ICP备|ICP证|公网安备|Copyright|All Rights Reserved|©\s*\d{4}", re.IGNORECASE)
+_FOOTER_LINE = re.compile(alternation(_BOILERPLATE, "footer_line"), re.IGNORECASE)
 _INLINE_TAGS = frozenset("a abbr b big cite code em font i img kbd label q s small span strong sub sup tt u".split())
 
 

@@ -8,6 +8,7 @@ import re
 import zipfile
 
 from ..core.errors import Unreadable
+from ..core.wordlists import alternation
 from .converted import Converted, plain, reason
 
 MAX_UNZIPPED = 512 * 1024 * 1024  # bytes a .docx may unpack to: a zip bomb is refused, not read
@@ -18,7 +19,11 @@ _HEADING_STYLE = re.compile(r"^(?:heading|标题)\s*([1-9])$", re.IGNORECASE)
 _TITLE_STYLE = re.compile(r"^(?:title|标题)$", re.IGNORECASE)
 _TOC_STYLE = re.compile(r"^(?:toc|目录)", re.IGNORECASE)
 # Core-property titles that name a template or a new file, not the document.
-_STOCK_TITLE = re.compile(r"^(?:Microsoft Word - |(?:文档|Document|新建)\s*\d*$|无标题|Untitled|PowerPoint)", re.IGNORECASE)
+_STOCK_TITLE = re.compile(
+    rf"^(?:Microsoft Word - |(?:{alternation('text_layout.txt', 'numbered_stock_title')})\s*\d*$|"
+    rf"{alternation('text_layout.txt', 'stock_title')})",
+    re.IGNORECASE,
+)
 
 
 def read_docx(data: bytes, suffix: str) -> Converted:
