@@ -378,8 +378,7 @@ def needs(question: str, df) -> Needs:
 
 @lru_cache(maxsize=1)
 def _event_words() -> tuple[tuple[str, ...], re.Pattern]:
-    words = cue_words("event_words.txt")
-    return words["head"], re.compile("^(?:" + "|".join(map(re.escape, words["refer"])) + ")")
+    return words("event_words.txt", "head"), re.compile(f"^(?:{alternation('event_words.txt', 'refer')})")
 
 
 def events_of(question: str) -> tuple[tuple[str, str], ...]:
@@ -463,15 +462,14 @@ def is_item(n: int, text: str) -> bool:
 def _definition_cues() -> tuple[re.Pattern, re.Pattern]:
     """(what a clause asking for a term's content ends with, what states it after the term), from
     data/definition_cues.txt."""
-    words = cue_words("definition_cues.txt")
-    asked = "|".join(map(re.escape, words["question"]))
+    asked = alternation("definition_cues.txt", "question")
     n = r"[几一二三四五六七八九十两\d]+"
     item = rf"(?:(?![{chars(_S, 'not_item_measure')}])[\u4e00-\u9fff])?"  # 哪四同, 哪三种 — not 哪两位 (who), 哪几天 (when)
     ask = re.compile(  # the clause ends by asking for the content: 到底指什么 / 是哪四同 / 具体是怎么表述的
         rf"(?:(?:具体|到底|究竟)(?:是|指)|指)(?:的是)?(?:什么|啥|哪些|哪{n}{item})(?:{asked}|方面)?(?:呢)?$"
         rf"|是什么(?:{asked})(?:呢)?$|什么意思(?:呢)?$|是哪{n}{item}(?:方面)?(?:呢)?$"
         rf"|(?:怎么|如何)(?:{asked})(?:的)?(?:呢)?$|包括哪些(?:{asked}|方面)?(?:呢)?$")
-    return ask, re.compile("|".join(map(re.escape, words["answer"])))
+    return ask, any_of("definition_cues.txt", "answer")
 
 
 @lru_cache(maxsize=1)
@@ -677,7 +675,8 @@ def _name_asks() -> tuple[re.Pattern, re.Pattern, re.Pattern, frozenset[str]]:
     """(什么/哪个 + a name noun, a name noun + 是什么/叫什么, a name noun or event + 名字/叫什么, the nouns
     after 什么 that ask no name): from data/name_words.txt and data/event_words.txt."""
     nouns = "|".join(map(re.escape, sorted(name_nouns(), key=len, reverse=True)))
-    before = re.compile(rf"(?:什么|啥|哪(?:一)?[个种项部份张门]|哪[两三四五几][个种项部条])[\u4e00-\u9fff]{{0,4}}({nouns})")
+    before = re.compile(rf"(?:什么|啥|哪(?:一)?[{chars(_S, 'name_measure')}]|哪[两三四五几][{chars(_S, 'name_count_measure')}])"
+                        rf"[\u4e00-\u9fff]{{0,4}}({nouns})")
     after = re.compile(rf"({nouns})(?:分别)?(?:是|叫|为)(?:什么|啥)|({nouns})?叫(?:什么|啥)")
     heads = "|".join(map(re.escape, sorted(name_nouns() + _event_words()[0], key=len, reverse=True)))
     thing = re.compile(rf"({heads})的?(?:{alternation('name_words.txt', 'ask')})")
