@@ -36,19 +36,19 @@ from ..core.chinese import (
     squash,
     synonyms,
 )
-from ..core.wordlists import any_of, cue_words
+from ..core.wordlists import alternation, any_of, chars, cue_words, words
 
-_UNIT_SUFFIX = ("研究所", "研究院", "研究室", "化物所", "公司", "集团", "大学", "学院", "党支部", "支部", "党委", "党总支",
-                "中心", "所", "院", "室", "局", "厅", "处", "部", "委")
-_NOT_A_NAME = tuple("各每全本我该其此这那某")
+_U = "answer_units.txt"  # organisations, places, roles, people
+_S = "answer_slots.txt"  # the words of the slots a question asks
+_P = "answer_slot_patterns.txt"  # the same, as regular-expression alternatives
+
+_UNIT_SUFFIX = words(_U, "unit_suffix")
+_NOT_A_NAME = words(_U, "determiner")
 _NAME_FLAGS = ("nr", "nrt", "nrfg", "nt", "nz")
 # jieba tags some everyday two-character words as places (上台 in 「上台讲话」, 出台): a two-character
 # "place" counts as one only with a place suffix or when it is a province or a large city.
-_PLACE_SUFFIX = tuple("省市县区州镇乡村旗盟岛")
-_BIG_PLACES = frozenset(
-    "北京 天津 上海 重庆 河北 山西 辽宁 吉林 江苏 浙江 安徽 福建 江西 山东 河南 湖北 湖南 广东 海南 四川 贵州 云南 陕西 "
-    "甘肃 青海 台湾 广西 西藏 宁夏 新疆 香港 澳门 太原 沈阳 长春 南京 杭州 合肥 福州 南昌 济南 郑州 武汉 长沙 广州 海口 "
-    "成都 贵阳 昆明 西安 兰州 西宁 南宁 拉萨 银川 大连 青岛 宁波 厦门 深圳 苏州 无锡 烟台 珠海 汕头 温州".split())
+_PLACE_SUFFIX = words(_U, "place_suffix")
+_BIG_PLACES = frozenset(words(_U, "big_place"))
 
 
 def _place_like(w: str) -> bool:
@@ -60,65 +60,71 @@ def _determined_unit(w: str) -> bool:
     return w[:1] in _NOT_A_NAME and w[1:].endswith(_UNIT_SUFFIX)
 
 
-_LOCATIVE = {"上", "里", "内", "中"}
-_QUESTION_TOKENS = re.compile(r"^(多少|几\w?|第几\w?|哪\w*|谁|什么|怎么\w*|怎样|如何|为什么|是否|有没有|吗)$")
+_LOCATIVE = set(words(_U, "locative"))
+_QUESTION_TOKENS = re.compile(rf"^({alternation(_P, 'question_token')})$")
 
 # Roles a who-question asks about; a generic one (领导, 人) needs only a name, a specific one its name beside it.
-_ROLE = re.compile(r"(?:副|常务)?(?:纪检|组织|宣传|青年|统战|党支部|支部|党委|总支|党总支|团委|工会)?"
-                   r"(?:书记|委员|组长|所长|院长|主任|部长|处长|局长|主席|队长|负责人|联系人|主持人|讲解员|院士|教授)$")
-_GENERIC_WHICH = {"单位", "部门", "机构", "组织", "地方", "研究所", "研究院", "院所", "公司"}
-_LIGHT_VERBS = {"负责", "进行", "开展", "是", "有", "做", "搞", "来", "去", "得到", "获得", "参加", "组织"}
-_GENERIC_PERSON = {"领导", "人", "同志", "专家", "谁", "哪位", "哪个人", "什么人", "代表"}
-_WHO = re.compile(r"(?P<before>[\u4e00-\u9fffA-Za-z]{1,12}?)(?:是谁|是哪位|叫什么|姓什么|由谁|是哪一位)"
+_ROLE = re.compile(rf"(?:{alternation(_U, 'role_deputy')})?(?:{alternation(_U, 'role_body')})?"
+                   rf"(?:{alternation(_U, 'role')})$")
+_GENERIC_WHICH = set(words(_U, "generic_which"))
+_LIGHT_VERBS = set(words(_U, "light_verb"))
+_GENERIC_PERSON = set(words(_U, "generic_person"))
+_WHO = re.compile(rf"(?P<before>[\u4e00-\u9fffA-Za-z]{{1,12}}?)(?:{alternation(_S, 'who_ask')})"
                   r"|(?<!哪)谁(?P<verb>[\u4e00-\u9fff]{1,3}?)的|是谁(?P<after>[\u4e00-\u9fff]{2})的")
 _ASKS_WHO = any_of("question_words.txt", "asks_who")
-_ASKS_WHEN = re.compile(r"什么时候|什么时间|啥时候|何时|哪天|哪一天|哪一?年|几月|几号|什么日子|日期是")
+_WHO_NAMED = alternation(_S, "who_named")  # asks for a person even when a thing's name is asked too
+_ASKS_WHEN = any_of(_P, "asks_when")
 # 「哪一天下发的」: the day, which a month (今年2月) does not give; 「什么时间之前结束」: a deadline, a date
 # with 前 (9月14日前), not the day something else happened; 「开了多长时间」: a length of time, not a date.
-_ASKS_YEAR = re.compile(r"哪一?年(?!级)|什么年份|哪个年份|何年")  # the year is asked, not the day
-_ASKS_DAY = re.compile(r"哪一?天|哪一日|几号|几月几[日号]|具体日期|哪年哪月哪日")
+_ASKS_YEAR = any_of(_P, "asks_year")  # the year is asked, not the day
+_ASKS_DAY = any_of(_P, "asks_day")
 DAY = re.compile(r"(?<![0-9])[0-9]{1,2}\s*[日号]|[一二三四五六七八九十]{1,3}\s*[日号]|(?:19|20)\d{2}\s*[-./]\s*\d{1,2}\s*[-./]\s*\d{1,2}"
-                 r"|七一|五一|五四|八一|十一|国庆节|元旦|当天|当日|同日|次日")
-_ASKS_DEADLINE = re.compile(r"(?:什么时候|什么时间|哪天|哪一天|几号|何时|几月几[日号]|哪个月)(?:以前|之前|前)|截止(?:到|于|日期|时间)?(?:是)?(?:什么|哪|何)"
-                            r"|最晚|最迟|期限")
-DEADLINE = re.compile(r"(?:[日号月底初]|年底|年终|月底|月末)\s*(?:以前|之前|前|为止)|截止|截至|不晚于|不迟于|到期|期限")
-_ASKS_DURATION = re.compile(r"多长时间|多久|多少时间|多长的时间|几个小时|几小时|(?:历时|耗时|用时|持续|前后|一共|总共)(?:了)?(?:多少|几)(?:天|周|个月|年)")
-DURATION = re.compile(r"(?<![0-9])(?:[0-9]{1,3}(?:\.[0-9])?|[一二两三四五六七八九十百几]+|半)\s*(?:多)?\s*(?:个)?\s*(?:小时|钟头|分钟|天|周|星期|个月|年(?![0-9]))"
-                      r"|半天|半年|全天|整天|一整天|通宵|昼夜|(?:历时|为期|耗时|用时|持续)")
+                 rf"|{alternation(_S, 'day_word')}")
+_ASKS_DEADLINE = re.compile(rf"(?:{alternation(_P, 'deadline_when')})(?:{alternation(_S, 'ask_before')})"
+                            rf"|截止(?:{alternation(_S, 'deadline_of')})?(?:是)?(?:什么|哪|何)"
+                            rf"|{alternation(_S, 'deadline_ask')}")
+DEADLINE = re.compile(rf"(?:{alternation(_P, 'deadline_end')})\s*(?:{alternation(_S, 'deadline_before')})"
+                      rf"|{alternation(_S, 'deadline_word')}")
+_ASKS_DURATION = re.compile(rf"{alternation(_S, 'asks_duration')}|(?:{alternation(_S, 'duration_verb_ask')})(?:了)?"
+                            rf"(?:多少|几)(?:{alternation(_S, 'duration_unit_ask')})")
+DURATION = re.compile(r"(?<![0-9])(?:[0-9]{1,3}(?:\.[0-9])?|[一二两三四五六七八九十百几]+|半)\s*(?:多)?\s*(?:个)?\s*"
+                      rf"(?:{alternation(_P, 'duration_unit')})"
+                      rf"|{alternation(_S, 'duration_word')}|(?:{alternation(_S, 'duration_verb')})")
 # 「成绩最好的是哪个支部」: a best one, which a sentence names with the same words or a first place.
-_DO = r"(?:召开|开|举办|举行|组织|进行|搞|开展)?"
+_DO = rf"(?:{alternation(_S, 'hold_verb')})?"
 # 「党小组会多久开一次」: how often — a frequency answers (每月, 每季度, 三个月一次), not a length of time
 _ASKS_FREQ = re.compile(rf"多久{_DO}[一1][次回]|(?:每隔|隔)多(?:长时间|久)|多长时间{_DO}[一1][次回]|"
-                        rf"(?:几|多少)个?(?:月|周|天|年|季度){_DO}[一1][次回]|多久[\u4e00-\u9fff]{{1,2}}?一[次回]|频次|频率")
-FREQ = re.compile(r"每(?:[一二两三四五六七八九十半\d]+\s*个?)?\s*(?:年度?|季度|季|月|周|星期|天|日|学期|半年)(?:[一1][次回])?|"
-                  r"[一二两三四五六七八九十半\d]+\s*个?\s*(?:年|季度|月|周|星期|天)\s*[一1][次回]|一年一度")
+                        rf"(?:几|多少)个?(?:{alternation(_S, 'freq_period_ask')}){_DO}[一1][次回]|多久[\u4e00-\u9fff]{{1,2}}?一[次回]|频次|频率")
+FREQ = re.compile(rf"每(?:[一二两三四五六七八九十半\d]+\s*个?)?\s*(?:{alternation(_P, 'freq_period')})(?:[一1][次回])?|"
+                  rf"[一二两三四五六七八九十半\d]+\s*个?\s*(?:{alternation(_S, 'freq_period_count')})\s*[一1][次回]|一年一度")
 # 「主题党日几点开始」: the hour (9点, 14:30), not the day (哪几点要求, 几点意见 ask for points)
-_ASKS_CLOCK = re.compile(r"(?<!哪)几点(?:钟|几分)?(?=开始|召开|举行|结束|集合|出发|到|开|[？?，,]|$)")
+_ASKS_CLOCK = re.compile(rf"(?<!哪)几点(?:钟|几分)?(?={alternation(_S, 'clock_verb')}|[？?，,]|$)")
 CLOCK = re.compile(r"\d{1,2}\s*[:：]\s*\d{2}|[0-9一二三四五六七八九十两]{1,3}\s*(?:点|时)(?:钟|半|整|[0-9一二三四五六七八九十]{1,2}分)?"
-                   r"(?!要求|意见|建议|体会|希望|做法|经验|内容)")
-_ASKS_BEST = re.compile(r"最(?:好|佳|优|高|多|强|快|突出|优秀|先进|出色|大)")
+                   rf"(?!{alternation(_S, 'not_clock')})")
+_ASKS_BEST = re.compile(rf"最(?:{alternation(_S, 'best')})")
 _TOP_RANK = any_of("question_words.txt", "top_rank")
 _ASKS_WHERE = any_of("question_words.txt", "asks_where")
 DATE = re.compile(r"(?:19|20)\d{2}\s*[-年./]|[0-9一二三四五六七八九十]{1,3}\s*月(?:份|[0-9一二三四五六七八九十]{1,3}\s*[日号])?|"
-                   r"[0-9一二三四五六七八九十]{1,3}\s*[日号]|今年|去年|明年|前年|年初|年中|年底|年终|上半年|下半年|"
-                   r"[春夏秋冬]季|七一|五四|国庆|春节|元旦")
-VENUE = re.compile(r"会议室|礼堂|报告厅|多功能厅|会场|大厅|基地|广场|纪念馆|展览馆|博物馆|旧址|教育基地|现场|楼|馆|"
-                    r"(?:在|赴|到|去)[\u4e00-\u9fff]{2,10}?(?:召开|举行|举办|开展|进行|参观|考察|学习)")
+                   rf"[0-9一二三四五六七八九十]{{1,3}}\s*[日号]|{alternation(_P, 'date_word')}")
+VENUE = re.compile(rf"{alternation(_S, 'venue')}|"
+                   rf"(?:{alternation(_S, 'venue_go')})[\u4e00-\u9fff]{{2,10}}?(?:{alternation(_S, 'venue_act')})")
 # A rank asked for: 第几…, or a place in a ranking (第一名, 二等奖, 冠军) — not 第三党支部, which is a name.
-_RANK_ASK = re.compile(r"第几(?:名|位|个|次|届|批)?|几等奖|第[一二三四五六七八九十\d]+(?:名|位)|[一二三四五六七八九十\d]等奖|"
-                       r"冠军|亚军|季军|金奖|银奖|铜奖|特等奖|优秀奖")
-RANK = re.compile(r"第[一二三四五六七八九十\d]+(?:名|位|个|次|届|批)?|[一二三四五六七八九十\d]等奖|冠军|亚军|季军|金奖|银奖|"
-                       r"铜奖|特等奖|优秀奖")
+_RANK_UNIT = alternation(_S, "rank_unit")  # 第一名, 第二届
+_RANK_ASK = re.compile(rf"第几(?:{_RANK_UNIT})?|几等奖|第[一二三四五六七八九十\d]+(?:名|位)|[一二三四五六七八九十\d]等奖|"
+                       rf"{alternation(_S, 'prize')}")
+RANK = re.compile(rf"第[一二三四五六七八九十\d]+(?:{_RANK_UNIT})?|[一二三四五六七八九十\d]等奖|{alternation(_S, 'prize')}")
 # A number: digits with their magnitudes (1.3万亿), or Chinese numerals — not the magnitude that
 # follows digits alone (「1.3万亿元」 is no 「万亿元」).
 NUMBER = rf"[0-9０-９]+(?:\.[0-9]+)?(?:\s*[-~～至到]\s*[0-9]+)?\s*[万千百亿]{{0,2}}|(?<![0-9０-９.])[{CN_DIGITS}]+"
-_COUNT_ASK = re.compile(r"(?:多少|几(?![何乎率]))\s*(?P<unit>[名人位员个项次条道家支期批届种类场所篇本件份组米年月天日周元点])?"
+_COUNT_UNITS = chars(_S, "count_unit")  # 名人位员个项次…: what a count's number stands before
+_PERSON_UNITS = chars(_S, "person_unit")  # 名人位员: units of people, alike
+_COUNT_ASK = re.compile(rf"(?:多少|几(?![{chars(_S, 'not_count')}]))\s*(?P<unit>[{_COUNT_UNITS}])?"
                         r"(?P<after>[\u4e00-\u9fff]{0,12})")
 _TOTAL = any_of("question_words.txt", "total")
-_COUNT_BEFORE = re.compile(r"(?P<before>[\u4e00-\u9fff]{2,8}?)(?:一共|总共|共|有|是|达|约|大概|大约)*(?:多少|几)")
+_COUNT_BEFORE = re.compile(rf"(?P<before>[\u4e00-\u9fff]{{2,8}}?)(?:{alternation(_S, 'count_lead')})*(?:多少|几)")
 
 
-_DEPARTMENT = re.compile(r"(?:部|处|科|中心|办公室)$")
+_DEPARTMENT = re.compile(rf"(?:{alternation(_U, 'department_end')})$")
 
 
 def local_names(question: str, df) -> list[str]:
@@ -282,7 +288,7 @@ def needs(question: str, df) -> Needs:
         named = thing  # 「座谈会主题名字叫啥」: the 主题's name
     # 「那个宣誓活动叫什么」「主题名字叫啥」 ask a thing's name, not a person's
     who = bool(_ASKS_WHO.search(q)) and not (named not in ("", "叫", "名字", "名称")
-                                              and not re.search(r"谁|哪位|哪一位|什么人|姓名", q))
+                                              and not re.search(_WHO_NAMED, q))
     if who:
         m = _WHO.search(q)
         if m and m.group("before"):
@@ -372,8 +378,7 @@ def needs(question: str, df) -> Needs:
 
 @lru_cache(maxsize=1)
 def _event_words() -> tuple[tuple[str, ...], re.Pattern]:
-    words = cue_words("event_words.txt")
-    return words["head"], re.compile("^(?:" + "|".join(map(re.escape, words["refer"])) + ")")
+    return words("event_words.txt", "head"), re.compile(f"^(?:{alternation('event_words.txt', 'refer')})")
 
 
 def events_of(question: str) -> tuple[tuple[str, str], ...]:
@@ -407,20 +412,22 @@ def _event_named(event: tuple[str, str], s: str, c: str, b: str) -> bool:
 
 
 # An event whose 精神 (its spirit, its decisions) is studied or passed on is not the event the sentence holds.
-_SPIRIT = re.compile(r"[\u4e00-\u9fff“”「」]{1,16}?(?:会|会议|大会|全会)精神")
+_SPIRIT = re.compile(rf"[\u4e00-\u9fff“”「」]{{1,16}}?(?:{alternation(_S, 'meeting')})精神")
 
 
 # 「填报哪张整改销号表」: the form asked for, named with what sets it apart (a bare 「哪张表」 asks any form).
-_FORM_ASK = re.compile(r"哪(?:一)?[张份个种本](?:[\u4e00-\u9fff]{0,8}?)([\u4e00-\u9fff]{2,8}(?:表|单|清单|台账|手册|证书))")
+_FORM_ASK = re.compile(rf"哪(?:一)?[{chars(_S, 'form_measure')}](?:[\u4e00-\u9fff]{{0,8}}?)"
+                       rf"([\u4e00-\u9fff]{{2,8}}(?:{alternation(_S, 'form')}))")
 # 「第四个方面」「第五条」: a place in a list of points (not 第二名, a rank; nor 第三党支部, a name).
-_ITEM_ASK = re.compile(r"第([一二三四五六七八九十]{1,3}|\d{1,2})(?:个|条|项|点)?(?=方面|条|项|点|部分|个(?!人))")
+_ITEM_ASK = re.compile(rf"第([一二三四五六七八九十]{{1,3}}|\d{{1,2}})(?:{alternation(_S, 'item_unit')})?"
+                       rf"(?={alternation(_P, 'item_next')})")
 # A five-year plan (十二五 is not 十三五) or a party congress (十八大 is not 十九大; 十七届四中全会).
 _PERIOD = re.compile(r"十[一二三四五六七八九]五|(?<![一二三四五六七八九十])(?:十[一二三四五六七八九]|二十)(?:大|届[一二三四五六七]中全会)")
 YEAR = re.compile(r"(?<![0-9])(?:19|20)[0-9]{2}\s*年|[〇零○一二三四五六七八九]{4}年")  # 2021年, 二〇二一年
-_HALF = re.compile(r"上半年|下半年|[一二三四1-4]季度")  # a part of a year: 上半年's work is not 下半年's
+_HALF = any_of(_P, "half")  # a part of a year: 上半年's work is not 下半年's
 # A grade or level (A级, 国家级, 省部级, 三级): 「被评为A级」 does not answer 「被评为C级」 or 「获国家级表彰」.
 _LEVEL = re.compile(
-    r"(?<![A-Za-z])[A-Da-d](?:\+|级)|国家级|[省市县区院所部校厅局]{1,2}级|[一二三四五六七八九十]级")
+    rf"(?<![A-Za-z])[A-Da-d](?:\+|级)|国家级|[{chars(_S, 'level_unit')}]{{1,2}}级|[一二三四五六七八九十]级")
 _CN_NUM = {ch: i for i, ch in enumerate("零一二三四五六七八九")}
 
 
@@ -455,15 +462,14 @@ def is_item(n: int, text: str) -> bool:
 def _definition_cues() -> tuple[re.Pattern, re.Pattern]:
     """(what a clause asking for a term's content ends with, what states it after the term), from
     data/definition_cues.txt."""
-    words = cue_words("definition_cues.txt")
-    asked = "|".join(map(re.escape, words["question"]))
+    asked = alternation("definition_cues.txt", "question")
     n = r"[几一二三四五六七八九十两\d]+"
-    item = r"(?:(?![位名人家天年月日号次届期批所])[\u4e00-\u9fff])?"  # 哪四同, 哪三种 — not 哪两位 (who), 哪几天 (when)
+    item = rf"(?:(?![{chars(_S, 'not_item_measure')}])[\u4e00-\u9fff])?"  # 哪四同, 哪三种 — not 哪两位 (who), 哪几天 (when)
     ask = re.compile(  # the clause ends by asking for the content: 到底指什么 / 是哪四同 / 具体是怎么表述的
         rf"(?:(?:具体|到底|究竟)(?:是|指)|指)(?:的是)?(?:什么|啥|哪些|哪{n}{item})(?:{asked}|方面)?(?:呢)?$"
         rf"|是什么(?:{asked})(?:呢)?$|什么意思(?:呢)?$|是哪{n}{item}(?:方面)?(?:呢)?$"
         rf"|(?:怎么|如何)(?:{asked})(?:的)?(?:呢)?$|包括哪些(?:{asked}|方面)?(?:呢)?$")
-    return ask, re.compile("|".join(map(re.escape, words["answer"])))
+    return ask, any_of("definition_cues.txt", "answer")
 
 
 @lru_cache(maxsize=1)
@@ -471,7 +477,7 @@ def _list_ask() -> tuple[re.Pattern, frozenset[str]]:
     """(a clause ending by asking which items something consists of — 「具体是哪五个提升」「具体提了哪几条要求」 —
     with the items' noun as ``noun``, the nouns that name a list's items: data/definition_cues.txt)."""
     n = r"[几一二三四五六七八九十两\d]+"
-    ask = re.compile(rf"具体(?:[\u4e00-\u9fff]{{1,2}}?了?)?(?:是)?哪(?:{n})?[个条项点种类些]?(?P<noun>[\u4e00-\u9fff]{{1,4}}?)(?:呢)?$")
+    ask = re.compile(rf"具体(?:[\u4e00-\u9fff]{{1,2}}?了?)?(?:是)?哪(?:{n})?[{chars(_S, 'list_measure')}]?(?P<noun>[\u4e00-\u9fff]{{1,4}}?)(?:呢)?$")
     return ask, frozenset(cue_words("definition_cues.txt")["items"])
 
 
@@ -531,13 +537,16 @@ def _phrase_head(phrase: str, stops: tuple[str, ...]) -> tuple[str, str]:
     return _head_noun(phrase[:cut] or phrase), phrase[:cut]
 
 
+_WHOLE = words(_S, "whole")  # 「全部党员」: the phrase's head comes before such a word
+
+
 def _head_noun(phrase: str) -> str:
     """The head of the noun phrase a phrase starts with: its last noun before the next verb; what
     comes before a 的 only modifies what follows it (「创建党员示范岗的小组」 → 小组, 「负责新址建设的
     攻关小组」 → 小组, 「党支部自检自查」 → 党支部)."""
     head, seen = "", False
     for w, f in pos_tags(phrase):
-        if w in ("全部", "所有", "全体", "一些", "部分", "大家"):
+        if w in _WHOLE:
             break
         if f == "uj":
             seen = False
@@ -552,7 +561,7 @@ def _head_noun(phrase: str) -> str:
 
 
 def norm_rank(text: str) -> str:
-    return re.sub(r"(名|位|个|次|届|批)$", "", text)
+    return re.sub(rf"({_RANK_UNIT})$", "", text)
 
 
 _QUOTE_SPAN = re.compile(r"“[^”]{1,30}”|「[^」]{1,30}」|『[^』]{1,30}』|‘[^’]{1,30}’|《[^》]{1,30}》|\"[^\"]{1,30}\"")
@@ -570,9 +579,8 @@ def _near(text: str, word: str, pattern: str, reach: int = 12) -> bool:
 
 
 # The commonest Chinese surnames: with a role word before or an honorific after, a name jieba may not know.
-_SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
-             "姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤巴段")
-_ROLE_WORDS = r"书记|委员|组长|所长|院长|主任|部长|处长|局长|主席|队长|负责人|院士|教授|研究员|同志|党员|专家|工程师"
+_SURNAMES = chars(_U, "surname")
+_ROLE_WORDS = alternation(_U, "role_word")
 _NAME_AFTER_ROLE = re.compile(rf"(?:{_ROLE_WORDS})[、，,：:]?[{_SURNAMES}][\u4e00-\u9fff]{{1,3}}")
 _NAME_BEFORE_ROLE = re.compile(rf"[{_SURNAMES}][\u4e00-\u9fff]{{1,2}}(?:{_ROLE_WORDS})")
 
@@ -582,7 +590,7 @@ def names_someone(text: str) -> bool:
 
 
 _DOER_TAGS = ("n", "vn", "ORG", "PER", "LOC", "j", "nz")
-_FOR = ("为", "给", "向", "对")  # 「为党支部制作」: whom it is done for stands between the doer and the act
+_FOR = words(_U, "for_whom")  # 「为党支部制作」: whom it is done for stands between the doer and the act
 MAX_BETWEEN = 8  # characters between the doer and the act: 「统一为党支部」 is 6
 
 
@@ -614,7 +622,7 @@ def doers(text: str, verbs) -> list[tuple[int, int]]:
     return out
 
 
-_OWNER = re.compile(r"^(?:党支部|支部|党委|党总支|总支|团委|工会)")
+_OWNER = re.compile(rf"^(?:{alternation(_U, 'role_owner')})")
 
 
 def role_found(text: str, role: str) -> str:
@@ -623,9 +631,12 @@ def role_found(text: str, role: str) -> str:
     return role if role in text else (core if core and core in text else "")
 
 
+_APPOINTED = alternation(_U, "appointed")  # 「巴音贺希格为组长」
+
+
 def _person_beside(text: str, role: str) -> bool:
     for m in re.finditer(re.escape(role), text):
-        if re.search(rf"[{_SURNAMES}][\u4e00-\u9fff]{{1,4}}(?:为|任|担任)$", text[max(0, m.start() - 8) : m.start()]):
+        if re.search(rf"[{_SURNAMES}][\u4e00-\u9fff]{{1,4}}(?:{_APPOINTED})$", text[max(0, m.start() - 8) : m.start()]):
             return True  # 「巴音贺希格为组长」
         after = text[m.end() : m.end() + 6]
         if (has_person_name(text[max(0, m.start() - 5) : m.start()]) or has_person_name(after)
@@ -664,15 +675,16 @@ def _name_asks() -> tuple[re.Pattern, re.Pattern, re.Pattern, frozenset[str]]:
     """(什么/哪个 + a name noun, a name noun + 是什么/叫什么, a name noun or event + 名字/叫什么, the nouns
     after 什么 that ask no name): from data/name_words.txt and data/event_words.txt."""
     nouns = "|".join(map(re.escape, sorted(name_nouns(), key=len, reverse=True)))
-    before = re.compile(rf"(?:什么|啥|哪(?:一)?[个种项部份张门]|哪[两三四五几][个种项部条])[\u4e00-\u9fff]{{0,4}}({nouns})")
+    before = re.compile(rf"(?:什么|啥|哪(?:一)?[{chars(_S, 'name_measure')}]|哪[两三四五几][{chars(_S, 'name_count_measure')}])"
+                        rf"[\u4e00-\u9fff]{{0,4}}({nouns})")
     after = re.compile(rf"({nouns})(?:分别)?(?:是|叫|为)(?:什么|啥)|({nouns})?叫(?:什么|啥)")
     heads = "|".join(map(re.escape, sorted(name_nouns() + _event_words()[0], key=len, reverse=True)))
-    thing = re.compile(rf"({heads})的?(?:名字|名称|叫什么|叫啥|叫做什么)")
+    thing = re.compile(rf"({heads})的?(?:{alternation('name_words.txt', 'ask')})")
     return before, after, thing, frozenset(cue_words("name_words.txt")["not"])
 
 
-_ASKED = re.compile(r"哪(?:一|[两三四五六七八九十几])?[个项种条部类家位本份次场批届样]?([\u4e00-\u9fff]{2,6})")
-_NOT_ASKED = ("里", "儿", "些", "天", "年", "月")  # 哪里, 哪些, 哪天…: a place, many, a date
+_ASKED = re.compile(rf"哪(?:一|[两三四五六七八九十几])?[{chars(_S, 'which_measure')}]?([\u4e00-\u9fff]{{2,6}})")
+_NOT_ASKED = words(_S, "not_asked")  # 哪里, 哪些, 哪天…: a place, many, a date
 
 
 def asked_noun(question: str) -> str:
@@ -731,7 +743,7 @@ def given_in(question: str) -> tuple[str, ...]:
     return tuple(sorted(dict.fromkeys(x.strip() for x in people + dates + numbers if x.strip()), key=len, reverse=True))
 
 
-_COUNT_WORD = re.compile(r"^(?:几|多少|[一两]\s*[个名位项次])")  # 「几个」「一个部门」 state no number
+_COUNT_WORD = re.compile(rf"^(?:几|多少|[一两]\s*[{chars(_S, 'count_article')}])")  # 「几个」「一个部门」 state no number
 
 
 def _without(text: str, given: tuple[str, ...]) -> str:
@@ -870,8 +882,8 @@ def count_pattern(count_unit: str) -> str:
     count (「几好」) the numeral with it (五好)."""
     if count_unit in _slogan_counts():
         return rf"(?:{NUMBER}){re.escape(count_unit)}"
-    unit = "" if count_unit == "any" else ("名人位员" if count_unit in "名人位员" else count_unit)
-    return rf"(?:{NUMBER})\s*(?:余|多)?\s*个?\s*[{unit or '名人位员个项次条道家支期批届种类场所篇本件份组米年月天日周元点%％'}]"
+    unit = "" if count_unit == "any" else (_PERSON_UNITS if count_unit in _PERSON_UNITS else count_unit)
+    return rf"(?:{NUMBER})\s*(?:余|多)?\s*个?\s*[{unit or _COUNT_UNITS + '%％'}]"
 
 
 def _states_content(term: str, s: str, context: str) -> bool:
@@ -888,10 +900,10 @@ def _states_content(term: str, s: str, context: str) -> bool:
                 or re.search(rf"、[^，。；、,;]{{1,20}}?[”\"」』]?的?[\u4e00-\u9fff]{{0,4}}?{t}", s))
 
 
-_ASKS_CONTACT = {"phone": re.compile(r"电话|手机|联系方式|传真"), "address": re.compile(r"地址|住址|通讯地址|邮编")}
+_ASKS_CONTACT = {"phone": any_of(_S, "phone_ask"), "address": any_of(_S, "address_ask")}
 _CONTACT = {"phone": re.compile(r"(?:\d{3,4}[-－—\s]?)?\d{7,8}|1[3-9]\d{9}"),
-            "address": re.compile(r"[\u4e00-\u9fff]{2,}(?:路|街|大道|巷|号院|大厦)\s*\d*号?|\d+号")}
-_PLACE_END = tuple("省市县区镇乡村州岛山湖江河港路街园馆厂场站楼厅") + ("基地", "中心", "公司", "大学", "学院")
+            "address": re.compile(rf"[\u4e00-\u9fff]{{2,}}(?:{alternation(_S, 'street')})\s*\d*号?|\d+号")}
+_PLACE_END = words(_U, "place_end")
 
 
 def _has_place(text: str, exclude=()) -> bool:
@@ -903,11 +915,11 @@ def _has_place(text: str, exclude=()) -> bool:
                for i, (w, f) in enumerate(pairs))
 
 
-_DETERMINED = re.compile(r"(?:各|每|全|所有|其他|其它|全体|相关|有关|基层)[\u4e00-\u9fff]?$")
+_DETERMINED = re.compile(rf"(?:{alternation(_U, 'every')})[\u4e00-\u9fff]?$")
 
 
 # 「创先争优先进党支部」「优秀党支部」: an honour's name for a kind of branch, not a branch's own name
-_HONOUR = re.compile(r"(?:先进|优秀|模范|示范|标兵|红旗|五好|四好|四强|过硬)$")
+_HONOUR = re.compile(rf"(?:{alternation(_U, 'honour')})$")
 
 
 def _unit_named(which: str, text: str) -> bool:
@@ -920,7 +932,7 @@ def _unit_named(which: str, text: str) -> bool:
     return False
 
 
-_ORG_END = re.compile(r"(?:部|处|室|办公室|办|中心|科|所|院|委员会|委|支部|党委|小组|组|局|厅|公司|集团|大学|学院)$")
+_ORG_END = re.compile(rf"(?:{alternation(_U, 'org_end')})$")
 
 
 def _org_named(text: str, exclude=()) -> bool:

@@ -13,14 +13,18 @@ from langchain_core.messages import HumanMessage
 from ..core.chinese import cut, entity_words, fold
 from ..core.prompts import render
 from ..core.schema import Answer
+from ..core.wordlists import alternation, words
 from .answering import content_words
 from .generation import chat_model
 from .pipeline import Request, answer
 
 log = logging.getLogger(__name__)
 
-_FOLLOW_UP = re.compile(r"^(那|那么|那个|还有|另外|再说说|再看看|换成|如果是)|呢[？?]?$|怎么样[？?]?$|^(它|他们|该所|该单位)")
-_FILLER = re.compile(r"^(那么|那个|那|还有|另外|再说说|再看看|换成|如果是)|(呢|怎么样|又如何|情况)?[？?。！!]*$")
+_C = "answer_requests.txt"
+_FOLLOW_UP = re.compile(rf"^({alternation(_C, 'follow_opener')})|呢[？?]?$|怎么样[？?]?$|^({alternation(_C, 'follow_subject')})")
+_FILLER = re.compile(rf"^({alternation(_C, 'filler_opener')})|({alternation(_C, 'filler_end')})?[？?。！!]*$")
+_ASKED_AFTER_IS = words(_C, "asked_after_is")  # 「书记是谁」: the word before 是 is asked about
+_ASKED_BEFORE = words(_C, "asked_before")  # 「哪些做法」: the word after is asked about
 
 
 def is_follow_up(question: str) -> bool:
@@ -32,10 +36,10 @@ def asked_about(question: str) -> str:
     """The word a question asks about: before 是谁/是多少/有多少, or after 哪些/什么/几个/多少."""
     toks = [t for t in cut(question) if t.strip()]
     for i, t in enumerate(toks):
-        if t in ("是", "为") and i + 1 < len(toks) and toks[i + 1] in ("谁", "什么", "多少", "几", "哪些", "哪位"):
+        if t in ("是", "为") and i + 1 < len(toks) and toks[i + 1] in _ASKED_AFTER_IS:
             before = [w for w in toks[:i] if len(w) >= 2]
             return before[-1] if before else ""
-        if t in ("哪些", "什么", "多少", "哪个", "几个", "几位", "几名"):
+        if t in _ASKED_BEFORE:
             after = [w for w in toks[i + 1:] if len(w) >= 2]
             return after[0] if after else ""
     return ""

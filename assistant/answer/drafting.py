@@ -8,6 +8,7 @@ import re
 
 from ..core.chinese import fold, sentence_spans
 from ..core.schema import Answer, Point
+from ..core.wordlists import alternation
 from ..ingest.chunking import heading_of
 from ..storage.library import Index
 from .answering import SUPPORT_THRESHOLD, Scored, prepare
@@ -23,8 +24,8 @@ POINT_SHARE = 0.45
 _MARKER = re.compile(r"^(?:[一二三四五六七八九十]{1,3}\s*、|[（(][一二三四五六七八九十\d]{1,3}[）)]|\d{1,2}\s*[、.．]|"
                      r"[一二三四五六七八九十][是要]|第[一二三四五六七八九十]{1,3}[，,、]?)\s*")
 # A report's own head: title, dateline, byline — never a talking point.
-_HEAD_LINE = re.compile(r"^(?:title|date|时间|日期|发布时间|点击率|作者|[（(]作者)\s*[:：]", re.IGNORECASE)
-_LEAD = re.compile(r"^(?:通过|根据|按照|为了|为|在|对|结合|围绕|要|并|同时|此外|其中|一方面|另一方面)")
+_HEAD_LINE = re.compile(rf"^(?:{alternation('answer_reading.txt', 'head_field')}|[（(]作者)\s*[:：]", re.IGNORECASE)
+_LEAD = re.compile(rf"^(?:{alternation('answer_reading.txt', 'lead_word')})")
 
 
 def _bigrams(text: str) -> set[str]:

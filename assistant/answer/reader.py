@@ -16,15 +16,17 @@ from dataclasses import dataclass
 from typing import Sequence
 
 from ..core.chinese import fold, lexical
+from ..core.wordlists import alternation, chars, words
 from .answerability import DATE, FREQ, RANK, VENUE, YEAR, Needs, count_pattern, doers, name_heads, norm_rank, role_found
 
 _CLAUSE_END = re.compile(r"[，,；;。！？!?]")
-_ITEM_JOIN = re.compile(r"[、和及与]")  # 「王小明、李华」: one answer naming two people
+_R = "answer_reading.txt"
+_ITEM_JOIN = re.compile(rf"[{chars(_R, 'item_join')}]")  # 「王小明、李华」: one answer naming two people
 _TAGS = {"PER": "person", "LOC": "place", "ORG": "org", "TIME": "time"}
-_NOT_A_TIME = re.compile(r"^(?:目前|当前|现在|同时|此前|以来|近年来|今后|期间|过去|未来|近期|长期|日常|平时|当时)$")
-_TOTAL_BEFORE = re.compile(r"[共总全计]")
-_DETERMINERS = tuple("各每全本该其此这那某") + ("其他", "其它", "所有", "有关", "相关")
-_ARTICLE = re.compile(r"^一\s*[个名位项种件次]$")  # 「一个部门」: an article, not a count
+_NOT_A_TIME = re.compile(rf"^(?:{alternation(_R, 'not_time')})$")
+_TOTAL_BEFORE = re.compile(rf"[{chars(_R, 'total_before')}]")
+_DETERMINERS = words(_R, "determiner")
+_ARTICLE = re.compile(rf"^一\s*[{chars(_R, 'article_unit')}]$")  # 「一个部门」: an article, not a count
 
 
 @dataclass(frozen=True)

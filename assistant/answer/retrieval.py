@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from ..core.chinese import cut, entity_words, fold, quoted, synonyms, words
 from ..core.errors import AssistantError
 from ..core.schema import Hit
+from ..core.wordlists import alternation, any_of
+from ..core.wordlists import words as listed
 from ..ingest.cleaning import iso_date
 from ..storage.library import Index, date_ord
 
@@ -24,16 +26,19 @@ RRF_K = 60
 # BM25 over only what the question puts in quotes (retrieve()).
 WEIGHTS = {"keyword": 1.0, "dense": 0.9, "quoted": 1.0}
 
+_Q = "answer_requests.txt"
+_QP = "answer_request_patterns.txt"
+_WHEN = alternation(_QP, "published_when")  # 哪天, 何时, 哪一?年…
+_PUBLISH = alternation(_Q, "publish_verb")  # 发布, 印发…
 # Questions whose answer spans reports: "which units…", precedents, talking points.
 _MULTI_REPORT = re.compile(
-    r"哪些(单位|支部|党支部|党委|研究所|部门|做法|例子|经验|先例|机制|提法|典型|活动)|哪几家|哪几个(单位|支部|党支部|党委|研究所|院所|部门)|各单位|各支部|各地|"
-    r"都有(哪些|什么)|先例|可以参考|可供参考|(做法|例子|经验)(有哪些|可以)|发言要点|起草(?![的了过])|讲话要点|(?<!工作)要点|举.{0,4}例子?"
+    rf"哪些({alternation(_Q, 'multi_which')})|哪几家|哪几个({alternation(_Q, 'multi_several')})|"
+    rf"{alternation(_QP, 'multi_report')}"
 )
 # Questions about a document itself (who wrote it, when it was published): its byline words.
 _METADATA_INTENT = [
-    (re.compile(r"谁写|作者|撰写|执笔|撰稿|署名"), ["作者"]),
-    (re.compile(r"(哪天|何时|什么时候|哪一?年|日期|时间).{0,8}(发布|发表|印发|刊发|写)|(发布|发表|印发|刊发|写).{0,4}(哪天|何时|什么时候|哪一?年|日期|时间)"),
-     ["时间", "发布时间", "日期"]),
+    (any_of(_Q, "author_ask"), list(listed(_Q, "author_byline"))),
+    (re.compile(rf"({_WHEN}).{{0,8}}({_PUBLISH})|({_PUBLISH}).{{0,4}}({_WHEN})"), list(listed(_Q, "date_byline"))),
 ]
 
 

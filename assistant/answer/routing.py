@@ -11,7 +11,7 @@ from importlib import resources
 import numpy as np
 
 from ..core.chinese import fold
-from ..core.wordlists import any_of
+from ..core.wordlists import alternation, any_of
 from .jobs import POINTS, PRECEDENTS, QA, REGISTRY
 
 # A request to write something: a drafting verb and something to draft.
@@ -23,13 +23,15 @@ _DRAFT_VERB = re.compile(
 )
 _DRAFT_WHAT = any_of("question_words.txt", "draft_what")
 # A search across units for what they did.
+_Q = "answer_requests.txt"
 _LIST_UNITS = re.compile(
-    r"哪些(?:单位|支部|党支部|党委|研究所|院所|部门|基层党组织)|哪几(?:个|家)(?:单位|支部|党支部|研究所)|各(?:单位|支部|院所|研究所)"
-    r"|有没有(?:单位|支部|党支部|党委|研究所|院所|部门)|哪(?:些|几)地方"
-    r"|先例|(?:可以|可供|值得)(?:参考|借鉴)|有(?:什么|哪些)(?:经验|做法)(?:可以|能)(?:参考|借鉴|学习)"
+    rf"哪些(?:{alternation(_Q, 'units_which')})|哪几(?:个|家)(?:{alternation(_Q, 'units_several')})"
+    rf"|各(?:{alternation(_Q, 'units_each')})"
+    rf"|有没有(?:{alternation(_Q, 'units_any')})|哪(?:些|几)地方"
+    rf"|先例|(?:{alternation(_Q, 'worth')})(?:{alternation(_Q, 'consult')})"
+    rf"|有(?:什么|哪些)(?:经验|做法)(?:可以|能)(?:{alternation(_Q, 'consult_learn')})"
 )
-_HOW = re.compile(r"做法|怎么[\u4e00-\u9fff]{0,2}的|怎么(?:做|搞|开展|组织)|如何(?:做|开展|组织)|经验|例子|先例|在搞|机制|提法|举措|"
-                  r"(?:搞|做|开展|组织|举办|办|有|制定|建立|实行|推行|试行|设立|成立)过")
+_HOW = re.compile(rf"{alternation('answer_request_patterns.txt', 'how')}|(?:{alternation(_Q, 'done_verb')})过")
 
 
 def route(question: str, chosen: str, embedder=None) -> str:
