@@ -252,7 +252,7 @@ def unknown_names(question: str, df) -> list[str]:
         # 在…上: the locative a word of its own (LAC tags 上 a verb before 分几期), 在 within the few characters
         # before (LAC reads 哈焊所在 as 哈焊|所在; without 在 it reads 几个支部评|上了 too)
         w = folded[a:b]
-        if (tag in _LAC_NOUNS and b - a >= 2 and folded[c:d] in _LOCATIVE and "在" in folded[max(0, a - 6) : a]
+        if (tag in _LAC_NOUNS and b - a >= 2 and folded[c:d] in _LOCATIVE and "在" in folded[max(0, a - LOCATIVE_REACH) : a]
                 and not known(w)
                 and w not in STOPWORDS and w not in TASK_WORDS and not any(w in x for x in out)):
             out.append(w)
@@ -564,15 +564,28 @@ def norm_rank(text: str) -> str:
     return re.sub(rf"({_RANK_UNIT})$", "", text)
 
 
+# Character windows, set by hand on the sentences of the seeds (bench/thresholds.py gives what changing each does):
+LOCATIVE_REACH = 6  # 在 up to this many characters before 「…内刊上」 makes it what something is in or on
+COUNTED_REACH = 12  # a number this close to the thing counted (either side) counts it: 「共申报了10个…小组」
+APPOINTED_REACH = 8  # 「巴音贺希格为组长」: a surname, a given name and 为/任 just before the role
+# A sentence names who holds a role when a person's name is in the ROLE_AFTER_WINDOW characters after it
+# (「组长：王小明」) or the ROLE_BEFORE_WINDOW before it (tagger's names), or a surname and one or two characters
+# stand right before it in the last NAME_RIGHT_BEFORE characters (「王华书记」).
+ROLE_AFTER_WINDOW = 6
+ROLE_BEFORE_WINDOW = 5
+NAME_RIGHT_BEFORE = 4
+DETERMINER_REACH = 3  # 各/全/每… up to this many characters before 「党支部」 make it every one, not a named one
+ASKED_PHRASE_MAX = 4  # 「哪…」's whole noun phrase is what is asked when it is this short (专题教育), else its head
+ORG_NAME_MIN = 3  # an organisation's own name has at least this many characters (党政办, 人事处)
 _QUOTE_SPAN = re.compile(r"“[^”]{1,30}”|「[^」]{1,30}」|『[^』]{1,30}』|‘[^’]{1,30}’|《[^》]{1,30}》|\"[^\"]{1,30}\"")
 
 
-def _near(text: str, word: str, pattern: str, reach: int = 12) -> bool:
-    """Does ``pattern`` occur within ``reach`` characters of ``word`` in ``text``? A quoted name
+def _near(text: str, word: str, pattern: str) -> bool:
+    """Does ``pattern`` occur within COUNTED_REACH characters of ``word`` in ``text``? A quoted name
     between them counts as one word (「10个争创“党员创新示范岗”小组」)."""
     for t in dict.fromkeys((text, _QUOTE_SPAN.sub("“”", text))):
         for m in re.finditer(re.escape(word), t):
-            window = t[max(0, m.start() - reach) : m.end() + reach]
+            window = t[max(0, m.start() - COUNTED_REACH) : m.end() + COUNTED_REACH]
             if re.search(pattern, window):
                 return True
     return False
@@ -636,12 +649,12 @@ _APPOINTED = alternation(_U, "appointed")  # 「巴音贺希格为组长」
 
 def _person_beside(text: str, role: str) -> bool:
     for m in re.finditer(re.escape(role), text):
-        if re.search(rf"[{_SURNAMES}][\u4e00-\u9fff]{{1,4}}(?:{_APPOINTED})$", text[max(0, m.start() - 8) : m.start()]):
+        if re.search(rf"[{_SURNAMES}][\u4e00-\u9fff]{{1,4}}(?:{_APPOINTED})$", text[max(0, m.start() - APPOINTED_REACH) : m.start()]):
             return True  # 「巴音贺希格为组长」
-        after = text[m.end() : m.end() + 6]
-        if (has_person_name(text[max(0, m.start() - 5) : m.start()]) or has_person_name(after)
+        after = text[m.end() : m.end() + ROLE_AFTER_WINDOW]
+        if (has_person_name(text[max(0, m.start() - ROLE_BEFORE_WINDOW) : m.start()]) or has_person_name(after)
                 or re.match(rf"[、，,：:]?[{_SURNAMES}][\u4e00-\u9fff]", after)
-                or _NAME_BEFORE_ROLE.search(text[max(0, m.start() - 4) : m.end()])):
+                or _NAME_BEFORE_ROLE.search(text[max(0, m.start() - NAME_RIGHT_BEFORE) : m.end()])):
             return True
     return False
 
@@ -700,7 +713,7 @@ def asked_noun(question: str) -> str:
             or head in STOPWORDS or head in TASK_WORDS:
         return ""
     # 「专题教育」 rather than 教育, which 学习教育 has too
-    return whole if len(whole) <= 4 and whole.endswith(head) else head
+    return whole if len(whole) <= ASKED_PHRASE_MAX and whole.endswith(head) else head
 
 
 def _thing_named(question: str) -> str:
@@ -926,7 +939,7 @@ def _unit_named(which: str, text: str) -> bool:
     """Does ``text`` name a particular ``which`` (焊材党支部), not all of them (各党支部, 全体党支部) nor
     the kind an honour is given to (先进党支部)?"""
     for m in re.finditer("[\u4e00-\u9fff]{0,2}?".join(re.escape(ch) for ch in which), text):
-        before = text[max(0, m.start() - 3) : m.start()]
+        before = text[max(0, m.start() - DETERMINER_REACH) : m.start()]
         if not _DETERMINED.search(before) and not _HONOUR.search(before.rstrip("”\"」")):
             return True
     return False
@@ -940,8 +953,8 @@ def _org_named(text: str, exclude=()) -> bool:
     the question does not give itself and no 各/全 makes every one of its kind."""
     for a, b, tag in lexical(text):
         w = text[a:b]
-        if len(w) < 3 or w in _UNIT_SUFFIX or w in _GENERIC_WHICH or any(w in x or x in w for x in exclude) \
-                or _DETERMINED.search(text[max(0, a - 3) : a]):
+        if len(w) < ORG_NAME_MIN or w in _UNIT_SUFFIX or w in _GENERIC_WHICH or any(w in x or x in w for x in exclude) \
+                or _DETERMINED.search(text[max(0, a - DETERMINER_REACH) : a]):
             continue
         if tag == "ORG" or (tag.startswith("n") and _ORG_END.search(w) and not w.startswith(_NOT_A_NAME)):
             return True

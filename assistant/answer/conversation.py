@@ -21,6 +21,11 @@ from .pipeline import Request, answer
 log = logging.getLogger(__name__)
 
 _C = "answer_requests.txt"
+# A follow-up is short: the follow-ups of the conversation tests have 6 to 8 characters (「那兰州化物所呢？」);
+# a question of over FOLLOW_UP_MAX characters stands on its own. Set by hand.
+FOLLOW_UP_MAX = 20
+HISTORY_TURNS = 3  # turns an LLM condensing a follow-up is shown …
+HISTORY_ANSWER_CHARS = 200  # … each answer cut to this many characters (within the prompt's budget)
 _FOLLOW_UP = re.compile(rf"^({alternation(_C, 'follow_opener')})|呢[？?]?$|怎么样[？?]?$|^({alternation(_C, 'follow_subject')})")
 _FILLER = re.compile(rf"^({alternation(_C, 'filler_opener')})|({alternation(_C, 'filler_end')})?[？?。！!]*$")
 _ASKED_AFTER_IS = words(_C, "asked_after_is")  # 「书记是谁」: the word before 是 is asked about
@@ -29,7 +34,7 @@ _ASKED_BEFORE = words(_C, "asked_before")  # 「哪些做法」: the word after 
 
 def is_follow_up(question: str) -> bool:
     q = question.strip()
-    return len(q) <= 20 and bool(_FOLLOW_UP.search(q))
+    return len(q) <= FOLLOW_UP_MAX and bool(_FOLLOW_UP.search(q))
 
 
 def asked_about(question: str) -> str:
@@ -88,7 +93,8 @@ class Conversation:
         return carry_topic(previous, question)
 
     def _condense_with_llm(self, question: str) -> str:
-        history = "\n".join(f"问：{standalone}\n答：{ans.answer[:200]}" for _, standalone, ans in self.turns[-3:])
+        history = "\n".join(f"问：{standalone}\n答：{ans.answer[:HISTORY_ANSWER_CHARS]}" for _, standalone, ans in
+                            self.turns[-HISTORY_TURNS:])
         reply = chat_model(self.llm).invoke([HumanMessage(render("condense", history=history, question=question))])
         text = (reply.content if isinstance(reply.content, str) else "").strip().splitlines()
         if not text or not text[0].strip():

@@ -21,6 +21,13 @@ PER_DOC = 3  # chunks per report among them
 # A sentence a talking point may draw on reaches this share of the best sentence's support (set by hand with the
 # talking-point items of the dev set, bench/eval_modes.py, gold share 1.0; not swept).
 POINT_SHARE = 0.45
+# Set by hand when talking points were built (bench/thresholds.py --job points gives what changing each does):
+SIMILAR_SHARE = 0.5  # two sentences are alike when this share of the shorter one's character bigrams is in the other
+MIN_POINT_CHARS = 8  # a shorter sentence (「一是全面系统学。」 has 9) is no point of its own …
+BARE_LABEL_MAX = 16  # … and one up to this long is a bare label, quoted with the sentence after it
+NEXT_SENTENCE_REACH = 400  # characters after a bare label in which its next sentence is looked for
+NEAR_CHARS = 60  # two sentences of one report closer than this are neighbours: one point, not two
+LABEL_MAX = 20  # a heading longer than this is cut to LABEL_MAX - 2 characters and "…"
 _MARKER = re.compile(r"^(?:[一二三四五六七八九十]{1,3}\s*、|[（(][一二三四五六七八九十\d]{1,3}[）)]|\d{1,2}\s*[、.．]|"
                      r"[一二三四五六七八九十][是要]|第[一二三四五六七八九十]{1,3}[，,、]?)\s*")
 # A report's own head: title, dateline, byline — never a talking point.
@@ -33,21 +40,22 @@ def _bigrams(text: str) -> set[str]:
     return {t[i : i + 2] for i in range(len(t) - 1)}
 
 
-def similar(a: str, b: str, limit: float = 0.5) -> bool:
+def similar(a: str, b: str) -> bool:
+    """Do two sentences say the same thing (SIMILAR_SHARE of the shorter one's bigrams shared)?"""
     x, y = _bigrams(a), _bigrams(b)
-    return bool(x and y) and len(x & y) / min(len(x), len(y)) >= limit
+    return bool(x and y) and len(x & y) / min(len(x), len(y)) >= SIMILAR_SHARE
 
 
 def _clean_label(label: str) -> str:
     label = _LEAD.sub("", _MARKER.sub("", label)).strip(" “”\"。，,")
-    return label if len(label) <= 20 else label[:18] + "…"
+    return label if len(label) <= LABEL_MAX else label[: LABEL_MAX - 2] + "…"
 
 
 def _first_clause(text: str) -> str:
     for clause in re.split(r"[，,：:；;。！？]", text):
         if _clean_label(clause):
             return _clean_label(clause)
-    return text[:18]
+    return text[: LABEL_MAX - 2]
 
 
 def heading_for(index: Index, s: Scored, used: set[str] = frozenset()) -> str:
@@ -70,10 +78,10 @@ def heading_for(index: Index, s: Scored, used: set[str] = frozenset()) -> str:
 
 def _with_next(index: Index, s: Scored) -> list[Scored]:
     """A bare label sentence (一是全面系统学。) is quoted with the sentence that follows it."""
-    if len(s.text) > 16:
+    if len(s.text) > BARE_LABEL_MAX:
         return [s]
     text = index.store.text(s.hit.chunk.doc_id)
-    nxt = next((x for x in sentence_spans(text, s.end, min(len(text), s.end + 400)) if x.start >= s.end), None)
+    nxt = next((x for x in sentence_spans(text, s.end, min(len(text), s.end + NEXT_SENTENCE_REACH)) if x.start >= s.end), None)
     if nxt is None or "\n" in text[s.end : nxt.start] and not heading_of(s.text):
         return [s]
     return [s, Scored(s.hit, nxt.start, nxt.end, nxt.text, s.support, False)]
@@ -98,13 +106,13 @@ def draft_points(index: Index, question: str, k: int = BREADTH, filters: Filters
     if result.reason:
         return result
     best = max(s.support for s in scored)
-    pool = sorted((s for s in scored if s.support >= max(SUPPORT_THRESHOLD, POINT_SHARE * best) and len(s.text) >= 8
+    pool = sorted((s for s in scored if s.support >= max(SUPPORT_THRESHOLD, POINT_SHARE * best) and len(s.text) >= MIN_POINT_CHARS
                    and not _HEAD_LINE.match(s.text) and s.start > 0),
                   key=lambda s: (-s.support, -s.hit.score))
     chosen: list[Scored] = []
 
     def near(a: Scored, b: Scored) -> bool:  # the same or a neighbouring sentence of one report
-        return a.hit.chunk.doc_id == b.hit.chunk.doc_id and (abs(a.start - b.end) < 60 or abs(b.start - a.end) < 60
+        return a.hit.chunk.doc_id == b.hit.chunk.doc_id and (abs(a.start - b.end) < NEAR_CHARS or abs(b.start - a.end) < NEAR_CHARS
                                                              or a.start == b.start)
 
     def take(s: Scored) -> None:

@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 MIN_VERIFIED_SHARE = 0.5  # an LLM reply is shown only if at least half its sentences are backed by their source
 SUPPORT_MIN = 0.3  # IDF-weighted share of a sentence's words found in the source it cites. On the dev
 # set the gold answers score ≥ 0.33 (p10 0.77) against their own source, ≤ 0.27 (p95 0.16) against other reports
+# An unmarked sentence of the reply this long or longer is a claim that needs a source; a shorter one is a
+# connective or a label (「具体如下：」 has 5 characters, 「主要做法有：」 6). Set by hand.
+CLAIM_MIN_CHARS = 8
 # A generated sentence: up to 。！？ or a line break, with the markers that follow the stop (「…。[2]」).
 _STRUCTURE = re.compile(r"[|｜\s\-:：]*(单位|时间|做法|出处|[|｜\s\-:：])*")  # table rules and headers
 _GEN_SENTENCE = re.compile(r"[^。！？!?\n]+(?:[。！？!?]+[”’」』）)]*)?(?:[ \t]*\[\d{1,3}\])*")
@@ -93,7 +96,7 @@ def verify(reply: str, sources: dict[int, Hit], index) -> tuple[str, list[Citati
             if not body:
                 continue
             if not marks:
-                if len(body) >= 8 and body != REFUSAL and not _STRUCTURE.fullmatch(body):
+                if len(body) >= CLAIM_MIN_CHARS and body != REFUSAL and not _STRUCTURE.fullmatch(body):
                     unsupported.append(body)  # a claim with no source
                 out.append(body)
                 continue
@@ -178,12 +181,12 @@ def generate_stream(index, extractive: Answer, cfg: LLMConfig) -> Iterator[str |
 
 def _claims(reply: str) -> int:
     """The reply's claims, counted as ``verify`` examines them: every sentence with a marker, and every
-    unmarked one of 8 characters or more that is not table structure."""
+    unmarked one of CLAIM_MIN_CHARS or more that is not table structure."""
     n = 0
     for line in reply.split("\n"):
         for unit in _GEN_SENTENCE.findall(line):
             body = MARKER.sub("", unit).strip()
-            if body and (MARKER.search(unit) or (len(body) >= 8 and body != REFUSAL and not _STRUCTURE.fullmatch(body))):
+            if body and (MARKER.search(unit) or (len(body) >= CLAIM_MIN_CHARS and body != REFUSAL and not _STRUCTURE.fullmatch(body))):
                 n += 1
     return n
 

@@ -23,6 +23,12 @@ _CLAUSE_END = re.compile(r"[，,；;。！？!?]")
 _R = "answer_reading.txt"
 _ITEM_JOIN = re.compile(rf"[{chars(_R, 'item_join')}]")  # 「王小明、李华」: one answer naming two people
 _TAGS = {"PER": "person", "LOC": "place", "ORG": "org", "TIME": "time"}
+# The holder of a role asked for is the person whose name starts at most NAME_AFTER_ROLE characters after the role
+# (「组长：王小明」), else the one whose name ends at most NAME_BEFORE_ROLE before it (「张三任书记」), in its clause.
+# Set by hand (bench/thresholds.py).
+NAME_AFTER_ROLE = 6
+NAME_BEFORE_ROLE = 4
+VENUE_MIN_CHARS = 3  # a venue word found without a place entity names a place only when this long (会议室, not 楼)
 _NOT_A_TIME = re.compile(rf"^(?:{alternation(_R, 'not_time')})$")
 _TOTAL_BEFORE = re.compile(rf"[{chars(_R, 'total_before')}]")
 _DETERMINERS = words(_R, "determiner")
@@ -129,8 +135,8 @@ def _who(n: Needs, sentence: str, words: Sequence[str]) -> Span | None:
         role = role_found(s, n.role)
         for m in re.finditer(re.escape(role), s) if role else ():
             lo, hi = _clause(s, m.start())
-            after = [x for x in people if m.end() <= x.start < hi and x.start - m.end() <= 6]
-            before = [x for x in people if lo <= x.start and x.end <= m.start() and m.start() - x.end <= 4]
+            after = [x for x in people if m.end() <= x.start < hi and x.start - m.end() <= NAME_AFTER_ROLE]
+            before = [x for x in people if lo <= x.start and x.end <= m.start() and m.start() - x.end <= NAME_BEFORE_ROLE]
             pick = after[0] if after else (before[-1] if before else None)
             if pick:
                 return _list_from(sentence, pick, people)
@@ -191,7 +197,7 @@ def _where(n: Needs, sentence: str, words: Sequence[str]) -> Span | None:
               and not any(x.text(sentence) in fold(name) for name in n.names)]
     if not places:
         m = VENUE.search(fold(sentence))
-        return Span(m.start(), m.end(), "place") if m and m.end() - m.start() >= 3 else None
+        return Span(m.start(), m.end(), "place") if m and m.end() - m.start() >= VENUE_MIN_CHARS else None
     return _nearest(places, _anchors(sentence, words), sentence, words)
 
 

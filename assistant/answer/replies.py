@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from ..core.schema import MARKER, Point, Row
+from .drafting import MAX_POINTS  # an LLM's reply keeps as many talking points as the extractive job gives
 
 _POINT_LINE = re.compile(r"^\s*\d{1,2}\s*[.、．)）]\s*(?:\*\*)?([^：:*]{1,30}?)(?:\*\*)?\s*[：:]\s*(.+)$")
 
@@ -19,7 +20,7 @@ def parse_points(text: str) -> list[Point]:
             body = m.group(2).strip()
             out.append(Point(heading=m.group(1).strip(), text=body,
                              citations=tuple(dict.fromkeys(int(n) for n in MARKER.findall(body)))))
-    return out[:7]
+    return out[:MAX_POINTS]
 
 
 def parse_points_reply(text: str) -> dict:

@@ -41,23 +41,34 @@ def _encoding():
 def count_tokens(text: str) -> int:
     enc = _encoding()
     if enc is None:
-        return int(len(text) * 1.4) + 1
+        return int(len(text) * TOKENS_PER_CHAR_ESTIMATE) + 1
     return len(enc.encode(text, disallowed_special=()))
 
 
+# Without tiktoken's data (offline, no cache) tokens are estimated from characters. cl100k gives the cleaned
+# seeds 1.22 tokens a character (22,829 for 18,650); a higher estimate errs towards smaller chunks.
+TOKENS_PER_CHAR_ESTIMATE = 1.4
+HEADING_LABEL_MAX = 40  # characters of a heading kept in the heading path (the seeds' longest label is 40)
+# A sentence opening with a heading marker is a heading of its own when at most this long: of the seeds' 72 such
+# sentences 62 have at most 30 characters, and the 7 over 45 run the heading into its paragraph.
+HEADING_SENTENCE_MAX = 45
+# A chunk ends at a paragraph break once it holds this share of its token budget …
+PARAGRAPH_BREAK_SHARE = 0.6
+# … and a closing rest shorter than this share of the budget (a byline, a date) stays with the chunk before it.
+CLOSING_REST_SHARE = 0.15
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(\S.*)$")
 
 
 def heading_of(sentence: str) -> tuple[int, str] | None:
     md = _MD_HEADING.match(sentence)
     if md:  # markdown: '# 一级' … '###### 六级'
-        return len(md.group(1)), md.group(2).strip()[:40]
+        return len(md.group(1)), md.group(2).strip()[:HEADING_LABEL_MAX]
     for level, pattern in _HEADING_LEVELS:
         marker = pattern.match(sentence)
         if marker and re.search(r"[\u4e00-\u9fff]{2}", sentence[marker.end() : marker.end() + 6]):
             m = _HEADING_END.search(sentence, marker.end() + 1)
             text = sentence[: m.start()] if m else sentence
-            return level, text[:40]
+            return level, text[:HEADING_LABEL_MAX]
     return None
 
 
@@ -131,7 +142,7 @@ def chunk(doc: Document, budget: int = 300, overlap: int = 1) -> list[Chunk]:
     stack: dict[int, str] = {}
     for s in sents:
         h = heading_of(s.text)
-        is_heading.append(h is not None and s.end - s.start <= 45)
+        is_heading.append(h is not None and s.end - s.start <= HEADING_SENTENCE_MAX)
         if h:
             level, label = h
             stack = {k: v for k, v in stack.items() if k < level}
@@ -148,14 +159,14 @@ def chunk(doc: Document, budget: int = 300, overlap: int = 1) -> list[Chunk]:
             step = sizes[j] + (gaps[j] if j > i else 0)
             if j > i and total + step > budget and not only_headings:
                 break
-            if j > i and new_para[j] and total >= 0.6 * budget:
+            if j > i and new_para[j] and total >= PARAGRAPH_BREAK_SHARE * budget:
                 break
             total += step
             j += 1
         while j - 1 > i and is_heading[j - 1] and j < n:
             j -= 1  # a heading opens the next chunk instead of closing this one
         rest = sum(sizes[j:]) + sum(gaps[j:])
-        if j < n and rest < 0.15 * budget and count_tokens(text[sents[i].start : sents[j - 1].end]) + rest <= budget:
+        if j < n and rest < CLOSING_REST_SHARE * budget and count_tokens(text[sents[i].start : sents[j - 1].end]) + rest <= budget:
             j = n  # a short closing paragraph (a byline, say) stays with the text it closes
         start, end = sents[i].start, sents[j - 1].end
         chunks.append(

@@ -32,6 +32,19 @@ _ZERO_WIDTH = re.compile(r"[\u200b-\u200d\u2060\ufeff]")
 # C0/C1 controls other than tab, newline and form feed (\v and \r are turned into newlines first).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ufffe\uffff]")
 MAX_LINE = 4000  # characters; longer lines are cut into pieces of at most this size
+# Where a report's parts are looked for, in lines (set by hand on the seeds' five layouts and the web pages of the
+# format tests; the golden answers, bench/golden.py, hold every seed's metadata as cleaned with them):
+HEAD_LINES = 15  # the page head: the title and the dateline are among the first 15 non-empty lines
+FIELD_LINES = 6  # header fields (来源：, 作者：) stand up to 6 lines below the dateline (or the title)
+HEADER_ZONE = 12  # breadcrumbs and empty header fields are dropped up to 12 lines below the title
+TAIL_LINES = 15  # the footer (copyright, 备案, address) starts among the last 15 lines
+SOURCE_LINES = 5  # a source URL is looked for in the first 5 lines
+SIGNATURE_LINES = 40  # a speech's signature line (「——在…上的讲话」) naming the unit, in the first 40
+# Lengths, in characters:
+DATE_LINE_MAX = 80  # a dateline (发布时间：…) is a short line
+BREADCRUMB_MAX = 120  # a breadcrumb (首页 > 新闻 > …) is a short line
+TITLE_MAX = 160
+MAX_ALIASES = 5  # short names of the unit kept (哈焊所 for 哈尔滨焊接研究所)
 PAGE_BREAK = "\f"
 _URL_LINE = re.compile(r"^\s*(https?://\S+)\s*$")
 _URL = re.compile(r"https?://[^\s|｜]+")
@@ -126,7 +139,7 @@ def _is_date_line(line: str) -> bool:
     if f and f[0] in _DATE_LABELS and iso_date(f[1]):
         return True
     stripped = _PRINT_CLOSE.sub("", line)
-    return bool(iso_date(stripped)) and len(fold(stripped)) < 80 and ("发布" in fold(stripped) or "时间" in fold(stripped))
+    return bool(iso_date(stripped)) and len(fold(stripped)) < DATE_LINE_MAX and ("发布" in fold(stripped) or "时间" in fold(stripped))
 
 
 def _clean_meta_line(line: str) -> str:
@@ -146,7 +159,7 @@ def _clean_meta_line(line: str) -> str:
 def _header_split(lines: list[str]) -> tuple[int, int | None]:
     """Return (index of the title line, index of the date line or None) for the page head."""
     nonempty = [i for i, ln in enumerate(lines) if ln.strip()]
-    head = nonempty[:15]
+    head = nonempty[:HEAD_LINES]
     date_idx = next((i for i in head if _is_date_line(lines[i])), None)
     if date_idx is None:
         first = next((i for i in head if not _URL_LINE.match(lines[i])), head[0] if head else 0)
@@ -169,7 +182,7 @@ def _title_text(line: str) -> str:
     title = re.sub(r"^#{1,6}\s+", "", title.strip())
     title = _TITLE_TAG.sub("", title)
     title = re.split(r"-{3,}|_{3,}", title)[0]
-    return re.sub(r"\s+", " ", title).strip()[:160]
+    return re.sub(r"\s+", " ", title).strip()[:TITLE_MAX]
 
 
 def _org_candidates(text: str) -> list[str]:
@@ -221,7 +234,7 @@ def _extract_org(fields: dict, title: str, page_title: str, lines: list[str], bo
         resolved = _resolve_deictic(cand, body)
         if resolved:
             return resolved
-    for ln in lines[:40]:
+    for ln in lines[:SIGNATURE_LINES]:
         m = re.match(_SPEECH_SIGNATURE, fold(ln))
         if m:
             cands = _org_candidates(m.group(1))
@@ -230,7 +243,7 @@ def _extract_org(fields: dict, title: str, page_title: str, lines: list[str], bo
     m = re.search(r"-{3,}\s*(\S+)\s*$", page_title)
     if m:
         return fold(m.group(1))
-    owner = _copyright_owner(lines[-15:])
+    owner = _copyright_owner(lines[-TAIL_LINES:])
     if owner:
         return owner
     counts = Counter(c for c in _org_candidates(body) if not c.startswith(_DEICTIC))
@@ -268,7 +281,7 @@ def org_aliases(org: str, body: str) -> tuple[str, ...]:
             w = w[1:]
         if 2 < len(w) < len(base) and w[0] == base[0] and _is_subsequence(w, base) and w not in found:
             found.append(w)
-    return tuple(found[:5])
+    return tuple(found[:MAX_ALIASES])
 
 
 def _infer_year(body: str) -> str:
@@ -312,21 +325,21 @@ def clean(raw: str, doc_id: str, path: str = "", raw_hash: str | None = None, ki
     hints = hints or {}
     text = normalize(raw)
     lines, line_pages = _pages(text)
-    source = next((m.group(1) for ln in lines[:5] if (m := _URL_LINE.match(ln))), "")
+    source = next((m.group(1) for ln in lines[:SOURCE_LINES] if (m := _URL_LINE.match(ln))), "")
     if not source:
-        m = _URL.search("\n".join(lines[:5]))
+        m = _URL.search("\n".join(lines[:SOURCE_LINES]))
         source = m.group(0) if m else ""
 
     title_idx, date_idx = _header_split(lines)
     fields: dict[str, str] = {}
-    for ln in lines[: (date_idx if date_idx is not None else title_idx) + 6]:
+    for ln in lines[: (date_idx if date_idx is not None else title_idx) + FIELD_LINES]:
         f = _field(ln)
         if f and f[1] and f[0] not in fields:
             fields[f[0]] = f[1]
     page_title = next((ln for ln in lines[:title_idx] if "---" in ln), "")
 
     # Footer: from the first footer marker in the last lines on, only author/source lines survive.
-    tail_start = max(0, len(lines) - 15)
+    tail_start = max(0, len(lines) - TAIL_LINES)
     footer_idx = next((i for i in range(tail_start, len(lines)) if _FOOTER.search(lines[i].strip())), len(lines))
 
     kept: list[str] = []
@@ -340,10 +353,10 @@ def clean(raw: str, doc_id: str, path: str = "", raw_hash: str | None = None, ki
             continue
         if _URL_LINE.match(s) or _IMAGE.match(s) or _EMPTY_SECTION.match(s) or _FOOTER.search(s):
             continue
-        if i < title_idx + 12 and _BREADCRUMB.search(s) and len(s) < 120:
+        if i < title_idx + HEADER_ZONE and _BREADCRUMB.search(s) and len(s) < BREADCRUMB_MAX:
             continue
         f = _field(s)
-        if f is not None and not f[1] and i < title_idx + 12:
+        if f is not None and not f[1] and i < title_idx + HEADER_ZONE:
             continue  # an empty header field such as 'Department:'
         if _PRINT_CLOSE.search(s):
             s = _clean_meta_line(s)

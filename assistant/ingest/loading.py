@@ -24,6 +24,10 @@ MAX_TEXT_CHARS = 8_000_000  # about 20 MB of Chinese text: beyond it a file is r
 # random bytes behind an OLE header read by LibreOffice as a .doc score 0.098, random bytes decoded as
 # GB18030 0.39, Big5 0.34, cp1252 0.33, UTF-16 0.10. Below LANGUAGE_MIN_CHARS such characters a text
 # is too short to judge.
+# A text file is binary when its first PROBE_CHARS characters hold more than CONTROLS_MAX control characters
+# (other than line and page breaks and tabs): a stray \x1a or \x07 in a real report is forgiven.
+PROBE_CHARS = 4096
+CONTROLS_MAX = 8
 LANGUAGE_SHARE_MIN = 0.6
 LANGUAGE_MIN_CHARS = 40
 
@@ -119,8 +123,8 @@ def read_file(path: Path, max_bytes: int) -> RawFile:
             text, encoding = decode(data)
         except UnicodeDecodeError:
             raise Unreadable("encoding", "cannot be decoded as UTF-8, GB18030/GBK or Big5 text; save it as UTF-8")
-        controls = sum(1 for ch in text[:4096] if ord(ch) < 32 and ch not in "\n\r\t\f\v")
-        if controls > 8:
+        controls = sum(1 for ch in text[:PROBE_CHARS] if ord(ch) < 32 and ch not in "\n\r\t\f\v")
+        if controls > CONTROLS_MAX:
             raise Unreadable("binary", "looks like a binary file (control characters), not text")
         kind, hints = suffix.lstrip("."), {}
     if not text.strip():

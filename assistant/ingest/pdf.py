@@ -35,6 +35,14 @@ _LIST_START = re.compile(
     rf"|第[一二三四五六七八九十百\d]{{1,4}}[{chars('text_layout.txt', 'section_unit')}]|[•●◆■□▪·\-–—]\s|附件|#)"
 )
 _EDGE = 3  # lines at the top and the bottom of a page where running headers and page numbers live
+RUNNING_MIN_PAGES = 3  # a line at the edge of at least 3 pages, and of more than half of them, is a running head
+PAGE_NUMBER_EDGE = 2  # a page number stands in a page's first or last 2 lines
+# A line is a paragraph's last (not wrapped) when narrower than SHORT_LINE_SHARE of the page's full width: the
+# FULL_LINE_PERCENTILE width of its lines (its widest with fewer than 5), and never when wider than SHORT_LINE_MIN
+# (16 half-width columns, 8 Chinese characters). Set by hand on the PDFs the format tests make from the seeds.
+FULL_LINE_PERCENTILE = 0.8
+SHORT_LINE_SHARE = 0.7
+SHORT_LINE_MIN = 16
 
 
 def read_pdf(data: bytes, deadline: float, timeout: float) -> Converted:
@@ -110,11 +118,11 @@ def _drop_running_lines(pages: list[list[str]]) -> list[list[str]]:
         for key in {_edge_key(lines[i]) for i in edges(lines)}:
             counts[key] = counts.get(key, 0) + 1
     with_text = sum(1 for lines in pages if lines)
-    running = {k for k, c in counts.items() if c >= 3 and c * 2 > with_text}
+    running = {k for k, c in counts.items() if c >= RUNNING_MIN_PAGES and c * 2 > with_text}
     out = []
     for lines in pages:
         drop = {i for i in edges(lines)
-                if _edge_key(lines[i]) in running or (_PAGE_NUMBER.match(lines[i]) and (i < 2 or i >= len(lines) - 2))}
+                if _edge_key(lines[i]) in running or (_PAGE_NUMBER.match(lines[i]) and (i < PAGE_NUMBER_EDGE or i >= len(lines) - PAGE_NUMBER_EDGE))}
         out.append([ln for i, ln in enumerate(lines) if i not in drop])
     return out
 
@@ -131,10 +139,10 @@ def _join_wrapped(lines: list[str]) -> list[str]:
     if not lines:
         return []
     widths = sorted(_width(ln) for ln in lines)
-    full = widths[int(0.8 * (len(widths) - 1))] if len(widths) >= 5 else widths[-1]
+    full = widths[int(FULL_LINE_PERCENTILE * (len(widths) - 1))] if len(widths) >= 5 else widths[-1]
     out = [lines[0]]
     for prev, line in zip(lines, lines[1:]):  # prev: the previous physical line
-        if _TERMINAL.search(prev) or _width(prev) < max(16, 0.7 * full) or _LIST_START.match(line):
+        if _TERMINAL.search(prev) or _width(prev) < max(SHORT_LINE_MIN, SHORT_LINE_SHARE * full) or _LIST_START.match(line):
             out.append(line)
             continue
         a, b = prev[-1], line[0]

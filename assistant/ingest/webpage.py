@@ -40,6 +40,21 @@ _SITE_META = ("og:site_name", "sitename", "site_name", "application-name", "appl
 # "文章标题--站点名", "标题_站点", "标题 | 站点", "标题 - 站点" (a bare hyphen is part of "2016-2020").
 _TITLE_SEPARATORS = re.compile(r"\s*(?:--|——|_|\||｜)\s*|\s+[-—–]\s+")
 _FOOTER_LINE = re.compile(alternation(_BOILERPLATE, "footer_line"), re.IGNORECASE)
+# Sizes that tell an article from a page's chrome, in characters (set by hand on the web pages of the format
+# tests, tests/formats.py, which wrap seed reports in menus, breadcrumbs, sidebars and footers):
+EXTRACTED_SHARE = 0.5  # trafilatura's text under half the largest text block's: the block is taken instead
+ARTICLE_MIN = 50  # an <article>/<main> with less text is not the article
+CHROME_MAX = 400  # a block named like a menu or footer is dropped when shorter than this …
+SHORT_BLOCK_MAX = 150  # … a breadcrumb or a dateline is a block at most this long …
+FOOTER_LINE_MAX = 120  # … and a footer line (版权所有, 备案) at most this long
+LINK_LIST_MIN = 3  # a block of at least 3 links carrying half its text …
+LINK_LIST_PLAIN_MAX = 200  # … with less than this of other text …
+SENTENCE_RUN = 40  # … and no run of plain text this long (a sentence) is a link list
+TITLE_PART_MIN = 4  # 「文章标题_站点名」: the first part is the title when this long and the body opens with it …
+TITLE_LINES = 5  # … within its first lines
+TITLE_EXTRA_MAX = 20  # a first line holding the title with at most this much more is the article's own heading
+DATELINE_LINES = 3  # the dateline is put first unless one of the first lines holds it
+SITENAME_MAX = 40  # 「标题 - 站点名」: the last part of the <title> is the site's name when this short
 _INLINE_TAGS = frozenset("a abbr b big cite code em font i img kbd label q s small span strong sub sup tt u".split())
 
 
@@ -107,22 +122,22 @@ def read_html(data: bytes) -> Converted:
     except Exception as exc:  # trafilatura trips over odd markup: the plain extraction below still works
         log.warning("trafilatura cannot read the web page (%s); using the plain extraction", reason(exc))
     body = [ln for ln in plain(getattr(doc, "text", None) or "").split("\n") if ln.strip()]
-    if sum(map(len, body)) < 0.5 * sum(map(len, fallback)):
+    if sum(map(len, body)) < EXTRACTED_SHARE * sum(map(len, fallback)):
         body = fallback  # trafilatura found far less than the page shows: take the largest text block
-    body = [ln for ln in body if not (len(ln) < 120 and _FOOTER_LINE.search(ln)) and ln.strip("|- ")]
+    body = [ln for ln in body if not (len(ln) < FOOTER_LINE_MAX and _FOOTER_LINE.search(ln)) and ln.strip("|- ")]
     title = meta.get("title") or " ".join((getattr(doc, "title", None) or "").split()) or _h1(tree)
     parts = [p for p in _TITLE_SEPARATORS.split(title) if p]
-    if len(parts) > 1 and len(parts[0]) >= 4 and any(ln.startswith(parts[0]) for ln in body[:5]):
+    if len(parts) > 1 and len(parts[0]) >= TITLE_PART_MIN and any(ln.startswith(parts[0]) for ln in body[:TITLE_LINES]):
         title = parts[0]  # "文章标题_站点名": the article's own heading is the first part
-    if body and title and (body[0] == title or len(body[0]) >= 4 and (
-            body[0] in title or title in body[0] and len(body[0]) <= len(title) + 20)):
+    if body and title and (body[0] == title or len(body[0]) >= TITLE_PART_MIN and (
+            body[0] in title or title in body[0] and len(body[0]) <= len(title) + TITLE_EXTRA_MAX)):
         first = body.pop(0)  # the article's own heading: keep the longer form once, as the title
         title = first if len(first) > len(title) else title
     if not body:
         raise Unreadable("no_text", "is a web page with no article text (only navigation, links or scripts?); "
                                     "save the article page itself, or paste its text into a .txt file",
                          format=".html")
-    if dateline and not any(dateline in ln or ln in dateline for ln in body[:3]):
+    if dateline and not any(dateline in ln or ln in dateline for ln in body[:DATELINE_LINES]):
         body.insert(0, dateline)
     lines = ([title] if title else []) + body
     date = meta.get("date") or (_iso(dateline) if dateline else "") or _iso(getattr(doc, "date", None) or "")
@@ -181,7 +196,7 @@ def _site_name(sitename: str, tree, title: str) -> str:
     head_title = _norm(tree.findtext(".//title"))
     if title and head_title.startswith(title):
         rest = _TITLE_SEPARATORS.sub("\n", head_title[len(title):]).strip("\n").split("\n")
-        if rest and rest[-1] and len(rest[-1]) <= 40:
+        if rest and rest[-1] and len(rest[-1]) <= SITENAME_MAX:
             return rest[-1]
     return ""
 
@@ -199,16 +214,16 @@ def _link_heavy(el) -> bool:
     """A block that is mostly links (a menu, a "related news" list): at least three links carrying at
     least half its text, and no run of ordinary text as long as a sentence."""
     links = list(el.iter("a"))
-    if len(links) < 3:
+    if len(links) < LINK_LIST_MIN:
         return False
     total = _text_len(el.text_content())
     linked = sum(_text_len(a.text_content()) for a in links)
-    if total == 0 or linked * 2 < total or total - linked >= 200:
+    if total == 0 or linked * 2 < total or total - linked >= LINK_LIST_PLAIN_MAX:
         return False
     for node in el.iter():
         if node.tag == "a" or any(anc.tag == "a" for anc in node.iterancestors()):
             continue
-        if _text_len(node.text or "") >= 40 or _text_len(node.tail or "") >= 40:
+        if _text_len(node.text or "") >= SENTENCE_RUN or _text_len(node.tail or "") >= SENTENCE_RUN:
             return False
     return True
 
@@ -229,8 +244,8 @@ def _prune(tree) -> None:
             continue
         names = f"{el.get('class') or ''} {el.get('id') or ''}"
         text = _norm(el.text_content())
-        if (_CHROME.search(names) and len(text) < 400) or \
-                (len(text) < 150 and _BREADCRUMB_TEXT.match(text)) or _link_heavy(el):
+        if (_CHROME.search(names) and len(text) < CHROME_MAX) or \
+                (len(text) < SHORT_BLOCK_MAX and _BREADCRUMB_TEXT.match(text)) or _link_heavy(el):
             removed.add(el)
             el.drop_tree()
 
@@ -291,7 +306,7 @@ def _dateline(tree) -> str:
     """The article's dateline ("发布时间：2016-05-13  来源：…"): the first short block that labels a date."""
     for el in tree.iter("div", "p", "span", "td", "li", "h2", "h3", "h4", "h5", "h6", "em", "font", "small"):
         text = _norm(el.text_content())
-        if len(text) <= 150 and _DATELINE.search(text):
+        if len(text) <= SHORT_BLOCK_MAX and _DATELINE.search(text):
             return text
     return ""
 
@@ -305,7 +320,7 @@ def _visible_lines(tree) -> list[str]:
     root = None
     for tag in ("article", "main"):
         el = body.find(f".//{tag}")
-        if el is not None and _text_len(el.text_content()) >= 50:
+        if el is not None and _text_len(el.text_content()) >= ARTICLE_MIN:
             root = el
             break
     if root is None:

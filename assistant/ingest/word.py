@@ -11,6 +11,8 @@ from ..core.errors import Unreadable
 from ..core.wordlists import alternation
 from .converted import Converted, plain, reason
 
+HEADING_LEVELS = 9  # w:outlineLvl 0–8 are heading levels 1–9 (_outline_level); its 9 is body text (ECMA-376)
+STYLE_CHAIN_MAX = 12  # styles followed up their based-on chain at most (a chain that loops ends here)
 MAX_UNZIPPED = 512 * 1024 * 1024  # bytes a .docx may unpack to: a zip bomb is refused, not read
 
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -129,7 +131,7 @@ def _paragraph_role(paragraph, cache: dict) -> tuple[str, int | None]:
     "Title"/"标题", or an outline level)."""
     own = _outline_level(paragraph._p.pPr)
     if own is not None:
-        return ("heading", own) if own <= 9 else ("body", None)
+        return ("heading", own) if own <= HEADING_LEVELS else ("body", None)
     style_id = paragraph._p.style or ""
     if style_id not in cache:
         try:
@@ -141,7 +143,7 @@ def _paragraph_role(paragraph, cache: dict) -> tuple[str, int | None]:
 
 def _style_role(style) -> tuple[str, int | None]:
     seen = 0
-    while style is not None and seen < 12:
+    while style is not None and seen < STYLE_CHAIN_MAX:
         name = " ".join((style.name or "").split())
         if _TOC_STYLE.match(name):
             return "toc", None
@@ -152,7 +154,7 @@ def _style_role(style) -> tuple[str, int | None]:
             return "title", None
         level = _outline_level(style.element.pPr)
         if level is not None:
-            return ("heading", level) if level <= 9 else ("body", None)
+            return ("heading", level) if level <= HEADING_LEVELS else ("body", None)
         style, seen = style.base_style, seen + 1
     return "body", None
 
