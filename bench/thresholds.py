@@ -37,23 +37,24 @@ SETS = {
 }
 # (module, name, the values tried besides its own: below and above it, job asked). A threshold used by a job
 # only (talking points, precedents) is tried with that job's questions.
-_A, _R, _Q = "assistant.answer.answering", "assistant.answer.answerability", "assistant.answer.retrieval"
+_A, _S = "assistant.answer.answering", "assistant.answer.support"
+_R, _Q = "assistant.answer.answerability", "assistant.answer.retrieval"
 DEFAULT = [
     (_A, "SUPPORT_THRESHOLD", (0.15, 0.25), "qa"),
     (_A, "GOOD_SHARE", (0.6, 0.8), "qa"),
     (_A, "QUOTE_SHARE", (0.75, 0.95), "qa"),
     (_A, "SPREAD_QUOTE_SHARE", (0.5, 0.7), "qa"),
-    (_A, "BONUS_AMONG", (0.4, 0.6), "qa"),
-    (_A, "BYLINE_BONUS", (0.2, 0.4), "qa"),
-    (_A, "TYPE_BONUS", (0.1, 0.2), "qa"),
+    (_S, "BONUS_AMONG", (0.4, 0.6), "qa"),
+    (_S, "BYLINE_BONUS", (0.2, 0.4), "qa"),
+    (_S, "TYPE_BONUS", (0.1, 0.2), "qa"),
     (_A, "QUANTITY_BONUS", (0.1, 0.2), "qa"),
     (_A, "ANSWERING_FLOOR", (0.4, 0.6), "qa"),
     (_A, "PARAGRAPH_BEFORE", (80, 160), "qa"),
-    (_A, "NEIGHBOUR_CREDIT", (0.5, 0.7), "qa"),
-    (_A, "CONTEXT_CREDIT", (0.5, 0.7), "qa"),
-    (_A, "DOC_CREDIT", (0.2, 0.4), "qa"),
-    (_A, "SYNONYM_CREDIT", (0.7, 0.9), "qa"),
-    (_A, "BIGRAM_CREDIT", (0.6, 0.8), "qa"),
+    (_S, "NEIGHBOUR_CREDIT", (0.5, 0.7), "qa"),
+    (_S, "CONTEXT_CREDIT", (0.5, 0.7), "qa"),
+    (_S, "DOC_CREDIT", (0.2, 0.4), "qa"),
+    (_S, "SYNONYM_CREDIT", (0.7, 0.9), "qa"),
+    (_S, "BIGRAM_CREDIT", (0.6, 0.8), "qa"),
     (_A, "LOOK_FURTHER", (1, 3), "qa"),
     (_A, "ITEM_CHUNKS", (2, 4), "qa"),
     (_R, "LOCATIVE_REACH", (4, 8), "qa"),

@@ -1,19 +1,17 @@
 import pytest
 from conftest import SEED_IDS, dev_items
 
-from assistant.answer.answering import (
-    REFUSAL,
-    _has_quantity,
+from assistant.answer.answering import REFUSAL, anchored_hits, answer
+from assistant.answer.question import (
     _quantity_unit,
-    anchored_hits,
     anchors,
-    answer,
     asks_only_when_who,
     check_question,
     content_words,
     question_parts,
 )
 from assistant.answer.retrieval import Filters
+from assistant.answer.support import _has_quantity
 from assistant.core.errors import AssistantError
 
 JSON_KEYS = {"question", "answer", "refused", "dense", "citations", "retrieved", "mode", "generator", "unsupported"}

@@ -36,7 +36,7 @@ def test_off_topic_points_are_refused(seed_index):
 
 
 def test_heading_labels(seed_index):
-    from assistant.answer.answering import Scored
+    from assistant.answer.support import Scored
     from assistant.core.schema import Hit
 
     doc_id = "000_66f0bf9885f500e4.txt"

@@ -1,10 +1,10 @@
 """Extractive answers: the sentences of the retrieved chunks that best support the question, each
 quoted verbatim and cited; or a refusal when the documents do not hold the answer.
 
-Support of a sentence = the IDF-weighted share of the question's content words found in it (or a
-paraphrase of them), with partial credit for words found in its neighbouring sentences or in its
-report's title, organisation and headings. When the question names a unit, person or project that
-singles out a report (哈焊所, C919), only reports that mention it may answer. A question is refused
+What a question asks is worked out in question.py, how well each sentence supports it in support.py;
+here the sentences are selected, quoted and cited, or the question refused. When the question names a
+unit, person or project that singles out a report (哈焊所, C919), only reports that mention it may
+answer. A question is refused
 when no sentence reaches the threshold, and also when what it asks for cannot be there: a number
 or year it names that the report does not contain, the thing it asks about (「几名预备党员」)
 absent from the report (or the whole index), or a quantity, date or place it asks for
@@ -14,47 +14,48 @@ absent from the report (or the whole index), or a quantity, date or place it ask
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from ..core.chinese import (
-    CN_DIGITS,
-    STOPWORDS,
     TASK_WORDS,
-    cut,
-    entity_words,
     fold,
-    has_person_name,
     has_place_name,
-    lexical,
     name_pattern,
     nouns,
     quoted,
-    sentence_spans,
     synonyms,
     words,
 )
-from ..core.errors import AssistantError
 from ..core.schema import Answer, Citation, Hit, ShortAnswer
-from ..core.wordlists import alternation, any_of, chars
-from ..core.wordlists import words as listed_words
+from ..core.wordlists import any_of
 from ..storage.library import Index
-from .answerability import NUMBER, Lack, Needs, is_item, local_names, missing, name_in, needs
+from .answerability import Lack, Needs, is_item, local_names, missing, name_in, needs
 from .citing import cite_all
+from .question import (
+    PART_SETTING,
+    Question,
+    analyse,
+    asks_only_when_who,
+    question_parts,
+)
 from .reader import short_answer
-from .retrieval import Filters, metadata_intent, multi_report, per_doc_cap, retrieve, singles_out
+from .retrieval import Filters, per_doc_cap, retrieve
+from .support import (
+    BYLINE,
+    DATE_IN,
+    Scored,
+    score_sentences,
+)
 
 REFUSAL = "文档中没有找到相关信息"
+_CUE_PATTERNS = "answering_cues_patterns.txt"
 SUPPORT_THRESHOLD = 0.2  # calibrated on the dev set: answerable questions score ≥ 0.27
 # Set by hand against the dev, near-miss and own sets (bench/eval_answers.py; bench/golden.py records what they
 # give), not swept: what a sentence needs, relative to the best sentence's support, to be …
 GOOD_SHARE = 0.7  # … one of those that support the question well (refusal_reason)
 QUOTE_SHARE = 0.85  # … quoted beside the best one
 SPREAD_QUOTE_SHARE = 0.6  # … quoted beside it from a report not yet quoted, for a question spanning reports
-BONUS_AMONG = 0.5  # … considered for the answer-type bonus
-# Added to a sentence's support when it holds what the question asks for (answer_type_bonus, select):
-BYLINE_BONUS = 0.3  # a byline, for 谁写的 / 哪天发布
-TYPE_BONUS = 0.15  # a person's name for 谁, a date for 何时, the noun 「哪…」 asks instances of
-QUANTITY_BONUS = 0.15  # the quantity asked for (几名, 多少个) with its unit
+QUANTITY_BONUS = 0.15  # added, in select, to a sentence stating the quantity asked for (几名, 多少个) with its unit
 ANSWERING_FLOOR = 0.5  # a sentence that states what is asked may answer with half the best sentence's support
 # A place the question names may stand earlier in the sentence's paragraph, up to this many characters
 # before it: about two sentences of these reports (the seeds' 366 sentences: median 40 characters, mean
@@ -64,21 +65,6 @@ PARAGRAPH_BEFORE = 120
 # paragraph tells what that unit did: the unit it names answers 「哪个支部」 for that paragraph.
 _FULL_STOP = re.compile(r"[。！？!?\n]")
 LIST_LEAD = re.compile(r"\s*(?:\d{1,2}\s*[、.．]|[（(][\d一二三四五六七八九十]{1,2}[）)]|[一二三四五六七八九十]{1,2}是)")
-NEIGHBOUR_CREDIT = 0.6
-CONTEXT_CREDIT = 0.6
-DOC_CREDIT = 0.3
-
-_CUES = "answering_cues.txt"
-_CUE_PATTERNS = "answering_cues_patterns.txt"
-_QUESTION_WORDS = re.compile(rf"({alternation(_CUES, 'question_word')})")
-_UNITS = {
-    kind: chars(_CUES, f"unit_{kind}") for kind in ("person", "count", "length", "time", "money", "percent")
-}
-_QUANTITY_ASK = re.compile(
-    rf"(多少|几)([{chars(_CUES, 'asked_unit')}]?)|第几|多长时间|多久|多(深|长|大|高|远|重)|比例|百分之几|率是多少"
-)
-_FOCUS_AFTER = re.compile(rf"(?:多少|几)[{_UNITS['person']}{_UNITS['count']}]?([\u4e00-\u9fffA-Za-z0-9]{{2,12}})")
-_FOCUS_BEFORE = re.compile(rf"([\u4e00-\u9fffA-Za-z0-9]{{2,12}})(?:{alternation(_CUES, 'focus_before')})")
 _ARABIC = re.compile(r"[0-9]{2,}")
 _MAX_QUOTES = 3
 # A question that singles out a report may take this many of its k chunks from one report (anchored_hits):
@@ -87,230 +73,8 @@ _MAX_QUOTES = 3
 ANCHORED_CAP = 3
 LOOK_FURTHER = 2  # a refusal for want of a sentence stating the answer reads this many times k chunks first
 RELATED = 2  # sentences quoted beside a refusal that says what is missing
-_WHO = any_of("question_words.txt", "who")
-_WHEN = any_of(_CUE_PATTERNS, "when")
 _WHEN_STRICT = any_of(_CUE_PATTERNS, "when_strict")  # asks for a date, nothing else will do
 _WHERE_STRICT = any_of("question_words.txt", "where_strict")
-_DATE_IN = re.compile(
-    r"(19|20)\d{2}\s*[-年./]|[0-9一二三四五六七八九十]{1,2}\s*月|[0-9一二三四五六七八九十]{1,3}\s*[日号]|"
-    + alternation(_CUE_PATTERNS, "date_word")
-)
-_BYLINE = re.compile(rf"^[（(]?\s*({alternation(_CUES, 'byline_label')})\s*[:：]", re.IGNORECASE)
-
-
-def answer_type_bonus(q: "Question", sentence: str) -> float:
-    """Prefer sentences that hold the kind of thing asked for: a byline for 谁写的/哪天发布,
-    a name for 谁, a date for 何时, the noun 「哪两个重大节点」 asks instances of."""
-    if q.about_report and _BYLINE.search(sentence):
-        return BYLINE_BONUS
-    if q.asks_who and has_person_name(sentence):
-        return TYPE_BONUS
-    if q.asks_when and _DATE_IN.search(fold(sentence)):
-        return TYPE_BONUS
-    if q.needs.asked and q.needs.asked in sentence:  # 「哪两个重大节点」: 「…两个重大节点展开」
-        return TYPE_BONUS
-    return 0.0
-
-
-@dataclass
-class Scored:
-    hit: Hit
-    start: int
-    end: int
-    text: str
-    support: float
-    has_quantity: bool
-    bonus: float = 0.0
-    lacks: str | None = None  # what it lacks to answer (see lack), once worked out
-
-
-_QUESTION_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200d\u2060\ufeff]+")
-
-
-def strip_controls(question: str) -> str:
-    return _QUESTION_CONTROLS.sub(" ", question or "").strip()
-
-
-def check_question(question: str, limit: int) -> str:
-    """The question with control characters gone; AssistantError when nothing askable is left."""
-    q = strip_controls(question)
-    if not q:
-        raise AssistantError("The question is empty: type a question, e.g. assistant ask \"质检中心有多少名党员？\"")
-    if len(q) > limit:
-        raise AssistantError(f"The question is {len(q)} characters long; keep it under {limit} characters.")
-    if not any(ch.isalnum() for ch in q):
-        raise AssistantError("The question has no words, only punctuation or symbols: type a question in words.")
-    return q
-
-
-# What a request says about the reply, not about the reports: 「三四条」「一份」「就行」「下周」「列个」「讲讲」.
-_REQUEST_FILLER = re.compile(rf"[一二三四五六七八九十两几]+(?:[到至][一二三四五六七八九十]*)?[{chars(_CUES, 'request_unit')}]?|[到至]|"
-                             + alternation(_CUES, "request_filler"))
-
-
-def content_words(question: str) -> list[str]:
-    """The question's content words (jieba precise mode on folded text), question words removed."""
-    out = []
-    for w in cut(question):
-        w = w.strip().lower()
-        if (not w or not any(ch.isalnum() for ch in w) or w in STOPWORDS or w in TASK_WORDS
-                or _QUESTION_WORDS.fullmatch(w) or _REQUEST_FILLER.fullmatch(w)):
-            continue
-        if w not in out:
-            out.append(w)
-    return out
-
-
-# Credit for a question word a sentence does not hold as it is (set by hand, bench/thresholds.py): a paraphrase
-# of it (data/synonyms.txt) …
-SYNONYM_CREDIT = 0.8
-# … or, for a word of three characters or more, this share of its character bigrams found (党员示范岗 → 示范岗)
-BIGRAM_CREDIT = 0.7
-
-
-def _match(word: str, text: str) -> float:
-    if word in text:
-        return 1.0
-    if any(s in text for s in synonyms(word)):
-        return SYNONYM_CREDIT
-    if len(word) >= 3:
-        grams = [word[i : i + 2] for i in range(len(word) - 1)]
-        return BIGRAM_CREDIT * sum(g in text for g in grams) / len(grams)
-    return 0.0
-
-
-def _quantity_unit(question: str) -> str | None:
-    """The kind of quantity the question asks for, or None when it asks for none."""
-    m = _QUANTITY_ASK.search(question)
-    if not m:
-        return None
-    unit = m.group(2) or "" if m.group(1) else ""
-    if m.group(0) == "第几":
-        return "ordinal"
-    if m.group(0) in ("多长时间", "多久"):
-        return "time"
-    if m.group(0).startswith("多") and m.group(3):
-        return {"深": "length", "长": "length", "高": "length", "远": "length", "久": "time"}.get(m.group(3), "any")
-    if "率" in m.group(0) or "比例" in m.group(0) or "百分" in m.group(0):
-        return "percent"
-    for kind, units in _UNITS.items():
-        if unit and unit in units:
-            return kind
-    return "any"
-
-
-def _has_quantity(sentence: str, kind: str) -> bool:
-    if kind == "ordinal":
-        return bool(re.search(rf"第(?:{NUMBER})", sentence))
-    if kind == "percent":
-        return bool(re.search(rf"(?:{NUMBER})\s*(?:%|％|成)|百分之", sentence))
-    if kind == "any":
-        # Digits, or a Chinese numeral with a unit — but not the 「一个」「一名」 of ordinary prose.
-        return bool(re.search(rf"[0-9０-９]|(?:[{CN_DIGITS}]{{2,}}|[{CN_DIGITS.replace('一', '')}])\s*(?:余|多)?\s*"
-                              rf"[{''.join(_UNITS.values())}]", sentence))
-    units = _UNITS[kind]
-    return bool(re.search(rf"(?<![每])(?:{NUMBER})\s*(?:余|多)?\s*个?\s*[{units}]", sentence))
-
-
-def _focus(question: str) -> list[str]:
-    q = fold(question)
-    out = []
-    for rx in (_FOCUS_AFTER, _FOCUS_BEFORE):
-        for m in rx.finditer(q):
-            phrase = [w for w in nouns(m.group(1)) if len(w) >= 2 and w not in STOPWORDS]
-            if phrase:
-                out.append(phrase[-1].lower())
-    return out
-
-
-@dataclass(frozen=True)
-class Question:
-    """What the answerer needs to know about a question, worked out once."""
-
-    text: str
-    folded: str
-    words: tuple[str, ...]  # content words (precise-mode jieba, folded, lower case)
-    kind: str | None  # the kind of quantity asked for, if any
-    spread: bool  # the answer spans reports (which units…, precedents, talking points)
-    anchors: tuple[str, ...]  # names that single out one report, rarest first (none when spread)
-    focus: tuple[str, ...]  # the thing asked about: 「几名预备党员」 → 预备党员
-    about_report: bool = False  # asks about a report itself: its author, its date
-    asks_who: bool = False
-    asks_when: bool = False
-    needs: Needs = Needs()  # what an answering sentence must state (answerability.py)
-
-
-def analyse(index: Index, question: str) -> Question:
-    folded = fold(question)
-    spread = multi_report(question, index)
-    return Question(
-        text=question,
-        folded=folded,
-        words=tuple(content_words(question)),
-        kind=_quantity_unit(folded),
-        spread=spread,
-        anchors=() if spread else tuple(anchors(index, question)),
-        focus=tuple(_focus(question)),
-        about_report=metadata_intent(question),
-        asks_who=bool(_WHO.search(folded)),
-        asks_when=bool(_WHEN.search(folded)),
-        needs=needs(question, index.keyword.chunk_df),
-    )
-
-
-def anchors(index: Index, question: str) -> list[str]:
-    """Names in the question that single out a report (an organisation, a person, a project code),
-    rarest first."""
-    named = entity_words(question)
-    found = [w for w in content_words(question) if singles_out(index, w, named)]
-    return sorted(found, key=lambda w: index.keyword.doc_df.get(w, 0))
-
-
-def score_sentences(index: Index, q: Question, hits: list[Hit]) -> list[Scored]:
-    """Each sentence of the hits, scored by the share of the question's (IDF-weighted) words it has;
-    a word only beside it (the sentences either side), in its report's title/headings or elsewhere in
-    its report earns part credit. Only the text around each hit is split, and a report's matches are
-    worked out once: the cost follows the hits, not the size of their reports."""
-    weights = {w: index.keyword.idf(w) for w in q.words}
-    total = sum(weights.values()) or 1.0
-    out: list[Scored] = []
-    docs: dict[str, tuple[str, dict[str, float]]] = {}
-    for hit in hits:
-        doc_id = hit.chunk.doc_id
-        if doc_id not in docs:
-            try:
-                text, folded_doc = index.store.text(doc_id), index.store.folded(doc_id)
-            except KeyError:  # removed (by another user or process) since it was retrieved
-                continue
-            docs[doc_id] = (text, {w: DOC_CREDIT * _match(w, folded_doc) for w in weights})
-        doc_text, doc_match = docs[doc_id]
-        window = sentence_spans(doc_text, *_around(doc_text, hit.chunk.start, hit.chunk.end))
-        pos = {x.start: i for i, x in enumerate(window)}
-        context = fold(" ".join((hit.meta.title, hit.meta.org, *hit.meta.aliases, *hit.chunk.headings))).lower()
-        for s in sentence_spans(doc_text, hit.chunk.start, hit.chunk.end):
-            i = pos.get(s.start)
-            own = fold(s.text).lower()
-            near = fold(" ".join(x.text for x in window[max(0, i - 1) : i + 2])).lower() if i is not None else ""
-            got = 0.0
-            for w, wt in weights.items():
-                m = _match(w, own)
-                if m < 1:
-                    m = max(m, NEIGHBOUR_CREDIT * _match(w, near), CONTEXT_CREDIT * _match(w, context), doc_match[w])
-                got += wt * m
-            out.append(Scored(hit, s.start, s.end, s.text, got / total, bool(q.kind) and _has_quantity(own, q.kind)))
-    # The answer-type bonus (a name for 谁, a date for 何时) only matters among the better sentences;
-    # bylines score low on support by nature, so for questions about a report every one is looked at.
-    best = max((x.support for x in out), default=0.0)
-    for x in out:
-        if x.support >= BONUS_AMONG * best or q.about_report:
-            x.bonus = answer_type_bonus(q, fold(x.text).lower())
-    return out
-
-
-def _around(text: str, start: int, end: int, margin: int = 400) -> tuple[int, int]:
-    """A span reaching ``margin`` characters either side of [start, end): room for the sentence
-    before and after (splitting is local, so the sentences inside come out as in the whole text)."""
-    return max(0, start - margin), min(len(text), end + margin)
 
 
 def in_scope(index: Index, q: Question, scored: list[Scored]) -> list[Scored]:
@@ -370,7 +134,7 @@ def refusal_reason(index: Index, q: Question, hits: list[Hit], scored: list[Scor
             if len(w) >= 3 and w not in TASK_WORDS and not _known(index, w):
                 return f"「{w}」 appears nowhere in the index"
     # Sentences that support the question well (a byline counts for questions about a report).
-    good = [s for s in scored if s.support + (s.bonus if _BYLINE.search(s.text) else 0.0) >= GOOD_SHARE * best]
+    good = [s for s in scored if s.support + (s.bonus if BYLINE.search(s.text) else 0.0) >= GOOD_SHARE * best]
     if strict and (not q.spread or q.needs.constraints() != Needs()):
         # A sentence that states what is asked may support the question less well than the best one
         # (a question spanning reports: only the period, year or grade it names is asked of them).
@@ -380,7 +144,7 @@ def refusal_reason(index: Index, q: Question, hits: list[Hit], scored: list[Scor
             return Lack(f"no supporting sentence states what is asked: it {lacks[0]}", lacks[0].zh)
     # 「哪天发布的」: a well-supported sentence of a report whose header gives the day will do.
     dated_report = any(asks_about(q, s.hit.meta) and s.hit.meta.date and not s.hit.meta.date_inferred for s in good)
-    if _WHEN_STRICT.search(q.folded) and not dated_report and not any(_DATE_IN.search(fold(s.text)) for s in good):
+    if _WHEN_STRICT.search(q.folded) and not dated_report and not any(DATE_IN.search(fold(s.text)) for s in good):
         return Lack("asks when, and no supporting sentence gives a date or time", "具体时间")
     if _WHERE_STRICT.search(q.folded) and not any(has_place_name(s.text) for s in good):
         return Lack("asks where from, and no supporting sentence names a place", "籍贯或出生地")
@@ -395,7 +159,7 @@ def answer_candidates(scored: list[Scored], q: Question | None = None) -> list[S
     best = max(s.support for s in scored)
     floor = max(SUPPORT_THRESHOLD, ANSWERING_FLOOR * best)
     about = q is not None and q.about_report
-    return [s for s in scored if s.support >= floor or (about and _BYLINE.search(s.text))]
+    return [s for s in scored if s.support >= floor or (about and BYLINE.search(s.text))]
 
 
 def lack(index: Index, q: Question, s: Scored) -> str:
@@ -417,7 +181,7 @@ def _lack(index: Index, q: Question, s: Scored) -> str:
             return Lack("is in a report whose header gives no date", "发布日期")
         report = m.date if m.date and not m.date_inferred else ""
         author = m.author
-        if n.who and not m.author and not _BYLINE.search(s.text):
+        if n.who and not m.author and not BYLINE.search(s.text):
             return Lack("is not the report's byline, and the report names no author", "作者")
     text = index.store.text(s.hit.chunk.doc_id)
     paragraph = text.rfind("\n", max(0, s.start - PARAGRAPH_BEFORE), s.start) + 1
@@ -499,56 +263,13 @@ def item_hits(index: Index, n: int, hits: list[Hit]) -> list[Hit]:
     return extra
 
 
-_PART_END = re.compile(r"(?<=[？?])")
-_ASKS = any_of("question_words.txt", "asks")
-_WORDING = re.compile(rf"(?:是)?(?:{alternation(_CUES, 'how')})(?:{alternation(_CUES, 'wording_verb')})的?|(?:的)?原文")
-_PART_SETTING = re.compile(r"(?:19|20)\d{2}\s*年")  # a year the first part sets for the rest
-_AND = listed_words(_CUES, "and")  # joins two people or organisations asked of each (each_of)
-
-
-def each_of(question: str) -> list[str]:
-    """「张善保和于静伟，分别拿到了什么称号」: the same question of each of two people or organisations
-    (LAC's PER, ORG) joined by 和/与/及/、 before 分别 — the facts may be in two sentences or two
-    reports. [] when the question is not so."""
-    q = fold(question)
-    tokens = lexical(question)  # offsets into the question as written (traditional too)
-    for (a1, b1, t1), (a2, b2, _), (a3, b3, t3) in zip(tokens, tokens[1:], tokens[2:]):
-        if t1 == t3 and t1 in ("PER", "ORG") and q[a2:b2] in _AND \
-                and re.match(r"[，,]?\s*分别", q[b3:]):
-            rest = question[b3 + re.match(r"[，,]?\s*分别", q[b3:]).end() :]
-            return [question[:a1] + question[a1:b1] + rest, question[:a1] + question[a3:b3] + rest]
-    return []
-
-
-def question_parts(question: str) -> list[str]:
-    """A request of two or more questions (「哈焊所一共几个党支部？被评为“基本满意”的有几个？」), each
-    asking something: the parts; else the request alone."""
-    if asks_only_when_who(question) and metadata_intent(question):
-        return [question]  # 「那篇文章哪天发布的？作者是谁？」: one report's byline answers both
-    each = each_of(question)
-    if each:
-        return each
-    parts: list[str] = []
-    for p in (p.strip() for p in _PART_END.split(question.strip())):
-        if not p:
-            continue
-        if parts and not _ASKS.search(_WORDING.sub("", p)):
-            # 「…哪几类竞赛？光栅室方案里是怎么写的？」 asks for the quote, which every answer gives: what
-            # else it says (光栅室方案) sets the scene of the question before it
-            scene = _WORDING.sub("", p).strip("？?，, ")
-            parts[-1] = f"{scene}，{parts[-1]}" if scene else parts[-1]
-            continue
-        parts.append(p)
-    return parts if len(parts) > 1 else [parts[0] if parts else question]
-
-
 def _setting(index: Index, first: str, part: str) -> str:
     """What a later part takes from the first as understood: the names and the year it sets
     (「2025年赤字率…？超长期特别国债又打算发多少？」 asks of 2025 too)."""
     said, df = fold(part), index.keyword.chunk_df
     own = local_names(part, df)  # 「…质检中心又有多少名党员？」 names its own subject
     names = [] if own else [x for x in local_names(first, df) if not name_in(x, said)]
-    years = [y for y in _PART_SETTING.findall(fold(first)) if y not in said]
+    years = [y for y in PART_SETTING.findall(fold(first)) if y not in said]
     return "，".join(dict.fromkeys(years + [f"“{x}”" if x in quoted(fold(first)) else x for x in names]))
 
 
@@ -700,7 +421,7 @@ def header_lines(q: Question, hits: list[Hit], scored: list[Scored]) -> list[Sco
         if s.hit.chunk.doc_id != top.doc_id or any(x.start == s.start for x in out):
             continue
         dated = bool(q.needs.when and top.date and not top.date_inferred and top.date in s.text)
-        signed = bool(q.needs.who and top.author and top.author in s.text and _BYLINE.search(s.text))
+        signed = bool(q.needs.who and top.author and top.author in s.text and BYLINE.search(s.text))
         if (dated and not dated_found) or (signed and not signed_found):
             out.append(s)
             dated_found, signed_found = dated_found or dated, signed_found or signed
@@ -715,24 +436,6 @@ def header_answers(q: Question, hits: list[Hit], header: list[Scored]) -> bool:
     top = hits[0].meta
     return bool(header) and (not q.needs.when or any(top.date and top.date in s.text for s in header)) and \
         (not q.needs.who or any(top.author and top.author in s.text for s in header))
-
-
-def asks_only_when_who(question: str) -> bool:
-    """「…哪天发布的？作者是谁？」 asks only when and who. Whatever follows the first clause that asks
-    who or when must ask who or when too, and every question word must be part of such a phrase:
-    「…谁写的？他是什么职务？」「作者是谁、讲了什么」「…谁写的，并概括做法」 ask more."""
-    clauses = [c for c in _CLAUSES.split(fold(question)) if c.strip()]
-    first = next((i for i, c in enumerate(clauses) if _WHO.search(c) or _WHEN.search(c)), None)
-    if first is None or not all(_WHO.search(c) or _WHEN.search(c) for c in clauses[first:]):
-        return False
-    return all(_in_who_or_when(c, m.start()) for c in clauses for m in _QUESTION_WORDS.finditer(c))
-
-
-_CLAUSES = re.compile(r"[？?！!。；;，,、\s]|" + alternation(_CUE_PATTERNS, "clause_joiner"))
-
-
-def _in_who_or_when(clause: str, pos: int) -> bool:
-    return any(m.start() <= pos < m.end() for rx in (_WHO, _WHEN) for m in rx.finditer(clause))
 
 
 def _heading(s: Scored) -> bool:

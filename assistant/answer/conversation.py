@@ -14,9 +14,9 @@ from ..core.chinese import cut, entity_words, fold
 from ..core.prompts import render
 from ..core.schema import Answer
 from ..core.wordlists import alternation, words
-from .answering import content_words
 from .generation import chat_model
 from .pipeline import Request, answer
+from .question import content_words
 
 log = logging.getLogger(__name__)
 

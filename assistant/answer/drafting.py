@@ -11,9 +11,10 @@ from ..core.schema import Answer, Point
 from ..core.wordlists import alternation
 from ..ingest.chunking import heading_of
 from ..storage.library import Index
-from .answering import SUPPORT_THRESHOLD, Scored, prepare
+from .answering import SUPPORT_THRESHOLD, prepare
 from .citing import cite_all
 from .retrieval import Filters
+from .support import Scored
 
 MIN_POINTS, MAX_POINTS = 3, 7
 BREADTH = 12  # chunks retrieved for talking points

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from typing import Iterator
 
 from ..core.schema import Answer
-from .answering import check_question
 from .generation import generate_stream
 from .jobs import get
 from .judging import apply_verdict, ask_judge
+from .question import check_question
 from .retrieval import Filters
 from .routing import route
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from ..core.schema import Answer, Row
 from ..storage.library import Index, date_ord
-from .answering import SUPPORT_THRESHOLD, Scored, prepare
+from .answering import SUPPORT_THRESHOLD, prepare
 from .citing import cite_all
 from .drafting import similar
 from .retrieval import Filters
+from .support import Scored
 
 PER_ORG = 2  # practices listed per organisation at most
 CUT = 0.5  # relative relevance cut-off: a sentence must reach half the best support

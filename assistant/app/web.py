@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from ..answer.answering import strip_controls
 from ..answer.conversation import Conversation
 from ..answer.jobs import BY_LABEL, QA, get
 from ..answer.pipeline import Request, ask
+from ..answer.question import strip_controls
 from ..answer.retrieval import Filters, parse_date_bound
 from ..core.errors import AssistantError, Unreadable
 from ..core.schema import Answer, content_hash
