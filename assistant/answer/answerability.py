@@ -565,17 +565,26 @@ def norm_rank(text: str) -> str:
 
 
 # Character windows, set by hand on the sentences of the seeds (bench/thresholds.py gives what changing each does):
+# bench/thresholds.py (qa): 4 → none; 8 → none
 LOCATIVE_REACH = 6  # 在 up to this many characters before 「…内刊上」 makes it what something is in or on
+# bench/thresholds.py (qa): 8 → none; 16 → none
 COUNTED_REACH = 12  # a number this close to the thing counted (either side) counts it: 「共申报了10个…小组」
+# bench/thresholds.py (qa): 6 → none; 10 → none
 APPOINTED_REACH = 8  # 「巴音贺希格为组长」: a surname, a given name and 为/任 just before the role
 # A sentence names who holds a role when a person's name is in the ROLE_AFTER_WINDOW characters after it
 # (「组长：王小明」) or the ROLE_BEFORE_WINDOW before it (tagger's names), or a surname and one or two characters
 # stand right before it in the last NAME_RIGHT_BEFORE characters (「王华书记」).
+# bench/thresholds.py (qa): 4 → 1; 8 → none
 ROLE_AFTER_WINDOW = 6
+# bench/thresholds.py (qa): 3 → none; 7 → none
 ROLE_BEFORE_WINDOW = 5
+# bench/thresholds.py (qa): 3 → none; 5 → none
 NAME_RIGHT_BEFORE = 4
+# bench/thresholds.py (qa): 2 → none; 4 → none
 DETERMINER_REACH = 3  # 各/全/每… up to this many characters before 「党支部」 make it every one, not a named one
+# bench/thresholds.py (qa): 3 → 1; 5 → none
 ASKED_PHRASE_MAX = 4  # 「哪…」's whole noun phrase is what is asked when it is this short (专题教育), else its head
+# bench/thresholds.py (qa): 2 → none; 4 → none
 ORG_NAME_MIN = 3  # an organisation's own name has at least this many characters (党政办, 人事处)
 _QUOTE_SPAN = re.compile(r"“[^”]{1,30}”|「[^」]{1,30}」|『[^』]{1,30}』|‘[^’]{1,30}’|《[^》]{1,30}》|\"[^\"]{1,30}\"")
 

@@ -49,17 +49,24 @@ from .support import (
 
 REFUSAL = "文档中没有找到相关信息"
 _CUE_PATTERNS = "answering_cues_patterns.txt"
+# bench/thresholds.py (qa): 0.15 → 2 (1 unanswerable answered); 0.25 → 5 (1 answerable refused)
 SUPPORT_THRESHOLD = 0.2  # calibrated on the dev set: answerable questions score ≥ 0.27
 # Set by hand against the dev, near-miss and own sets (bench/eval_answers.py; bench/golden.py records what they
-# give), not swept: what a sentence needs, relative to the best sentence's support, to be …
+# give): what a sentence needs, relative to the best sentence's support, to be …
+# bench/thresholds.py (qa): 0.6 → 1 (1 unanswerable answered); 0.8 → none
 GOOD_SHARE = 0.7  # … one of those that support the question well (refusal_reason)
+# bench/thresholds.py (qa): 0.75 → 12; 0.95 → 6
 QUOTE_SHARE = 0.85  # … quoted beside the best one
+# bench/thresholds.py (qa): 0.5 → none; 0.7 → none
 SPREAD_QUOTE_SHARE = 0.6  # … quoted beside it from a report not yet quoted, for a question spanning reports
+# bench/thresholds.py (qa): 0.1 → none; 0.2 → none
 QUANTITY_BONUS = 0.15  # added, in select, to a sentence stating the quantity asked for (几名, 多少个) with its unit
+# bench/thresholds.py (qa): 0.4 → none; 0.6 → 2
 ANSWERING_FLOOR = 0.5  # a sentence that states what is asked may answer with half the best sentence's support
 # A place the question names may stand earlier in the sentence's paragraph, up to this many characters
 # before it: about two sentences of these reports (the seeds' 366 sentences: median 40 characters, mean
 # 54, 75th percentile 72).
+# bench/thresholds.py (qa): 80 → none; 160 → none
 PARAGRAPH_BEFORE = 120
 # A numbered line of its own (「1、实心药芯焊丝事业部党支部把“创新示范岗建在生产一线中”。」) whose next
 # paragraph tells what that unit did: the unit it names answers 「哪个支部」 for that paragraph.
@@ -71,6 +78,7 @@ _MAX_QUOTES = 3
 # on the blind dev set D it answered one more question than 2 and broke none; 5 (no cap) lost the total of
 # 「哈焊所共有多少个党支部」.
 ANCHORED_CAP = 3
+# bench/thresholds.py (qa): 1 → 2 (1 answerable refused); 3 → none
 LOOK_FURTHER = 2  # a refusal for want of a sentence stating the answer reads this many times k chunks first
 RELATED = 2  # sentences quoted beside a refusal that says what is missing
 _WHEN_STRICT = any_of(_CUE_PATTERNS, "when_strict")  # asks for a date, nothing else will do
@@ -247,6 +255,7 @@ def byline_hits(index: Index, hits: list[Hit]) -> list[Hit]:
 
 
 ITEM_REPORTS = 2  # 「第四个方面」: the list point is looked for in the top two reports retrieved …
+# bench/thresholds.py (qa): 2 → none; 4 → none
 ITEM_CHUNKS = 3  # … in this many of their chunks at most
 
 

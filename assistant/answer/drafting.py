@@ -21,12 +21,17 @@ BREADTH = 12  # chunks retrieved for talking points
 PER_DOC = 3  # chunks per report among them
 # A sentence a talking point may draw on reaches this share of the best sentence's support (set by hand with the
 # talking-point items of the dev set, bench/eval_modes.py, gold share 1.0; not swept).
+# bench/thresholds.py (points): 0.35 → 47; 0.55 → 53
 POINT_SHARE = 0.45
 # Set by hand when talking points were built (bench/thresholds.py --job points gives what changing each does):
+# bench/thresholds.py (points): 0.4 → 7; 0.6 → 9
 SIMILAR_SHARE = 0.5  # two sentences are alike when this share of the shorter one's character bigrams is in the other
+# bench/thresholds.py (points): 6 → 5; 10 → 1
 MIN_POINT_CHARS = 8  # a shorter sentence (「一是全面系统学。」 has 9) is no point of its own …
+# bench/thresholds.py (points): 12 → 20; 20 → 18
 BARE_LABEL_MAX = 16  # … and one up to this long is a bare label, quoted with the sentence after it
 NEXT_SENTENCE_REACH = 400  # characters after a bare label in which its next sentence is looked for
+# bench/thresholds.py (points): 40 → 28; 80 → 24
 NEAR_CHARS = 60  # two sentences of one report closer than this are neighbours: one point, not two
 LABEL_MAX = 20  # a heading longer than this is cut to LABEL_MAX - 2 characters and "…"
 _MARKER = re.compile(r"^(?:[一二三四五六七八九十]{1,3}\s*、|[（(][一二三四五六七八九十\d]{1,3}[）)]|\d{1,2}\s*[、.．]|"

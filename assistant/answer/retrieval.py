@@ -151,16 +151,20 @@ def chroma_where(filters: Filters, allowed: set[str] | None) -> dict | None:
 
 
 EXHAUSTIVE_MAX = 3000  # keyword matches an exhaustive retrieval looks at …
+# bench/thresholds.py (precedents): 0.4 → none; 0.6 → none
 EXHAUSTIVE_FLOOR = 0.5  # … those scoring at least this share of the best
 DENSE_POOL_MAX = 300  # nearest neighbours asked of Chroma at most; BM25 alone reaches further (exact words)
 # Each ranking contributes max(ASSISTANT_CANDIDATES, POOL_PER_K × k) candidates: 30 for a question (k = 5, 10),
 # 36 for talking points (k = 12). Set by hand; bench/thresholds.py gives what changing it does.
+# bench/thresholds.py (qa): 2 → 5; 4 → 6
 POOL_PER_K = 3
 # The quoted-words ranking is added only when what the question quotes is less than this share of its words:
 # beyond it the quote is the question, and the ranking would count BM25 twice. Set by hand (bench/thresholds.py).
+# bench/thresholds.py (qa): 0.4 → none; 0.6 → 1
 QUOTED_AT_MOST = 0.5
 # A name singles out a report when at most this share of the library's reports use it (at least one): 哈焊所 in
 # the seeds does (1 of 5), 中科院 in a library of 中科院 reports does not. Set by hand (bench/thresholds.py).
+# bench/thresholds.py (qa): 0.05 → none; 0.2 → none
 SINGLES_OUT_SHARE = 0.1
 
 

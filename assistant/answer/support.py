@@ -28,13 +28,19 @@ _CUE_PATTERNS = "answering_cues_patterns.txt"
 # Set by hand against the dev, near-miss and own sets (bench/eval_answers.py; bench/thresholds.py gives what
 # changing each does). Part credit for a question word found only in the sentences either side, in the report's
 # title, organisation and headings, or elsewhere in the report:
+# bench/thresholds.py (qa): 0.5 → 7; 0.7 → 21
 NEIGHBOUR_CREDIT = 0.6
+# bench/thresholds.py (qa): 0.5 → 5; 0.7 → 8
 CONTEXT_CREDIT = 0.6
+# bench/thresholds.py (qa): 0.2 → 12; 0.4 → 6
 DOC_CREDIT = 0.3
 # The answer-type bonus is worked out for the sentences with at least this share of the best one's support …
+# bench/thresholds.py (qa): 0.4 → 1 (1 unanswerable answered); 0.6 → 1
 BONUS_AMONG = 0.5
 # … and added to a sentence's support when it holds what the question asks for (answer_type_bonus):
+# bench/thresholds.py (qa): 0.2 → none; 0.4 → none
 BYLINE_BONUS = 0.3  # a byline, for 谁写的 / 哪天发布
+# bench/thresholds.py (qa): 0.1 → 1; 0.2 → none
 TYPE_BONUS = 0.15  # a person's name for 谁, a date for 何时, the noun 「哪…」 asks instances of
 # Sentences are split in the text reaching this many characters either side of a chunk: room for the sentence
 # before and after it (the cleaned seeds' 352 sentences: median 39 characters, longest 339).
@@ -74,8 +80,10 @@ class Scored:
 
 # Credit for a question word a sentence does not hold as it is (set by hand, bench/thresholds.py): a paraphrase
 # of it (data/synonyms.txt) …
+# bench/thresholds.py (qa): 0.7 → none; 0.9 → none
 SYNONYM_CREDIT = 0.8
 # … or, for a word of three characters or more, this share of its character bigrams found (党员示范岗 → 示范岗)
+# bench/thresholds.py (qa): 0.6 → 4; 0.8 → 4
 BIGRAM_CREDIT = 0.7
 
 
