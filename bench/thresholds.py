@@ -38,7 +38,7 @@ SETS = {
 # (module, name, the values tried besides its own: below and above it, job asked). A threshold used by a job
 # only (talking points, precedents) is tried with that job's questions.
 _A, _S = "assistant.answer.answering", "assistant.answer.support"
-_R, _Q = "assistant.answer.answerability", "assistant.answer.retrieval"
+_R, _N, _Q = "assistant.answer.answerability", "assistant.answer.needs", "assistant.answer.retrieval"
 DEFAULT = [
     (_A, "SUPPORT_THRESHOLD", (0.15, 0.25), "qa"),
     (_A, "GOOD_SHARE", (0.6, 0.8), "qa"),
@@ -57,14 +57,14 @@ DEFAULT = [
     (_S, "BIGRAM_CREDIT", (0.6, 0.8), "qa"),
     (_A, "LOOK_FURTHER", (1, 3), "qa"),
     (_A, "ITEM_CHUNKS", (2, 4), "qa"),
-    (_R, "LOCATIVE_REACH", (4, 8), "qa"),
+    (_N, "LOCATIVE_REACH", (4, 8), "qa"),
     (_R, "COUNTED_REACH", (8, 16), "qa"),
     (_R, "APPOINTED_REACH", (6, 10), "qa"),
     (_R, "ROLE_AFTER_WINDOW", (4, 8), "qa"),
     (_R, "ROLE_BEFORE_WINDOW", (3, 7), "qa"),
     (_R, "NAME_RIGHT_BEFORE", (3, 5), "qa"),
     (_R, "DETERMINER_REACH", (2, 4), "qa"),
-    (_R, "ASKED_PHRASE_MAX", (3, 5), "qa"),
+    (_N, "ASKED_PHRASE_MAX", (3, 5), "qa"),
     (_R, "ORG_NAME_MIN", (2, 4), "qa"),
     ("assistant.answer.reader", "NAME_AFTER_ROLE", (4, 8), "qa"),
     ("assistant.answer.reader", "NAME_BEFORE_ROLE", (2, 6), "qa"),

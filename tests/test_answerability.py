@@ -3,7 +3,8 @@ meets them. Sentences are made up here (not the seeds), so each rule is seen to 
 
 import pytest
 
-from assistant.answer.answerability import missing, needs, unknown_names
+from assistant.answer.answerability import missing
+from assistant.answer.needs import needs, unknown_names
 
 # A vocabulary standing in for an index: words → how many chunks use them.
 DF = {w: 3 for w in "兰州 化物所 党支部 支部 光栅 室 党员 知识 竞赛 书记 组织 委员 题目 部门 代表队 称号 机关 研发 中心 "

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.answer.answerability import needs
+from assistant.answer.needs import needs
 from assistant.answer.question import content_words
 from assistant.answer.reader import entities, short_answer
 from assistant.core.chinese import sentence_spans

@@ -29,8 +29,9 @@ from ..core.chinese import (
 from ..core.schema import Answer, Citation, Hit, ShortAnswer
 from ..core.wordlists import any_of
 from ..storage.library import Index
-from .answerability import Lack, Needs, is_item, local_names, missing, name_in, needs
+from .answerability import Lack, is_item, missing
 from .citing import cite_all
+from .needs import Needs, local_names, name_in, needs
 from .question import (
     PART_SETTING,
     Question,

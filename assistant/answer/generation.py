@@ -23,10 +23,11 @@ from ..core.prompts import render
 from ..core.schema import MARKER, Answer, Citation, Hit
 from ..core.settings import LLMConfig
 from ..ingest.chunking import count_tokens
-from .answerability import missing, needs
+from .answerability import missing
 from .answering import REFUSAL
 from .citing import cite
 from .jobs import get
+from .needs import needs
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from ..core.errors import AssistantError
 from ..core.wordlists import alternation, any_of, chars
 from ..core.wordlists import words as listed_words
 from ..storage.library import Index
-from .answerability import Needs, needs
+from .needs import Needs, needs
 from .retrieval import metadata_intent, multi_report, singles_out
 
 _CUES = "answering_cues.txt"
@@ -122,7 +122,7 @@ class Question:
     about_report: bool = False  # asks about a report itself: its author, its date
     asks_who: bool = False
     asks_when: bool = False
-    needs: Needs = Needs()  # what an answering sentence must state (answerability.py)
+    needs: Needs = Needs()  # what an answering sentence must state (needs.py, checked by answerability.py)
 
 
 def analyse(index: Index, question: str) -> Question:

@@ -17,7 +17,8 @@ from typing import Sequence
 
 from ..core.chinese import fold, lexical
 from ..core.wordlists import alternation, chars, words
-from .answerability import DATE, FREQ, RANK, VENUE, YEAR, Needs, count_pattern, doers, name_heads, norm_rank, role_found
+from .answerability import FREQ, RANK, VENUE, doers, name_heads, role_found
+from .needs import DATE, YEAR, Needs, count_pattern, norm_rank
 
 _CLAUSE_END = re.compile(r"[，,；;。！？!?]")
 _R = "answer_reading.txt"

@@ -20,7 +20,7 @@ from ..core.chinese import (
 from ..core.schema import Hit
 from ..core.wordlists import alternation
 from ..storage.library import Index
-from .answerability import NUMBER
+from .needs import NUMBER
 from .question import UNITS, Question
 
 _CUES = "answering_cues.txt"
