@@ -127,6 +127,39 @@ def _scanned(tmp: Path) -> Path:
     return make_scanned_pdf(tmp / "扫描件.pdf", pages=2)
 
 
+def _blank_png(tmp: Path) -> Path:
+    from PIL import Image
+
+    p = tmp / "空白页.png"
+    Image.new("L", (1240, 1754), 255).save(p)  # an A4 page at 150 dpi with nothing on it
+    return p
+
+
+def _broken_tiff(tmp: Path) -> Path:
+    from PIL import Image, ImageDraw
+
+    pages = []
+    for n in range(2):
+        im = Image.new("L", (1240, 1754), 255)
+        ImageDraw.Draw(im).rectangle([100, 100 + n * 50, 1100, 1600], fill=n * 40)
+        pages.append(im)
+    whole = tmp / "whole.tif"
+    pages[0].save(whole, save_all=True, append_images=pages[1:])
+    data = whole.read_bytes()
+    p = tmp / "扫描件.tif"
+    p.write_bytes(data[: len(data) * 2 // 3])  # the second page's strip is cut off
+    whole.unlink()
+    return p
+
+
+def _bomb_png(tmp: Path) -> Path:
+    from PIL import Image
+
+    p = tmp / "巨图.png"
+    Image.new("1", (20000, 20000), 1).save(p)  # a few hundred KB that would decode to 400 million pixels
+    return p
+
+
 def _encrypted(tmp: Path) -> Path:
     src = make_pdf(tmp / "原件.pdf", [["某所党委开展了保密教育。"]])
     return make_encrypted_pdf(tmp / "加密.pdf", src)
@@ -170,7 +203,11 @@ CLI_CASES = [
     Case("random bytes", ingest(write("乱码.txt", bytes(range(1, 256)) * 20)), 1, "save it as UTF-8"),
     Case("only boilerplate", ingest(write("页脚.txt", "版权所有 ©2016 某研究所\n京ICP备05002857号\n地址：北京市\n")), 1,
          "no text left"),
-    Case(".jpg", ingest(write("照片.jpg", b"\xff\xd8\xff\xe0" * 10)), 1, "unsupported file type .jpg"),
+    Case("damaged .jpg", ingest(write("照片.jpg", b"\xff\xd8\xff\xe0" * 10)), 1, "is not an image that can be read"),
+    Case("image with no text", ingest(_blank_png), 1, "OCR finds no text"),
+    Case("truncated multi-page .tif", ingest(_broken_tiff), 1, "damaged image"),
+    Case("20,000 × 20,000 image (decompression bomb)", ingest(_bomb_png), 1, "million pixels"),
+    Case(".mp3", ingest(write("讲话.mp3", b"ID3\x03")), 1, "unsupported file type .mp3"),
     Case("no suffix", ingest(write("README", "text")), 1, "unsupported file type (none)"),
     Case(".exe", ingest(write("setup.exe", b"MZ\x90\x00")), 1, "unsupported file type .exe"),
     Case(".zip", ingest(write("材料.zip", b"PK\x03\x04")), 1, "unsupported file type .zip"),
@@ -179,7 +216,7 @@ CLI_CASES = [
     Case("zip posing as .docx", ingest(_zip_without_document), 1, "docx"),
     Case("random .pdf", ingest(write("坏.pdf", b"%PDF-1.4\n" + os.urandom(1024))), 1, "pdf"),
     Case("truncated .pdf", ingest(write("截断.pdf", b"%PDF-1.7\n1 0 obj\n<<")), 1, "pdf"),
-    Case("scanned .pdf", ingest(_scanned), 1, "no text layer"),
+    Case("scanned .pdf with no text in its pictures", ingest(_scanned), 1, "OCR finds no text"),
     Case("encrypted .pdf", ingest(_encrypted), 1, "password"),
     Case("navigation-only .html", ingest(write("导航.html", "<html><body><nav><a href='/'>首页</a> <a href='/x'>党建工作</a>"
                                                          "</nav></body></html>")), 1, "no"),
@@ -203,7 +240,7 @@ CLI_CASES = [
          "not valid UTF-8"),
     Case("path does not exist", lambda tmp: ["ingest", str(tmp / "没有这个文件夹")], 1, "path does not exist"),
     Case("empty folder", ingest(_folder_with({})), 1, "no files to ingest were found"),
-    Case("folder of unsupported files", ingest(_folder_with({"a.jpg": b"x", "b.mp4": b"y"})), 1,
+    Case("folder of unsupported files", ingest(_folder_with({"a.mp3": b"x", "b.mp4": b"y"})), 1,
          "none of the files could be ingested"),
     Case("symlink loop", ingest(_link_loop), 1, "no files to ingest were found"),
     Case("a seed under another name", ingest(_duplicate_seed), 0, "not indexed twice"),
@@ -256,7 +293,7 @@ def _run(lib: Index, case: Case, tmp: Path, capsys, monkeypatch) -> tuple[int, s
 
 @pytest.mark.parametrize("case", CLI_CASES, ids=[c.name for c in CLI_CASES])
 def test_cli_bad_input(case, lib, baseline, tmp_path, capsys, monkeypatch):
-    if case.name in ("scanned .pdf", "encrypted .pdf") and not can_make_pdf():
+    if case.name in ("scanned .pdf with no text in its pictures", "encrypted .pdf") and not can_make_pdf():
         pytest.skip("cannot make a PDF here (make converters)")
     if _needs_office(case):
         pytest.skip("LibreOffice is not installed (make converters)")
@@ -276,13 +313,14 @@ def test_there_are_at_least_forty_bad_inputs():
 # --------------------------------------------------------------------------- the page (Chinese)
 
 PAGE_CASES = [
-    ("upload .jpg", "照片.jpg", b"\xff\xd8\xff", "不支持 .jpg"),
+    ("upload .mp4", "视频.mp4", b"\x00\x00\x00\x18ftypmp42", "不支持 .mp4"),
+    ("upload damaged .jpg", "照片.jpg", b"\xff\xd8\xff", "文件已损坏"),
     ("upload empty", "空.txt", b"", "文件是空的"),
     ("upload oversize", "大.txt", "党".encode() * 30000, "上限"),
     ("upload binary", "二进制.txt", b"\x00\x01" * 500, "无法识别为文本"),
     ("upload hidden name", ".隐藏.txt", "某支部开展了活动。".encode(), "文件名不能以"),
     ("upload random .docx", "坏.docx", b"PK\x03\x04" + bytes(500), "文件已损坏"),
-    ("upload scanned .pdf", "扫描件.pdf", None, "扫描件"),
+    ("upload image with no text", "空白页.png", None, "没有在图片里找到文字"),
     ("upload random CJK .txt", "乱码.txt", _random_cjk(5000), "无法识别为正常文字"),
     ("upload OLE header + random .doc", "乱码.doc", OLE + random.Random(1).randbytes(60000), "无法识别为正常文字"),
     ("upload seed copy", "副本.txt", (SEEDS / SEED_IDS[3]).read_bytes(), "相同，未重复导入"),
@@ -301,9 +339,7 @@ def test_page_bad_upload(case, web, lib, baseline, tmp_path):
     name, filename, data, message = case
     path = tmp_path / filename
     if data is None:
-        if not can_make_pdf():
-            pytest.skip("cannot make a PDF here (make converters)")
-        make_scanned_pdf(path)
+        _blank_png(tmp_path)  # an A4 page scanned blank
     elif "OLE" in name and not shutil.which("soffice"):
         pytest.skip("LibreOffice is not installed (make converters)")
     else:

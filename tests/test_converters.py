@@ -223,9 +223,9 @@ def test_pdf_with_a_cff_font_whose_text_pypdf_reads_with_nuls(tmp_path):
     assert [squash(ln) for ln in convert(path, path.read_bytes()).text.split("\n")] == PDF_PAGES[1]
 
 
-def test_scanned_pdf_has_no_text_layer(tmp_path):
-    err = unreadable(make_scanned_pdf(tmp_path / "scan.pdf", pages=2))
-    assert err.kind == "scanned" and err.detail["pages"] == 2 and "ocrmypdf" in str(err)
+def test_a_scanned_pdf_whose_pictures_hold_no_text_is_refused_after_ocr(tmp_path):
+    err = unreadable(make_scanned_pdf(tmp_path / "scan.pdf", pages=2))  # black bars, no characters
+    assert err.kind == "no_text" and err.detail["pages"] == 2 and "OCR finds no text" in str(err)
 
 
 @needs_pdf

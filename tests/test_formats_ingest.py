@@ -62,12 +62,12 @@ def ask(index, question):
     return a
 
 
-def test_every_format_is_ingested_and_the_scan_is_refused(library):
+def test_every_format_is_ingested_and_a_scan_without_text_is_refused(library):
     index, report, has_doc = library
     expected = {"支部工作总结.docx", "党委简报.pdf", "新闻.html"} | ({"旧制度.doc"} if has_doc else set())
     assert expected <= set(report.added)
     refused = {s.path.name: s for s in report.skipped}
-    assert refused["扫描件.pdf"].kind == "scanned" and "OCR" in refused["扫描件.pdf"].reason
+    assert refused["扫描件.pdf"].kind == "no_text" and "OCR" in refused["扫描件.pdf"].reason
     kinds = {m.doc_id: m.kind for m in index.store.metas().values()}
     assert kinds["支部工作总结.docx"] == "docx" and kinds["党委简报.pdf"] == "pdf" and kinds["新闻.html"] == "html"
 

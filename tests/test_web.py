@@ -140,7 +140,8 @@ def test_upload_ingests_good_files_and_refuses_bad_ones_clearly(web, tmp_path):
     gbk.write_bytes("# 某所党委\n\n某所党委开展了主题党日活动，共有十八名党员参加。".encode("gb18030"))
     bad = {
         up / "report.pdf": b"%PDF-1.4 binary",  # passes the quick check, refused by the converter in the job
-        up / "photo.jpg": b"\xff\xd8\xff\xe0",
+        up / "photo.jpg": b"\xff\xd8\xff\xe0",  # an image, read by OCR in the job: not an image at all
+        up / "video.mp4": b"\x00\x00\x00\x18ftypmp42",
         up / "empty.txt": b"",
         up / "big.txt": "党".encode() * 30000,
         up / "binary.txt": bytes(range(256)) * 4,
@@ -150,9 +151,9 @@ def test_upload_ingests_good_files_and_refuses_bad_ones_clearly(web, tmp_path):
         path.write_bytes(data)
     first, done, session = upload(web, [good, gbk, *bad])
     assert first.count('class="refused"') == 5 and "后台导入" in first
-    assert "不支持 .jpg" in first and "文件是空的" in first and "超过 0 MB 的上限" in first
+    assert "不支持 .mp4" in first and "文件是空的" in first and "超过 64 KB 的上限" in first
     assert "无法识别为文本" in first
-    assert done.count('class="ok"') == 2 and "report.pdf：文件已损坏" in done, done
+    assert done.count('class="ok"') == 2 and "report.pdf：文件已损坏" in done and "photo.jpg：文件已损坏" in done, done
     after = {m.doc_id: n for m, n in web.index.documents()}
     assert set(after) == set(before) | {"知识竞赛通知.txt", "gbk.md"}
     assert all(after[d] == n for d, n in before.items())  # nothing already indexed was disturbed

@@ -22,6 +22,7 @@ from ..ingest.loading import FORMATS, decode, display
 from ..storage.library import Index
 from .console import progress_bar, report_dict
 from .export import export
+from .render import ocr_note
 from .server import parse_auth, serve
 
 SAMPLE_QUESTION = "哈焊所各支部一共申报了多少个争创“党员创新示范岗”小组？"
@@ -292,7 +293,7 @@ def cmd_docs(args) -> int:
         date = m.date + ("（推断）" if m.date_inferred else "")
         state = "\tINCOMPLETE (no vectors)" if m.doc_id in incomplete else ""
         print(f"{m.doc_id}\t{n} chunks\t{m.kind}\t{date or '日期不详'}\t{m.org or '未知单位'}\t{m.title}"
-              + (f"\t作者：{m.author}" if m.author else "") + state)
+              + (f"\t作者：{m.author}" if m.author else "") + (f"\t{ocr_note(m)}" if m.ocr_pages else "") + state)
     print(f"{len(docs)} documents, {sum(n for _, n in docs)} chunks")
     if incomplete:
         print(f"{len(incomplete)} documents are incomplete (an ingest was interrupted or ran without the embedding "
@@ -333,7 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     sp = sub.add_parser("ingest", help="add or update documents (default: seeds/)",
-                        description="Ingest Word (.docx, .doc, .wps), PDF (with a text layer), web pages "
+                        description="Ingest Word (.docx, .doc, .wps), PDF (scanned pages read by OCR), scans and photos (.jpg, .png, .tif), web pages "
                                     "(.html/.htm) and text (.txt/.md in UTF-8, GB18030/GBK or Big5). Re-ingesting "
                                     "a file updates its document; unchanged files are skipped; a file whose name "
                                     "is taken becomes a document of its own; the same content under another name "

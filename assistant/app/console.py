@@ -15,10 +15,10 @@ def progress_bar():
     bars = {}
 
     def update(stage: str, done: int, total: int) -> None:
-        label = {"read": "读取文档", "embed": "向量化"}.get(stage, stage)
+        label = {"read": "读取文档", "ocr": "文字识别（页）", "embed": "向量化"}.get(stage, stage)
         bar = bars.get(stage)
         if bar is None:
-            bar = bars[stage] = tqdm(total=total, desc=label, unit="块" if stage == "embed" else "个", file=sys.stderr,
+            bar = bars[stage] = tqdm(total=total, desc=label, unit={"embed": "块", "ocr": "页"}.get(stage, "个"), file=sys.stderr,
                                      leave=False, disable=None)
         bar.update(done - bar.n)
 

@@ -40,7 +40,7 @@ class IngestJob:
     id: str
     files: list[Path]
     started: float = field(default_factory=time.time)
-    stage: str = "start"  # start | read | embed | done
+    stage: str = "start"  # start | read | ocr (pages of a scan) | embed | done
     done: int = 0
     total: int = 0
     report: dict | None = None  # the child's final report (cli.report_dict)
@@ -49,12 +49,13 @@ class IngestJob:
     finished_at: float = 0.0
 
     def fraction(self) -> float:
-        """0..1 for a progress bar: reading is the first READ_SHARE, embedding the rest."""
+        """0..1 for a progress bar: reading (a scan's pages read by OCR too) is the first READ_SHARE, embedding
+        the rest."""
         if self.finished:
             return 1.0
         part = self.done / self.total if self.total else 0.0
-        return READ_SHARE * part if self.stage == "read" else READ_SHARE + (1 - READ_SHARE) * part if self.stage == "embed" \
-            else 0.0
+        return READ_SHARE * part if self.stage in ("read", "ocr") else \
+            READ_SHARE + (1 - READ_SHARE) * part if self.stage == "embed" else 0.0
 
 
 def child_env(settings) -> dict:

@@ -20,6 +20,7 @@ from ..core.schema import MARKER, Answer, Citation, ShortAnswer
 # Characters that start Markdown, LaTeX or autolink syntax; written as numeric entities, which
 # Markdown shows as the character and never parses as syntax.
 _MD = {c: f"&#{ord(c)};" for c in "\\`*_{}[]()#+-!|~$:>"}
+LOW_PAGES_SHOWN = 5  # low-confidence pages named in a document's line of the library; the rest are "…"
 _CONTEXT_CHARS = 160  # passage shown around a quote, each side (snapped to sentence boundaries)
 
 
@@ -144,3 +145,14 @@ def answer_html(ans: Answer, text_of: Callable[[str], str | None]) -> str:
 def streaming_html(partial: str) -> str:
     """A reply still arriving: shown as plain escaped text (its citations are not checked yet)."""
     return f'<div class="answer streaming">{esc_lines(partial)}<span class="cursor">▍</span></div>'
+
+
+def ocr_note(meta) -> str:
+    """What OCR read of a document, for the library's lists: 「OCR 12 页，3 页低置信（第 2、5、7 页）」; "" when none."""
+    if not meta.ocr_pages:
+        return ""
+    note = f"OCR {len(meta.ocr_pages)} 页"
+    if meta.low_confidence:
+        shown = "、".join(map(str, meta.low_confidence[:LOW_PAGES_SHOWN])) + ("…" if len(meta.low_confidence) > LOW_PAGES_SHOWN else "")
+        note += f"，{len(meta.low_confidence)} 页低置信（第 {shown} 页，请对照原件核对）"
+    return note

@@ -21,17 +21,17 @@ from ..answer.pipeline import Request, ask
 from ..answer.question import strip_controls
 from ..answer.retrieval import Filters, parse_date_bound
 from ..core.errors import AssistantError, Unreadable
-from ..core.schema import Answer, content_hash
+from ..core.schema import PAGED_KINDS, Answer, content_hash
 from ..ingest.loading import CONVERTED_SUFFIXES, bad_name, display, free_name, read_file
 from ..storage.pg_store import StoreUnavailable, where
 from .downloads import DownloadDir
 from .export import export
 from .ingest_jobs import JobRunner
-from .render import answer_html, esc, esc_lines, question_html, streaming_html
+from .render import answer_html, esc, esc_lines, ocr_note, question_html, streaming_html
 
 log = logging.getLogger(__name__)
 
-UPLOAD_FORMATS = "Word（.docx/.doc/.wps）、PDF（含文字层）、网页（.html/.htm）、文本（.txt/.md）"
+UPLOAD_FORMATS = "Word（.docx/.doc/.wps）、PDF（扫描页自动识别）、网页（.html/.htm）、文本（.txt/.md）、扫描件或照片（.jpg/.png/.tif）"
 INTERNAL_ERROR = "出错了：这个问题没能回答（详细原因已写入服务端日志）。请换个问法再试，或联系管理员。"
 STORE_DOWN = "文档库服务器（PostgreSQL）暂时连接不上：请稍后再试。已导入的文档不会丢失。"
 
@@ -81,13 +81,17 @@ def reason_zh(kind: str, detail: dict, english: str = "") -> str:
     if kind == "empty":
         return "文件是空的。"
     if kind == "size":
+        if d.get("width"):
+            return f"图片太大（{d['width']} × {d['height']} 像素），请用 300 dpi 重新扫描或缩小后再上传。"
         if d.get("pages"):
-            return f"PDF 共 {d['pages']} 页，超过上限，请拆分后再上传。"
-        return f"文件超过 {d.get('limit', 0) / 1048576:.0f} MB 的上限（或文字过多），请拆分后再上传。"
+            return f"文件共 {d['pages']} 页，超过上限，请拆分后再上传。"
+        limit = d.get("limit", 0)
+        shown = f"{limit / 1048576:.0f} MB" if limit >= 1048576 else f"{limit // 1024} KB"
+        return f"文件超过 {shown} 的上限（或文字过多），请拆分后再上传。"
     if kind == "no_text":
+        if d.get("format", "").lstrip(".") in ("jpg", "jpeg", "png", "bmp", "webp", "tif", "tiff") or d.get("pages"):
+            return "文字识别（OCR）没有在图片里找到文字（照片、图画，或扫描太淡、太模糊？），请用 300 dpi 重新清晰扫描后再上传。"
         return "文件里没有可读的文字。"
-    if kind == "scanned":
-        return f"这是扫描件（{d.get('pages', '若干')} 页图片，没有文字层），请先做文字识别（OCR）再上传。"
     if kind == "encrypted":
         return "文件有密码保护，请去掉密码后再上传。"
     if kind == "corrupt":
@@ -169,8 +173,9 @@ class WebApp:
         rows = []
         for m, n in sorted(docs, key=lambda d: (d[0].date or "0", d[0].doc_id), reverse=True):
             date = (m.date or "日期不详") + ("（推断）" if m.date_inferred and m.date else "")
-            pages = f"，{len(m.pages) + 1} 页" if m.kind == "pdf" else ""
-            rows.append([m.doc_id, m.title, m.org or "未知单位", date, m.author or "", f"{n}（{m.kind}{pages}）"])
+            pages = f"，{len(m.pages) + 1} 页" if m.kind in PAGED_KINDS else ""
+            ocr = f"，{ocr_note(m)}" if m.ocr_pages else ""
+            rows.append([m.doc_id, m.title, m.org or "未知单位", date, m.author or "", f"{n}（{m.kind}{pages}{ocr}）"])
         return rows
 
     def generation(self) -> int:
@@ -364,7 +369,7 @@ class WebApp:
         if job is None:
             return ""
         if not job.finished:
-            label = {"read": "读取文档", "embed": "向量化"}.get(job.stage, "准备中")
+            label = {"read": "读取文档", "ocr": "文字识别（页）", "embed": "向量化"}.get(job.stage, "准备中")
             count = f" {job.done}/{job.total}" if job.total else ""
             pct = round(100 * job.fraction())
             return (f'<div class="job"><progress max="100" value="{pct}"></progress> {pct}% · {label}{count}'

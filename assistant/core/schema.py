@@ -14,6 +14,9 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+PAGED_KINDS = ("pdf", "jpg", "png", "bmp", "webp", "tif")  # formats whose text has pages (a scan's too)
+
+
 @dataclass(frozen=True)
 class DocMeta:
     doc_id: str
@@ -25,12 +28,14 @@ class DocMeta:
     path: str = ""  # where the file was read from
     date_inferred: bool = False  # True when the date was guessed from the body, not a header
     aliases: tuple[str, ...] = ()  # short names of the organisation used in the text (哈焊所)
-    kind: str = "txt"  # the format the text came from: txt | md | docx | pdf | html | doc | wps
-    pages: tuple[int, ...] = ()  # PDF: offset in the cleaned text where each page after the first starts
+    kind: str = "txt"  # the format the text came from: txt | md | docx | pdf | html | doc | wps | jpg | png | tif …
+    pages: tuple[int, ...] = ()  # PDF, scan: offset in the cleaned text where each page after the first starts
+    ocr_pages: tuple[int, ...] = ()  # pages (1-based) whose text OCR read
+    low_confidence: tuple[int, ...] = ()  # … those of them read with low confidence: check them against the scan
 
     def page_of(self, offset: int) -> int:
         """The page (1-based) a cleaned-text offset falls on, or 0 when the document has no pages."""
-        if not self.pages and self.kind != "pdf":
+        if not self.pages and self.kind not in PAGED_KINDS:
             return 0
         return 1 + bisect.bisect_right(self.pages, offset)
 

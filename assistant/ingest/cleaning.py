@@ -17,7 +17,7 @@ import re
 from collections import Counter
 
 from ..core.chinese import fold
-from ..core.schema import DocMeta, Document, content_hash
+from ..core.schema import PAGED_KINDS, DocMeta, Document, content_hash
 from ..core.wordlists import alternation, words
 from .chunking import heading_of
 
@@ -408,6 +408,8 @@ def clean(raw: str, doc_id: str, path: str = "", raw_hash: str | None = None, ki
         date_inferred=inferred,
         aliases=org_aliases(org, cleaned),
         kind=kind,
-        pages=tuple(page_starts) if kind == "pdf" or page_starts else (),
+        pages=tuple(page_starts) if kind in PAGED_KINDS or page_starts else (),
+        ocr_pages=tuple(hints.get("ocr_pages", ())),
+        low_confidence=tuple(hints.get("low_confidence", ())),
     )
     return Document(meta=meta, text=cleaned, raw_hash=raw_hash or content_hash(raw))

@@ -19,7 +19,10 @@ class Converted:
     author: str = ""
     org: str = ""  # a web page's site name
     source: str = ""  # a web page's canonical URL
-    pages: int = 0  # PDF pages (0 for other kinds)
+    pages: int = 0  # PDF pages, or an image's (0 for other kinds)
+    ocr_pages: tuple[int, ...] = ()  # the pages (1-based) whose text OCR read: a scan's, or a PDF's without text
+    low_confidence: tuple[int, ...] = ()  # … those of them read with low confidence (ocr.LOW_CONFIDENCE)
+    ocr_lines: tuple = ()  # (page, ocr.OcrLine) of every line OCR read, with its box, in reading order
 
 
 _CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\ufffe\uffff]")

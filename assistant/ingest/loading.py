@@ -7,15 +7,18 @@ import codecs
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from ..core.chinese import language_share
 from ..core.errors import AssistantError, Unreadable
 from .converters import convert
+from .images import IMAGE_SUFFIXES
 
 TEXT_SUFFIXES = (".txt", ".md")
-CONVERTED_SUFFIXES = (".docx", ".pdf", ".html", ".htm", ".doc", ".wps")  # read by converters.convert
+CONVERTED_SUFFIXES = (".docx", ".pdf", ".html", ".htm", ".doc", ".wps") + IMAGE_SUFFIXES  # read by converters.convert
 SUFFIXES = TEXT_SUFFIXES + CONVERTED_SUFFIXES
-FORMATS = "Word (.docx, .doc, .wps), PDF with a text layer, web pages (.html/.htm), text (.txt/.md)"
+FORMATS = ("Word (.docx, .doc, .wps), PDF (scanned pages read by OCR), web pages (.html/.htm), text (.txt/.md), "
+           "scans and photos (.jpg, .png, .tif, .bmp, .webp)")
 MAX_TEXT_CHARS = 8_000_000  # about 20 MB of Chinese text: beyond it a file is refused, not half-read
 # Text that is not language (``chinese.language_share``) is refused: a damaged file that a converter
 # still "read" comes out as random characters that would be indexed and quoted as a source. Measured
@@ -99,8 +102,9 @@ def decode(data: bytes) -> tuple[str, str]:
     return data.decode(encoding, errors="strict"), encoding
 
 
-def read_file(path: Path, max_bytes: int) -> RawFile:
-    """Read one file; Unreadable carries the reason it cannot be ingested."""
+def read_file(path: Path, max_bytes: int, progress: Callable[[int, int], None] | None = None) -> RawFile:
+    """Read one file; Unreadable carries the reason it cannot be ingested. ``progress(done, total)`` is told
+    of each page read by OCR."""
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise Unreadable("type", f"unsupported file type {path.suffix or '(none)'}; supported: {FORMATS}",
@@ -115,9 +119,10 @@ def read_file(path: Path, max_bytes: int) -> RawFile:
                                  "smaller files", size=size, limit=max_bytes)
     data = path.read_bytes()
     if suffix in CONVERTED_SUFFIXES:
-        conv = convert(path, data)
+        conv = convert(path, data, progress=progress)
         text, encoding, kind = conv.text, "", conv.kind
-        hints = {k: v for k in ("title", "date", "author", "org", "source") if (v := getattr(conv, k, ""))}
+        hints = {k: v for k in ("title", "date", "author", "org", "source", "ocr_pages", "low_confidence")
+                 if (v := getattr(conv, k, ""))}
     else:
         try:
             text, encoding = decode(data)

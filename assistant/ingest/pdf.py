@@ -1,5 +1,6 @@
 """PDF (pypdf): pages separated by one form feed each, wrapped lines joined back into paragraphs,
-running headers and page numbers dropped; a PDF without a text layer refused."""
+running headers and page numbers dropped. A page without a text layer (a scan, or a scanned page in
+an otherwise digital PDF) is rendered (pypdfium2) and read by OCR, one page at a time."""
 
 from __future__ import annotations
 
@@ -7,20 +8,21 @@ import io
 import logging
 import re
 import time
-import unicodedata
+from typing import Callable
+
+import pypdfium2 as pdfium
 
 from ..core.errors import Unreadable
-from ..core.wordlists import chars
 from .converted import Converted, plain, reason
+from .images import ocr_text
+from .lines import join_wrapped
+from .ocr import MAX_SIDE, OcrPage, read_image
 
 log = logging.getLogger(__name__)
 
 MAX_PDF_PAGES = 2000
 SCANNED_CHARS = 20  # a PDF with fewer non-space characters than this in all its pages has no text layer
 
-# A line that ends a sentence: 。！？；：… (or ASCII !?;:), possibly followed by closing quotes/brackets.
-# A closing quote or bracket alone does not end one ("落实“三会一课”" wraps on to "制度").
-_TERMINAL = re.compile(r"[。！？；：…!?;:][”’」』）)\]】》]*$")
 _SPACES = re.compile(r" {2,}")
 _PAGE_NUMBER = re.compile(
     r"^(?:[-–—－_·•\[\]（）()\s]*\d{1,4}[-–—－_·•\[\]（）()\s]*"
@@ -30,22 +32,17 @@ _PAGE_NUMBER = re.compile(
     r"|(?:page|p\.)\s*\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?)$",
     re.IGNORECASE,
 )
-_LIST_START = re.compile(
-    r"^(?:[一二三四五六七八九十]{1,3}\s*、|[（(]\s*[一二三四五六七八九十\d]{1,3}\s*[）)]|\d{1,2}\s*[、．.](?!\d)"
-    rf"|第[一二三四五六七八九十百\d]{{1,4}}[{chars('text_layout.txt', 'section_unit')}]|[•●◆■□▪·\-–—]\s|附件|#)"
-)
 _EDGE = 3  # lines at the top and the bottom of a page where running headers and page numbers live
 RUNNING_MIN_PAGES = 3  # a line at the edge of at least 3 pages, and of more than half of them, is a running head
 PAGE_NUMBER_EDGE = 2  # a page number stands in a page's first or last 2 lines
-# A line is a paragraph's last (not wrapped) when narrower than SHORT_LINE_SHARE of the page's full width: the
-# FULL_LINE_PERCENTILE width of its lines (its widest with fewer than 5), and never when wider than SHORT_LINE_MIN
-# (16 half-width columns, 8 Chinese characters). Set by hand on the PDFs the format tests make from the seeds.
-FULL_LINE_PERCENTILE = 0.8
-SHORT_LINE_SHARE = 0.7
-SHORT_LINE_MIN = 16
+# A page whose text layer holds fewer non-space characters than this is read by OCR: a scanned page has none, a
+# digital page with a word or two (a page number, a stamp's caption) on top of a scan is still a scan.
+PAGE_TEXT_MIN = 10
 
 
-def read_pdf(data: bytes, deadline: float, timeout: float) -> Converted:
+def read_pdf(data: bytes, deadline: float, timeout: float, progress: Callable[[int, int], None] | None = None) -> Converted:
+    """The PDF's text. ``progress(done, total)`` is told of each page read by OCR; the ``deadline`` bounds
+    reading the text layer, not OCR (whose progress is shown page by page)."""
     if b"%PDF-" not in data[:1024]:
         raise Unreadable("corrupt", "is not a PDF file (no %PDF header); check that it is really a PDF, "
                                     "re-save or re-export it, and ingest again", format=".pdf")
@@ -93,12 +90,48 @@ def read_pdf(data: bytes, deadline: float, timeout: float) -> Converted:
     if failed == count:
         raise Unreadable("corrupt", "is a PDF none of whose pages can be read; re-save or re-export it and "
                                     "ingest again", format=".pdf")
+    bare = [n for n, lines in enumerate(pages, 1) if sum(len("".join(ln.split())) for ln in lines) < PAGE_TEXT_MIN]
+    read = dict(zip(bare, _ocr_pages(data, bare, progress))) if bare else {}
+    for n, page in read.items():
+        pages[n - 1] = page.text.split("\n") if page.text else []
     pages = _drop_running_lines(pages)
     if sum(len("".join(ln.split())) for lines in pages for ln in lines) < SCANNED_CHARS:
-        raise Unreadable("scanned", f"has no text layer ({count} pages of images, probably a scan); run OCR "
-                                    "first, e.g. `ocrmypdf in.pdf out.pdf`, and ingest the result", pages=count)
-    text = "\f".join("\n".join(_join_wrapped(lines)) for lines in pages)
-    return Converted(text=text, kind="pdf", pages=count)
+        raise Unreadable("no_text", f"has no text layer ({count} pages of images) and OCR finds no text in them (a "
+                                    "scan too faint or blurred to read?); scan it again at 300 dpi", pages=count)
+    # An OCR'd page's lines are paragraphs already (ocr.layout joined them).
+    text = "\f".join("\n".join(lines if n in read else join_wrapped(lines)) for n, lines in enumerate(pages, 1))
+    _, low = ocr_text(list(read.values()))
+    return Converted(text=text, kind="pdf", pages=count, ocr_pages=tuple(read),
+                     low_confidence=tuple(sorted(read)[i - 1] for i in low),
+                     ocr_lines=tuple((n, ln) for n, p in read.items() for ln in p.lines))
+
+
+def _ocr_pages(data: bytes, numbers: list[int], progress: Callable[[int, int], None] | None) -> list[OcrPage]:
+    """Pages ``numbers`` (1-based) rendered so that their longer side is ocr.MAX_SIDE pixels and read by OCR,
+    one at a time."""
+    try:
+        doc = pdfium.PdfDocument(data, password="")
+    except Exception as exc:  # noqa: BLE001 - pdfium's PdfiumError
+        raise Unreadable("corrupt", f"has pages without text that cannot be rendered for OCR ({reason(exc)}); "
+                                    "re-save or re-export it and ingest again", format=".pdf")
+    out = []
+    try:
+        for done, n in enumerate(numbers, 1):
+            page = doc[n - 1]
+            try:
+                w, h = page.get_size()
+                image = page.render(scale=MAX_SIDE / max(w, h, 1)).to_pil()
+            except Exception as exc:  # noqa: BLE001 - one page that cannot be rendered: it stays empty
+                log.warning("PDF page %d cannot be rendered for OCR: %s", n, reason(exc))
+                image = None
+            finally:
+                page.close()
+            out.append(read_image(image) if image is not None else OcrPage((), ""))
+            if progress:
+                progress(done, len(numbers))
+    finally:
+        doc.close()
+    return out
 
 
 def _edge_key(line: str) -> str:
@@ -124,32 +157,4 @@ def _drop_running_lines(pages: list[list[str]]) -> list[list[str]]:
         drop = {i for i in edges(lines)
                 if _edge_key(lines[i]) in running or (_PAGE_NUMBER.match(lines[i]) and (i < PAGE_NUMBER_EDGE or i >= len(lines) - PAGE_NUMBER_EDGE))}
         out.append([ln for i, ln in enumerate(lines) if i not in drop])
-    return out
-
-
-def _width(line: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line)
-
-
-def _join_wrapped(lines: list[str]) -> list[str]:
-    """Re-join the lines a PDF wrapped: a line is continued by the next one unless it ends a
-    sentence (。！？；：… and any closing quotes), is shorter than most lines of the page (a
-    paragraph's last line, a heading), or the next one opens a list item or heading. CJK joins CJK
-    without a space, latin joins latin with one."""
-    if not lines:
-        return []
-    widths = sorted(_width(ln) for ln in lines)
-    full = widths[int(FULL_LINE_PERCENTILE * (len(widths) - 1))] if len(widths) >= 5 else widths[-1]
-    out = [lines[0]]
-    for prev, line in zip(lines, lines[1:]):  # prev: the previous physical line
-        if _TERMINAL.search(prev) or _width(prev) < max(SHORT_LINE_MIN, SHORT_LINE_SHARE * full) or _LIST_START.match(line):
-            out.append(line)
-            continue
-        a, b = prev[-1], line[0]
-        if a == "-" and len(prev) > 1 and prev[-2].isascii() and prev[-2].isalpha():
-            out[-1] += line  # a hyphenated latin word
-        elif a.isascii() and b.isascii() and (a.isalnum() or a in ",.;:!?%)'\"") and b.isalnum():
-            out[-1] += " " + line
-        else:
-            out[-1] += line
     return out

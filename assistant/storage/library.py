@@ -375,7 +375,8 @@ class Index:
                 progress("read", n, len(queue))
             try:
                 records = self.store.records()
-                raw = read_file(path, self.settings.max_file_bytes)
+                pages = (lambda done, total: progress("ocr", done, total)) if progress else None
+                raw = read_file(path, self.settings.max_file_bytes, progress=pages)
                 bytes_hash = content_hash(raw.data.hex())
                 key = file_key(bytes_hash, self.settings.chunk_tokens)
                 own = next((r for r in records.values() if r.path == str(path.resolve())), None)

@@ -120,6 +120,8 @@ def _meta_from_json(raw: str) -> DocMeta:
     data = json.loads(raw)
     data["aliases"] = tuple(data.get("aliases", ()))
     data["pages"] = tuple(data.get("pages", ()))
+    data["ocr_pages"] = tuple(data.get("ocr_pages", ()))
+    data["low_confidence"] = tuple(data.get("low_confidence", ()))
     return DocMeta(**data)
 
 
