@@ -39,7 +39,9 @@ MAX_SIDE = 2000
 MAX_PIXELS = 80_000_000
 # Lines the recogniser reads with less confidence than this are dropped (rapidocr's own text_score).
 MIN_LINE_CONFIDENCE = 0.5
-# A page whose characters were read with a mean confidence below this is flagged (LOW_CONFIDENCE_MEASURED).
+# A page whose characters were read with a mean confidence below this is flagged. Seed pages set at 150 dpi: clean,
+# blurred by 1.5 px or with 8 % noise read at 0.97–0.99 (1 − CER 0.93–0.94); blurred by 2.5–3.5 px they read at
+# 0.62–0.76 and almost nothing was right (1 − CER ≤ 0.02).
 LOW_CONFIDENCE = 0.85
 # Orientation: a page is turned by 90° when more than this share of its text boxes stand upright (taller than
 # wide by UPRIGHT_RATIO), upside down when more than this share of its lines are read as turned by 180°.
