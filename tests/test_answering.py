@@ -15,7 +15,8 @@ from assistant.answer.support import _has_quantity
 from assistant.core.errors import AssistantError
 
 JSON_KEYS = {"question", "answer", "refused", "dense", "citations", "retrieved", "mode", "generator", "unsupported"}
-CITATION_KEYS = {"n", "doc_id", "title", "date", "org", "quote", "start", "end", "verified", "page", "heading", "related"}
+CITATION_KEYS = {"n", "doc_id", "title", "date", "org", "quote", "start", "end", "verified", "page", "heading", "related",
+                 "doc_number"}
 RETRIEVED_KEYS = {"rank", "doc_id", "chunk_id", "score", "text"}
 
 

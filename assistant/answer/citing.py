@@ -15,7 +15,7 @@ def cite(n: int, hit: Hit, quote: str, start: int, end: int, verified: bool = Tr
     m = hit.meta
     return Citation(n=n, doc_id=m.doc_id, title=m.title, date=m.date, org=m.org, quote=quote, start=start, end=end,
                     verified=verified, page=m.page_of(start), heading=" › ".join(heading_path_at(hit.chunk, start)),
-                    related=related)
+                    related=related, doc_number=m.doc_number)
 
 
 class Quoted(Protocol):

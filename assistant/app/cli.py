@@ -120,7 +120,8 @@ def _print_answer(ans, out=None, body: bool = True) -> None:
     if ans.citations:
         print("\n相关原文（不足以回答）：" if ans.only_related else "\n来源：", file=out)
         for c in ans.citations:
-            print(f"[{c.n}] 《{c.title}》 · {c.org or '未知单位'} · {c.date or '日期不详'}", file=out)
+            number = f" · {c.doc_number}" if c.doc_number else ""
+            print(f"[{c.n}] 《{c.title}》{number} · {c.org or '未知单位'} · {c.date or '日期不详'}", file=out)
             print(f"    “{c.quote}”  ({c.doc_id} {c.start}–{c.end})", file=out)
     elif ans.refused and ans.hits:
         print("\n最接近的段落：", file=out)

@@ -21,7 +21,8 @@ def _xml_safe(text: str) -> str:
 
 def _source_line(c) -> str:
     where = f"（{c.where}）" if c.where else ""
-    return f"[{c.n}] 《{c.title}》，{c.org or '未知单位'}，{c.date or '日期不详'}{where}：“{c.quote}”"
+    number = f"（{c.doc_number}）" if c.doc_number else ""
+    return f"[{c.n}] 《{c.title}》{number}，{c.org or '未知单位'}，{c.date or '日期不详'}{where}：“{c.quote}”"
 
 
 def to_markdown(ans: Answer) -> str:

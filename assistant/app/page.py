@@ -158,7 +158,8 @@ def build_ui(app: WebApp):
                                      elem_id="library", column_widths=["20%", "36%", "16%", "11%", "7%", "10%"])
                 with gr.Row():
                     with gr.Column():
-                        files = gr.File(label=f"上传文档：{UPLOAD_FORMATS}，单个不超过 {app.max_upload_bytes // 1048576} MB",
+                        files = gr.File(label=f"上传文档：{UPLOAD_FORMATS}，单个不超过 {app.max_upload_bytes // 1048576} MB"
+                                              f"（扫描件 {app.max_scan_bytes // 1048576} MB）",
                                         file_count="multiple", type="filepath", elem_id="upload")
                         upload_btn = gr.Button("导入所选文件", variant="primary", elem_id="upload-btn")
                     with gr.Column():

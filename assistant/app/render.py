@@ -75,7 +75,8 @@ def passage(doc_text: str, start: int, end: int, context: int = _CONTEXT_CHARS) 
 def source_html(c: Citation, doc_text: str | None, span: ShortAnswer | None = None) -> str:
     """One source: its header and the quote highlighted in its passage; ``span`` (the short answer,
     when it stands in this quote) is set off inside the highlight."""
-    head = f"[{c.n}] 《{esc(c.title)}》 · {esc(c.org or '未知单位')} · {esc(c.date or '日期不详')}"
+    number = f" · {esc(c.doc_number)}" if c.doc_number else ""
+    head = f"[{c.n}] 《{esc(c.title)}》{number} · {esc(c.org or '未知单位')} · {esc(c.date or '日期不详')}"
     if c.where:
         head += f' <span class="where">（{esc(c.where)}）</span>'
 

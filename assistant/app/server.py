@@ -102,7 +102,7 @@ def serve(settings, host: str = "127.0.0.1", port: int = 7860, share: bool = Fal
         demo.queue(default_concurrency_limit=4)
         demo.launch(server_name=host, server_port=port, share=share, auth=auth,
                     auth_message="党建知识助手：请登录（连续输错 5 次后需等待几分钟再试）", prevent_thread_lock=True, quiet=True, ssr_mode=False,
-                    show_error=False, footer_links=[], max_file_size=4 * app.max_upload_bytes,
+                    show_error=False, footer_links=[], max_file_size=2 * app.max_scan_bytes,
                     app_kwargs={"middleware": [Middleware(SecurityHeaders), Middleware(LoginThrottle),
                                                        Middleware(UploadNames)]},
                     theme=theme, css=CSS, js=JS)

@@ -22,7 +22,7 @@ from ..answer.question import strip_controls
 from ..answer.retrieval import Filters, parse_date_bound
 from ..core.errors import AssistantError, Unreadable
 from ..core.schema import PAGED_KINDS, Answer, content_hash
-from ..ingest.loading import CONVERTED_SUFFIXES, bad_name, display, free_name, read_file
+from ..ingest.loading import CONVERTED_SUFFIXES, SCAN_SUFFIXES, bad_name, display, free_name, read_file
 from ..storage.pg_store import StoreUnavailable, where
 from .downloads import DownloadDir
 from .export import export
@@ -116,6 +116,8 @@ class WebApp:
         self.llm = llm
         self.upload_dir = Path(index.dir) / "uploads"
         self.max_upload_bytes = max_upload_bytes or index.settings.max_file_bytes
+        self.max_scan_bytes = max(self.max_upload_bytes, index.settings.max_scan_bytes) if not max_upload_bytes \
+            else max_upload_bytes
         self.downloads = DownloadDir(Path(download_dir) if download_dir else Path(index.dir) / "exports")
         self.jobs = JobRunner(index.settings, on_done=self._tidy, store=index.store if index.store.shared else None)
         self._last_docs: list = []
@@ -289,8 +291,9 @@ class WebApp:
                 size = path.stat().st_size
                 if size == 0:
                     raise Unreadable("empty", "is empty")
-                if size > self.max_upload_bytes:
-                    raise Unreadable("size", "too large", size=size, limit=self.max_upload_bytes)
+                limit = self.max_scan_bytes if path.suffix.lower() in SCAN_SUFFIXES else self.max_upload_bytes
+                if size > limit:
+                    raise Unreadable("size", "too large", size=size, limit=limit)
             else:
                 read_file(path, self.max_upload_bytes)
         except Unreadable as exc:

@@ -32,6 +32,14 @@ class DocMeta:
     pages: tuple[int, ...] = ()  # PDF, scan: offset in the cleaned text where each page after the first starts
     ocr_pages: tuple[int, ...] = ()  # pages (1-based) whose text OCR read
     low_confidence: tuple[int, ...] = ()  # … those of them read with low confidence: check them against the scan
+    # An official document's parts (GB/T 9704; ingest/gongwen.py); its 发文机关 is ``org``, its 成文日期 ``date``:
+    doc_number: str = ""  # 发文字号: 国办发〔2016〕12号
+    signer: str = ""  # 签发人
+    recipients: str = ""  # 主送机关
+    attachments: str = ""  # 附件说明
+    cc: str = ""  # 抄送机关 (版记)
+    printed_by: str = ""  # 印发机关 (版记)
+    printed: str = ""  # 印发日期, ISO (版记)
 
     def page_of(self, offset: int) -> int:
         """The page (1-based) a cleaned-text offset falls on, or 0 when the document has no pages."""
@@ -109,6 +117,7 @@ class Citation:
     page: int = 0  # PDF page of the quote (1-based), 0 when the source has no pages
     heading: str = ""  # the section heading path where the quote sits (一、… › （二）…)
     related: bool = False  # quoted as close to the question, not as its answer (a refusal that says what is missing)
+    doc_number: str = ""  # the official document's 发文字号, when it is one
 
     @property
     def where(self) -> str:
@@ -193,6 +202,7 @@ class Answer:
                     "page": c.page,
                     "heading": c.heading,
                     "related": c.related,
+                    "doc_number": c.doc_number,
                 }
                 for c in self.citations
             ],

@@ -108,6 +108,9 @@ class Settings(BaseSettings):
     max_per_doc: int = 2  # diversity cap inside the top k (relaxed when too few documents match)
     max_question_chars: int = 500
     max_file_bytes: int = 20 * 1024 * 1024
+    # A scan (a PDF or an image) is mostly picture: a 300-page scan at 150 dpi is about 120 MB as a PDF of JPEG
+    # pages (bench/ocr.py speed). Its text is bounded as any file's (loading.MAX_TEXT_CHARS).
+    max_scan_bytes: int = 200 * 1024 * 1024
     log_answers: bool = True  # keep each answer in index/answers.jsonl (ASSISTANT_LOG_ANSWERS=0 switches it off)
     log_max_mb: int = Field(5, ge=1, le=1024)  # the log rotates at this size …
     log_backups: int = Field(3, ge=0, le=100)  # … keeping this many older files (answers.jsonl.1 …)

@@ -19,6 +19,7 @@ from collections import Counter
 from ..core.chinese import fold
 from ..core.schema import PAGED_KINDS, DocMeta, Document, content_hash
 from ..core.wordlists import alternation, words
+from . import gongwen
 from .chunking import heading_of
 
 _BOILERPLATE = "text_boilerplate_patterns.txt"
@@ -331,6 +332,10 @@ def clean(raw: str, doc_id: str, path: str = "", raw_hash: str | None = None, ki
         source = m.group(0) if m else ""
 
     title_idx, date_idx = _header_split(lines)
+    official = gongwen.parse(lines)
+    if official is not None:  # 公文: the body starts at its title; the 版记 leaves it, kept as metadata
+        title_idx, date_idx = official.title_line, None
+        lines = ["" if i in official.record_lines else ln for i, ln in enumerate(lines)]
     fields: dict[str, str] = {}
     for ln in lines[: (date_idx if date_idx is not None else title_idx) + FIELD_LINES]:
         f = _field(ln)
@@ -397,6 +402,14 @@ def clean(raw: str, doc_id: str, path: str = "", raw_hash: str | None = None, ki
         inferred = bool(date)
     org = _extract_org(fields, title, page_title, lines, cleaned)
     author = _extract_author(fields, title_line, lines) or hints.get("author", "")
+    parts = {}
+    if official is not None:
+        title, org = official.title, official.issuer or org
+        if official.written or official.printed:
+            date, inferred = official.written or official.printed, False
+        parts = {"doc_number": official.number, "signer": official.signer, "recipients": official.recipients,
+                 "attachments": official.attachments, "cc": official.cc, "printed_by": official.printed_by,
+                 "printed": official.printed}
     meta = DocMeta(
         doc_id=doc_id,
         title=title,
@@ -411,5 +424,6 @@ def clean(raw: str, doc_id: str, path: str = "", raw_hash: str | None = None, ki
         pages=tuple(page_starts) if kind in PAGED_KINDS or page_starts else (),
         ocr_pages=tuple(hints.get("ocr_pages", ())),
         low_confidence=tuple(hints.get("low_confidence", ())),
+        **parts,
     )
     return Document(meta=meta, text=cleaned, raw_hash=raw_hash or content_hash(raw))

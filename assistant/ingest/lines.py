@@ -7,6 +7,7 @@ import re
 import unicodedata
 
 from ..core.wordlists import chars
+from .gongwen import structural
 
 # A line that ends a sentence: 。！？；：… (or ASCII !?;:), possibly followed by closing quotes/brackets.
 # A closing quote or bracket alone does not end one ("落实“三会一课”" wraps on to "制度").
@@ -38,7 +39,8 @@ def join_wrapped(lines: list[str]) -> list[str]:
     full = widths[int(FULL_LINE_PERCENTILE * (len(widths) - 1))] if len(widths) >= 5 else widths[-1]
     out = [lines[0]]
     for prev, line in zip(lines, lines[1:]):  # prev: the previous physical line
-        if _TERMINAL.search(prev) or _width(prev) < max(SHORT_LINE_MIN, SHORT_LINE_SHARE * full) or _LIST_START.match(line):
+        if (_TERMINAL.search(prev) or _width(prev) < max(SHORT_LINE_MIN, SHORT_LINE_SHARE * full) or _LIST_START.match(line)
+                or structural(prev) or structural(line)):  # an official document's parts stand on lines of their own
             out.append(line)
             continue
         a, b = prev[-1], line[0]

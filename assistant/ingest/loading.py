@@ -17,6 +17,7 @@ from .images import IMAGE_SUFFIXES
 TEXT_SUFFIXES = (".txt", ".md")
 CONVERTED_SUFFIXES = (".docx", ".pdf", ".html", ".htm", ".doc", ".wps") + IMAGE_SUFFIXES  # read by converters.convert
 SUFFIXES = TEXT_SUFFIXES + CONVERTED_SUFFIXES
+SCAN_SUFFIXES = (".pdf",) + IMAGE_SUFFIXES  # mostly pictures: settings.max_scan_bytes
 FORMATS = ("Word (.docx, .doc, .wps), PDF (scanned pages read by OCR), web pages (.html/.htm), text (.txt/.md), "
            "scans and photos (.jpg, .png, .tif, .bmp, .webp)")
 MAX_TEXT_CHARS = 8_000_000  # about 20 MB of Chinese text: beyond it a file is refused, not half-read
@@ -102,15 +103,18 @@ def decode(data: bytes) -> tuple[str, str]:
     return data.decode(encoding, errors="strict"), encoding
 
 
-def read_file(path: Path, max_bytes: int, progress: Callable[[int, int], None] | None = None) -> RawFile:
+def read_file(path: Path, max_bytes: int, progress: Callable[[int, int], None] | None = None,
+              max_scan_bytes: int | None = None) -> RawFile:
     """Read one file; Unreadable carries the reason it cannot be ingested. ``progress(done, total)`` is told
-    of each page read by OCR."""
+    of each page read by OCR. A PDF or an image may be up to ``max_scan_bytes`` (when given), others ``max_bytes``."""
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise Unreadable("type", f"unsupported file type {path.suffix or '(none)'}; supported: {FORMATS}",
                          suffix=path.suffix)
     if not path.is_file():
         raise Unreadable("type", "is not a regular file", suffix=path.suffix)
+    if max_scan_bytes and suffix in SCAN_SUFFIXES:
+        max_bytes = max(max_bytes, max_scan_bytes)
     size = path.stat().st_size
     if size == 0:
         raise Unreadable("empty", "is empty")

@@ -376,7 +376,8 @@ class Index:
             try:
                 records = self.store.records()
                 pages = (lambda done, total: progress("ocr", done, total)) if progress else None
-                raw = read_file(path, self.settings.max_file_bytes, progress=pages)
+                raw = read_file(path, self.settings.max_file_bytes, progress=pages,
+                                max_scan_bytes=self.settings.max_scan_bytes)
                 bytes_hash = content_hash(raw.data.hex())
                 key = file_key(bytes_hash, self.settings.chunk_tokens)
                 own = next((r for r in records.values() if r.path == str(path.resolve())), None)
