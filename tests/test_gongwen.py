@@ -100,3 +100,32 @@ def test_citations_show_the_document_number(hash_settings, tmp_path):
     assert not a.refused and c.doc_id == "公文.txt" and c.doc_number == "示例所党发〔2016〕12号"
     assert "示例所党发〔2016〕12号" in source_html(c, index.store.text(c.doc_id))
     assert a.to_json()["citations"][0]["doc_number"] == "示例所党发〔2016〕12号"
+
+
+@pytest.mark.parametrize("question", ["《关于深入开展“两学一做”学习教育的实施方案》是哪天印发的？", "示例所党发〔2016〕12号是哪天印发的？",
+                                      "示例所党发[2016]12号什么时候下发的？", "两学一做实施方案的印发日期是哪天？"])
+def test_the_day_an_official_document_was_issued_is_answered_from_its_own_dates(hash_settings, tmp_path, question):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "公文.txt").write_bytes(SAMPLE.read_bytes())
+    index = Index.open(hash_settings, create=True)
+    index.ingest([tmp_path / "in", SEEDS])
+    a = answer(index, question)
+    assert not a.refused and "2016年4月10日" in a.answer and "版记" in a.answer and "2016年4月8日" in a.answer
+    c = a.citations[0]
+    assert c.doc_id == "公文.txt" and c.quote == "二〇一六年四月八日" == index.store.text(c.doc_id)[c.start:c.end]
+    written = answer(index, "示例所党发〔2016〕12号的成文日期是哪天？")
+    assert "成文日期为2016年4月8日" in written.answer and "印发日期" not in written.answer
+
+
+def test_filters_take_the_document_number_and_the_issuing_body(hash_settings, tmp_path):
+    from assistant.answer.retrieval import Filters, allowed_docs
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "公文.txt").write_bytes(SAMPLE.read_bytes())
+    index = Index.open(hash_settings, create=True)
+    index.ingest([tmp_path / "in", SEEDS])
+    assert allowed_docs(index, Filters(doc_numbers=("示例所党发（2016）12号",))) == {"公文.txt"}
+    assert allowed_docs(index, Filters(doc_numbers=("示例所党发〔2017〕12号",))) == set()
+    assert allowed_docs(index, Filters(orgs=("中共示例研究所委员会",))) == {"公文.txt"}
+    a = answer(index, "各党支部多久召开一次专题学习会？", filters=Filters(doc_numbers=("示例所党发〔2016〕12号",)))
+    assert a.citations and {c.doc_id for c in a.citations} == {"公文.txt"}

@@ -32,6 +32,7 @@ from ..storage.library import Index
 from .answerability import Lack, is_item, missing
 from .citing import cite_all
 from .needs import Needs, local_names, name_in, needs
+from .official import issued
 from .question import (
     PART_SETTING,
     Question,
@@ -295,7 +296,11 @@ def _share_of(index: Index, first: str, part: str) -> str:
 
 def answer(index: Index, question: str, k: int = 5, filters: Filters = Filters()) -> Answer:
     """Retrieve, select the supporting sentences, quote and cite them — or refuse. A request of
-    several questions is answered part by part (``answer_parts``)."""
+    several questions is answered part by part (``answer_parts``); the day an official document named in
+    the question was issued, from its own dates (``official.issued``)."""
+    dated = issued(index, question, k, filters)
+    if dated is not None:
+        return dated
     parts = question_parts(question)
     if len(parts) > 1:
         return answer_parts(index, question, parts, k, filters)

@@ -98,9 +98,18 @@ class Filters:
     since: str = ""
     until: str = ""
     doc_ids: tuple[str, ...] = ()
+    doc_numbers: tuple[str, ...] = ()  # 发文字号 of official documents (示例所党发〔2016〕12号; any brackets)
 
     def active(self) -> bool:
-        return bool(self.orgs or self.since or self.until or self.doc_ids)
+        return bool(self.orgs or self.since or self.until or self.doc_ids or self.doc_numbers)
+
+
+def number_key(number: str) -> str:
+    """A 发文字号 as compared: brackets of any kind made 〔〕, no white space, the serial without leading zeros."""
+    s = re.sub(r"\s+", "", number)
+    s = re.sub(r"[［\[（(【]", "〔", s)
+    s = re.sub(r"[］\]）)】]", "〕", s)
+    return re.sub(r"〕0+(\d)", r"〕\1", s)
 
 
 def parse_date_bound(value: str, name: str) -> str:
@@ -129,7 +138,12 @@ def allowed_docs(index: Index, filters: Filters) -> set[str] | None:
     if not filters.active():
         return None
     lo, hi = date_bounds(filters)
-    return index.store.filter_docs(filters.orgs, lo, hi, filters.doc_ids)
+    allowed = index.store.filter_docs(filters.orgs, lo, hi, filters.doc_ids)
+    if filters.doc_numbers:
+        wanted = {number_key(n) for n in filters.doc_numbers}
+        allowed = {d for d, m in index.store.metas().items() if d in allowed and m.doc_number
+                   and number_key(m.doc_number) in wanted}
+    return allowed
 
 
 def chroma_where(filters: Filters, allowed: set[str] | None) -> dict | None:
@@ -145,7 +159,7 @@ def chroma_where(filters: Filters, allowed: set[str] | None) -> dict | None:
         clauses.append({"date_end": {"$gte": lo}})
     if hi is not None:
         clauses.append({"date_ord": {"$lte": hi}})
-    if filters.orgs or filters.doc_ids:
+    if filters.orgs or filters.doc_ids or filters.doc_numbers:
         clauses.append({"doc_id": {"$in": sorted(allowed)}})
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 

@@ -106,6 +106,7 @@ def _filters(args):
         since=parse_date_bound(args.since or "", "--since"),
         until=parse_date_bound(args.until or "", "--until"),
         doc_ids=tuple(args.doc or ()),
+        doc_numbers=tuple(args.doc_number or ()),
     )
 
 
@@ -356,6 +357,8 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--since", metavar="DATE", help="only documents dated on or after DATE (YYYY-MM-DD or YYYY)")
     sp.add_argument("--until", metavar="DATE", help="only documents dated on or before DATE")
     sp.add_argument("--doc", action="append", metavar="DOC_ID", help="only this document (repeatable)")
+    sp.add_argument("--doc-number", action="append", metavar="文号",
+                    help="only the official document of this 发文字号, e.g. 国办发〔2016〕12号 (repeatable)")
     sp.add_argument("--mode", choices=MODES, default="qa",
                     help="qa: a cited answer (default); points: 3–7 talking points (起草发言要点); "
                          "precedents: every unit's matching practice (查找先例做法)")

@@ -81,9 +81,9 @@ def build_ui(app: WebApp):
     def hidden():
         return gr.update(value=None, visible=False), gr.update(value=None, visible=False)
 
-    def on_ask(question, mode_label, orgs, since, until, session):
+    def on_ask(question, mode_label, orgs, since, until, number, session):
         final = None
-        for messages, session, final in app.ask(question, mode_label, orgs, since, until, session):
+        for messages, session, final in app.ask(question, mode_label, orgs, since, until, session, number):
             yield messages, session, "", *hidden()
         docx, md = app.export(final)
         if docx:
@@ -148,9 +148,10 @@ def build_ui(app: WebApp):
                         gr.Examples(EXAMPLES, inputs=[box], label="示例问题")
                     with gr.Column(scale=1):
                         gr.HTML("<b>筛选</b>")
-                        orgs = gr.Dropdown([], multiselect=True, label="单位（可多选）", elem_id="orgs")
+                        orgs = gr.Dropdown([], multiselect=True, label="单位或发文机关（可多选）", elem_id="orgs")
                         since = gr.Textbox(label="起始日期", placeholder="如 2010 或 2012-06-30", elem_id="since")
                         until = gr.Textbox(label="截止日期", placeholder="如 2016-12-31", elem_id="until")
+                        number = gr.Textbox(label="文号（公文）", placeholder="如 国办发〔2016〕12号", elem_id="doc-number")
                         gr.HTML("<div class='status'>问答：逐句引用原文回答；起草发言要点：3–7 条要点，可下载 Word；"
                                 "查找先例做法：列出各单位的相关做法。追问（如“那兰州化物所呢？”）会结合上文理解。</div>")
             with gr.Tab("文档库", id="library"):
@@ -177,7 +178,7 @@ def build_ui(app: WebApp):
 
         lib_outputs = [table, orgs, remove_pick, view_pick, status, session]
         ask_outputs = [chatbot, session, box, docx_btn, md_btn]
-        ask_inputs = [box, mode, orgs, since, until, session]
+        ask_inputs = [box, mode, orgs, since, until, number, session]
         # Enter and the button share one queue: at most four answers at a time in all.
         box.submit(on_ask, ask_inputs, ask_outputs, concurrency_id="ask", **private)
         send.click(on_ask, ask_inputs, ask_outputs, concurrency_id="ask", **private)

@@ -203,8 +203,9 @@ class WebApp:
 
     # --- the chat
     def ask(self, question: str, mode_label: str, orgs: list[str] | None, since: str, until: str,
-            session: Session | None) -> Iterator[tuple[list[dict], Session, Answer | None]]:
-        """Yields (messages, session, final answer or None while it is still coming)."""
+            session: Session | None, doc_number: str = "") -> Iterator[tuple[list[dict], Session, Answer | None]]:
+        """Yields (messages, session, final answer or None while it is still coming). ``doc_number``: only the
+        official document of this 发文字号."""
         session = session or Session()
         question = strip_controls(question)
         if not question:
@@ -217,8 +218,9 @@ class WebApp:
                 raise AssistantError(f"问题有 {len(question)} 个字，太长了；请控制在 {limit} 字以内。")
             if not any(ch.isalnum() for ch in question):
                 raise AssistantError("问题里没有文字（只有标点或符号），请输入一个完整的问题。")
+            number = strip_controls(doc_number or "")
             filters = Filters(orgs=tuple(orgs or ()), since=_date_bound(since, "起始日期"),
-                              until=_date_bound(until, "截止日期"))
+                              until=_date_bound(until, "截止日期"), doc_numbers=(number,) if number else ())
         except AssistantError as exc:
             session.messages.append(_error(str(exc)))
             yield list(session.messages), session, None
