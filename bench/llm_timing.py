@@ -171,7 +171,7 @@ def page_report(a) -> None:
             t0 = time.perf_counter()
             first = None
             r = tab.http.post(f"{page.prefix}/queue/join",
-                              json={"data": [a.question, MODES[a.mode], [], "", "", None], "event_data": None,
+                              json={"data": [a.question, MODES[a.mode], [], "", "", "", None], "event_data": None,
                                     "fn_index": fn_index, "trigger_id": trigger, "session_hash": tab.session})
             r.raise_for_status()
             final = ""

@@ -333,9 +333,9 @@ class Tab:
             return Result(False, time.perf_counter() - t0, error=f"{type(exc).__name__}: {exc}"[:200])
 
     def ask(self, question: str, mode: str = "qa") -> Result:
-        """The send button: [question, mode label, orgs, since, until, session (state: null)]."""
+        """The send button: [question, mode label, orgs, since, until, 文号, session (state: null)]."""
         r = self.page
-        res = self.call(r.ask, [question, MODES[mode], [], "", "", None])
+        res = self.call(r.ask, [question, MODES[mode], [], "", "", "", None])
         if res.ok:
             res.html = last_answer(res.output)
         return res

@@ -199,10 +199,12 @@ def test_upload_then_find_it_in_the_library(page, tmp_path):
     bad = tmp_path / "扫描件.pdf"
     bad.write_bytes(b"%PDF-1.4")
     photo = tmp_path / "照片.jpg"
-    photo.write_bytes(b"\xff\xd8\xff\xe0")
-    report = _upload(page, [good, bad, photo])
-    assert "后台导入" in report and "不支持 .jpg" in report
-    assert "党史学习教育总结.txt：已导入" in report and "扫描件.pdf：文件已损坏" in report
+    photo.write_bytes(b"\xff\xd8\xff\xe0")  # an image is read by OCR; these four bytes are no image
+    video = tmp_path / "录像.mp4"
+    video.write_bytes(b"\x00\x00\x00\x18ftypmp42")
+    report = _upload(page, [good, bad, photo, video])
+    assert "后台导入" in report and "不支持 .mp4" in report
+    assert "党史学习教育总结.txt：已导入" in report and "扫描件.pdf：文件已损坏" in report and "照片.jpg：文件已损坏" in report
     page.wait_for_function("() => document.querySelector('#library').innerText.includes('党史学习教育总结.txt')")
     assert "扫描件.pdf" not in page.inner_text("#library")
     assert docs_in(page.inner_text("#status")) == before + 1
