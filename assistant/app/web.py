@@ -116,8 +116,7 @@ class WebApp:
         self.llm = llm
         self.upload_dir = Path(index.dir) / "uploads"
         self.max_upload_bytes = max_upload_bytes or index.settings.max_file_bytes
-        self.max_scan_bytes = max(self.max_upload_bytes, index.settings.max_scan_bytes) if not max_upload_bytes \
-            else max_upload_bytes
+        self.max_scan_bytes = max_upload_bytes or max(self.max_upload_bytes, index.settings.max_scan_bytes)
         self.downloads = DownloadDir(Path(download_dir) if download_dir else Path(index.dir) / "exports")
         self.jobs = JobRunner(index.settings, on_done=self._tidy, store=index.store if index.store.shared else None)
         self._last_docs: list = []

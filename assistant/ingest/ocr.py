@@ -22,7 +22,6 @@ import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from statistics import median
-from typing import Callable
 
 import numpy as np
 
@@ -251,13 +250,3 @@ def _cells(row: list[dict], line_h: float) -> list[str]:
             sep = " " if cells[-1][-1:].isascii() and cells[-1][-1:].isalnum() and b["text"][:1].isascii() else ""
             cells[-1] += sep + b["text"]
     return [c.strip() for c in cells]
-
-
-def pages_of(frames, progress: Callable[[int, int], None] | None = None, total: int | None = None) -> list[OcrPage]:
-    """OCR each page image of ``frames`` (an iterable, consumed one page at a time)."""
-    out = []
-    for n, frame in enumerate(frames, 1):
-        out.append(read_image(frame))
-        if progress:
-            progress(n, total or n)
-    return out

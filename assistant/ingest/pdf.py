@@ -14,7 +14,6 @@ import pypdfium2 as pdfium
 
 from ..core.errors import Unreadable
 from .converted import Converted, plain, reason
-from .images import ocr_text
 from .lines import join_wrapped
 from .ocr import MAX_SIDE, OcrPage, read_image
 
@@ -100,9 +99,8 @@ def read_pdf(data: bytes, deadline: float, timeout: float, progress: Callable[[i
                                     "scan too faint or blurred to read?); scan it again at 300 dpi", pages=count)
     # An OCR'd page's lines are paragraphs already (ocr.layout joined them).
     text = "\f".join("\n".join(lines if n in read else join_wrapped(lines)) for n, lines in enumerate(pages, 1))
-    _, low = ocr_text(list(read.values()))
     return Converted(text=text, kind="pdf", pages=count, ocr_pages=tuple(read),
-                     low_confidence=tuple(sorted(read)[i - 1] for i in low),
+                     low_confidence=tuple(n for n, p in read.items() if p.low_confidence),
                      ocr_lines=tuple((n, ln) for n, p in read.items() for ln in p.lines))
 
 
