@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, SEEDS
 from openai_server import OpenAIServer, quote_first_source
+from scans import degrade, set_pages
 from served import Served
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -212,6 +213,26 @@ def test_upload_then_find_it_in_the_library(page, tmp_path):
     page.get_by_role("tab", name="问答").click()
     ask(page, "红色家书诵读活动有多少名党员参加？")
     assert "36名党员" in last_answer(page).inner_text()
+
+
+def test_a_scanned_page_uploaded_is_answered_and_its_quote_shown_boxed_on_the_scan(page, tmp_path):
+    notice = "扫描单位党委\n扫描单位党委组织开展了“红船精神”主题党日活动，共有42名党员参加，参观了南湖革命纪念馆。"
+    scan = tmp_path / "扫描通知.png"
+    degrade(set_pages(notice, dpi=150)[0].image, skew=1.0, noise=0.002).save(scan)
+    report = _upload(page, [scan])
+    assert "扫描通知.png：已导入" in report, report
+    page.get_by_role("tab", name="问答").click()
+    ask(page, "扫描单位党委组织开展了什么主题党日活动？")
+    answer = last_answer(page)
+    assert "红船精神" in answer.inner_text()
+    source = answer.locator("details.src", has_text="扫描通知").first
+    source.locator("summary").click()
+    figure = source.locator("figure.scan img")
+    figure.wait_for(state="visible", timeout=10_000)
+    size = figure.evaluate("img => [img.naturalWidth, img.naturalHeight, img.complete]")
+    assert size[2] and size[0] > 500 and 0 < size[1] < size[0], size  # a band of the page, decoded and shown
+    assert "扫描原件第 1 页" in source.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "scan-region.png"), full_page=True)
 
 
 def test_a_same_named_upload_asks_before_replacing(page, tmp_path):

@@ -3,14 +3,23 @@ time from the seeds in a CJK font at 150 and 300 dpi — clean, skewed and noisy
 columns, as a table — as images, multi-page TIFFs and image-only or mixed PDFs; the layout rules on
 boxes made by hand; and answers from a scanned seed that cite its report, page and sentence."""
 
+import base64
+import io
+from itertools import accumulate
+
 import pytest
 from conftest import SEEDS
+from PIL import Image
 from scans import cer, degrade, same_form, save_pdf, save_tiff, set_pages
 
 from assistant.answer.answering import answer
+from assistant.app.scan_view import BOX_COLOUR, BOX_PAD, MARGIN_SHARE, band, scan_regions
+from assistant.core.schema import DocMeta, Document, ScanPage
 from assistant.ingest.converters import convert
-from assistant.ingest.ocr import LOW_CONFIDENCE, layout, read_image
+from assistant.ingest.ocr import LOW_CONFIDENCE, OcrLine, layout, read_image
+from assistant.ingest.regions import locate
 from assistant.storage.library import Index
+from assistant.storage.store import DocStore
 
 SEED = SEEDS / "002_d4ef46ec46646082.txt"  # 哈焊所, four pages at 150 dpi
 ACCURACY = 0.85  # 1 − CER a page must reach here (bench/ocr.py measures 0.90–0.95 on these pages)
@@ -59,6 +68,38 @@ def test_confidence_is_the_mean_over_characters_and_low_pages_are_flagged():
     assert page.confidence == pytest.approx((0.99 + 0.5 * 7) / 8, abs=1e-3) and page.low_confidence
     assert page.confidence < LOW_CONFIDENCE
     assert layout([], 1200, 1700).text == "" and not layout([], 1200, 1700).low_confidence
+
+
+def test_each_read_line_is_placed_in_the_cleaned_text_even_where_cleaning_changed_it():
+    lines = [OcrLine("第3页", (0.45, 0.02, 0.55, 0.04), 0.99),  # a running head: cleaning drops it
+             OcrLine("全所共有党员120人，", (0.1, 0.1, 0.9, 0.12), 0.98),  # wrapped: joined to the next
+             OcrLine("党支部10个。", (0.1, 0.13, 0.4, 0.15), 0.97),
+             OcrLine("推進(jìn)各項工作。", (0.1, 0.2, 0.5, 0.22), 0.96)]  # the pinyin artefact is taken out
+    text = "上一页的末句。全所共有党员120人，党支部10个。\n推進各項工作。"
+    doc = Document(DocMeta("d.pdf", "t", kind="pdf", pages=(7,)), text, "h")
+    (scan,) = locate(doc, tuple((2, ln) for ln in lines), ((2, b"png"),))
+    placed = {text[a:b]: box for a, b, *box in scan.lines}
+    assert list(placed) == ["全所共有党员120人，", "党支部10个。", "推進各項工作。"]
+    assert tuple(placed["党支部10个。"]) == (0.1, 0.13, 0.4, 0.15)
+    # A quote across the wrap boxes both lines, each cut where the quote starts and ends inside it.
+    start = text.index("党员120人")
+    boxes = scan.lines_in(start, text.index("10个") + 3)
+    assert len(boxes) == 2
+    assert boxes[0][0] == pytest.approx(0.1 + 0.8 * 4 / 11) and boxes[0][2] == pytest.approx(0.9)  # 11 characters
+    assert boxes[1][0] == pytest.approx(0.1) and boxes[1][2] == pytest.approx(0.1 + 0.3 * 6 / 7)
+    assert scan.lines_in(0, 7) == []  # page 1's text is not on this page
+
+
+def test_the_band_shows_the_quoted_lines_boxed_and_little_else():
+    page = Image.new("L", (1000, 1400), 255)
+    out = io.BytesIO()
+    page.save(out, "PNG")
+    png = band(out.getvalue(), [(0.1, 0.5, 0.9, 0.52)])
+    shown = Image.open(io.BytesIO(png)).convert("RGB")
+    assert shown.width == 1000 and shown.height == pytest.approx((0.02 + 2 * MARGIN_SHARE) * 1400, abs=2)
+    left = round((0.1 - BOX_PAD) * 1000) + 1  # the box's left edge (3 px wide), mid-height
+    assert shown.getpixel((left, shown.height // 2)) == BOX_COLOUR
+    assert shown.getpixel((500, shown.height // 2)) == (255, 255, 255)
 
 
 # ------------------------------------------------------------------ the real OCR on scans set at test time
@@ -127,6 +168,24 @@ def test_a_scanned_pdf_is_answered_with_its_report_page_and_sentence(seed_pages,
     shown_on = next(n for n, p in enumerate(seed_pages[150], 1) if "申报了10个" in same_form(p.text))
     assert c.page == shown_on
 
+    # Opening the citation shows the scanned region of the quoted lines, boxed: the boxes stand where the
+    # quote's lines were set on the page (tests/scans.py: 1-inch margin, a line every 1.6 × 12 pt).
+    regions = scan_regions(index.store, c)
+    assert [page for page, _ in regions] == [shown_on]
+    boxes = index.store.scan_page(c.doc_id, shown_on).lines_in(c.start, c.end)
+    set_lines = [same_form(ln) for ln in seed_pages[150][shown_on - 1].text.split("\n")]
+    at = "".join(set_lines).index(same_form(c.quote))
+    ends = list(accumulate(len(ln) for ln in set_lines))
+    first = next(i for i, e in enumerate(ends) if e > at)
+    last = next(i for i, e in enumerate(ends) if e >= at + len(same_form(c.quote)))
+    dpi, height = 150, seed_pages[150][0].image.height
+    lead = round(12 / 72 * dpi * 1.6) / height
+    top, bottom = (dpi / height + first * lead), (dpi / height + last * lead + 12 / 72 * dpi / height)
+    assert len(boxes) == last - first + 1
+    assert abs(min(b[1] for b in boxes) - top) < lead / 2 and abs(max(b[3] for b in boxes) - bottom) < lead / 2
+    band = Image.open(io.BytesIO(base64.b64decode(regions[0][1].split(",", 1)[1]))).convert("RGB")
+    assert BOX_COLOUR in {colour for _, colour in band.getcolors(1 << 16)}
+
 
 @pytest.mark.slow
 def test_a_mixed_pdf_reads_only_its_pages_without_text_by_ocr(seed_pages, tmp_path):
@@ -168,3 +227,15 @@ def test_a_blurred_photo_is_flagged_low_confidence(seed_pages, tmp_path):
     degrade(seed_pages[150][0].image, blur=3.5).save(photo)
     conv = convert(photo, photo.read_bytes())
     assert conv.low_confidence == (1,) and conv.ocr_pages == (1,)
+
+
+def test_scanned_pages_are_stored_with_their_document_replaced_with_it_and_deleted_with_it(tmp_path):
+    store = DocStore(tmp_path / "docs.sqlite")
+    doc = Document(DocMeta("s.pdf", "t", kind="pdf", ocr_pages=(1,)), "一句话。", "h")
+    store.put(doc, [], [], [], scan=(ScanPage(1, b"png-1", ((0, 4, 0.1, 0.2, 0.3, 0.4),)),))
+    assert store.scan_page("s.pdf", 1) == ScanPage(1, b"png-1", ((0, 4, 0.1, 0.2, 0.3, 0.4),))
+    assert store.scan_page("s.pdf", 2) is None
+    store.put(doc, [], [], [], scan=(ScanPage(2, b"png-2"),))  # the file changed: its pages are the new ones
+    assert store.scan_page("s.pdf", 1) is None and store.scan_page("s.pdf", 2).picture == b"png-2"
+    store.delete("s.pdf")
+    assert store.scan_page("s.pdf", 2) is None

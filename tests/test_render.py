@@ -113,3 +113,15 @@ def test_refusal_that_says_what_is_missing_lists_related_sources():
     assert '<p class="related">句一。<a class="cite cite-1"' in out
     assert "相关原文（不足以回答，点击展开）" in out and "来源（点击展开原文）" not in out
     assert ans.only_related and not _answer(answer="", refused=True).only_related
+
+
+def test_a_source_from_a_scan_shows_the_boxed_band_of_its_page_under_the_quote():
+    c = Citation(n=1, doc_id="s.pdf", title="扫描件", date="2012", org="哈焊所", quote="共申报了10个小组。", start=0, end=9,
+                 page=3)
+    url = "data:image/png;base64,iVBORw0KGgo="
+    html = source_html(c, "共申报了10个小组。", scans=[(3, url)])
+    assert f'<img src="{url}" alt="扫描原件第 3 页">' in html and "扫描原件第 3 页（框出所引的行）" in html
+    assert html.index("<mark>") < html.index("<figure") < html.index("</details>")
+    ans = Answer(question="q", answer="共申报了10个小组[1]。", refused=False, dense=True, citations=[c])
+    assert url in answer_html(ans, lambda d: None, lambda cited: [(3, url)] if cited is c else [])
+    assert "<figure" not in answer_html(ans, lambda d: None)

@@ -30,6 +30,10 @@ details.src summary {cursor: pointer;}
 details.src.flash {outline: 2px solid #d97706; border-radius: 4px; transition: outline 0.3s;}
 .passage {padding: 0.4em 0.6em; margin: 0.3em 0; border-left: 3px solid var(--border-color-primary);}
 .passage mark {background: #fde68a; color: inherit; padding: 0 2px;}
+figure.scan {margin: 0.3em 0;}
+figure.scan img {width: 100% !important; max-width: 100% !important; height: auto !important;
+                 max-height: none !important; border: 1px solid var(--border-color-primary); border-radius: 0 !important;}
+figure.scan figcaption {font-size: 0.85em; color: var(--body-text-color-subdued);}
 .src-meta {font-size: 0.8em; color: var(--body-text-color-subdued);}
 .refused {font-weight: bold;}
 .related {color: var(--body-text-color-subdued);}

@@ -72,9 +72,11 @@ def passage(doc_text: str, start: int, end: int, context: int = _CONTEXT_CHARS) 
     return doc_text[lo:start], doc_text[start:end], doc_text[end:hi]
 
 
-def source_html(c: Citation, doc_text: str | None, span: ShortAnswer | None = None) -> str:
+def source_html(c: Citation, doc_text: str | None, span: ShortAnswer | None = None,
+                scans: list[tuple[int, str]] = ()) -> str:
     """One source: its header and the quote highlighted in its passage; ``span`` (the short answer,
-    when it stands in this quote) is set off inside the highlight."""
+    when it stands in this quote) is set off inside the highlight; ``scans`` ((page, image URL) of the
+    scanned page bands holding the quote, its lines boxed) under it."""
     number = f" · {esc(c.doc_number)}" if c.doc_number else ""
     head = f"[{c.n}] 《{esc(c.title)}》{number} · {esc(c.org or '未知单位')} · {esc(c.date or '日期不详')}"
     if c.where:
@@ -91,8 +93,10 @@ def source_html(c: Citation, doc_text: str | None, span: ShortAnswer | None = No
                   f'{esc_lines(quote[b:])}')
     body = f"{esc_lines(before)}<mark>{marked}</mark>{esc_lines(after)}"
     flag = "" if c.verified else '<span class="unverified">（未核实）</span>'
+    figures = "".join(f'<figure class="scan"><img src="{html.escape(url, quote=True)}" alt="扫描原件第 {page} 页">'
+                      f"<figcaption>扫描原件第 {page} 页（框出所引的行）</figcaption></figure>" for page, url in scans)
     return (f'<details class="src src-{c.n}"><summary>{head}{flag}</summary>'
-            f'<div class="passage">{body}</div>'
+            f'<div class="passage">{body}</div>{figures}'
             f'<div class="src-meta">{esc(c.doc_id)} · 第 {c.start}–{c.end} 字</div></details>')
 
 
@@ -118,8 +122,10 @@ def _body(ans: Answer) -> str:
     return short + "".join(f"<p>{with_markers(line)}</p>" for line in lines)
 
 
-def answer_html(ans: Answer, text_of: Callable[[str], str | None]) -> str:
-    """The whole assistant message: notice, answer, unsupported sentences, sources."""
+def answer_html(ans: Answer, text_of: Callable[[str], str | None],
+                scans_of: Callable[[Citation], list[tuple[int, str]]] | None = None) -> str:
+    """The whole assistant message: notice, answer, unsupported sentences, sources (with the bands of
+    scanned pages ``scans_of`` gives for a citation)."""
     parts = ['<div class="answer">']
     if ans.asked_mode:
         parts.append(f'<p class="routed">按「{esc(get(ans.mode).label)}」作答（问题是在请求这项工作；'
@@ -132,7 +138,8 @@ def answer_html(ans: Answer, text_of: Callable[[str], str | None]) -> str:
     if ans.citations:
         title = "相关原文（不足以回答，点击展开）" if ans.only_related else "来源（点击展开原文）"
         parts.append(f'<div class="sources"><div class="sources-title">{title}</div>')
-        parts += [source_html(c, text_of(c.doc_id), ans.short_answer) for c in ans.citations]
+        parts += [source_html(c, text_of(c.doc_id), ans.short_answer, scans_of(c) if scans_of else [])
+                  for c in ans.citations]
         parts.append("</div>")
     elif ans.refused and ans.hits:
         parts.append('<details class="nearest"><summary>最接近的段落（不足以回答）</summary>')

@@ -28,6 +28,7 @@ from .downloads import DownloadDir
 from .export import export
 from .ingest_jobs import JobRunner
 from .render import answer_html, esc, esc_lines, ocr_note, question_html, streaming_html
+from .scan_view import scan_regions
 
 log = logging.getLogger(__name__)
 
@@ -194,6 +195,9 @@ class WebApp:
         head = f"《{esc(m.title)}》 · {esc(m.org or '未知单位')} · {esc(m.date or '日期不详')}"
         return f'<div class="viewer"><div class="viewer-title">{head}</div><div class="viewer-text">{esc_lines(text)}</div></div>'
 
+    def _scans_of(self, c) -> list[tuple[int, str]]:
+        return scan_regions(self.index.store, c)
+
     def _text_of(self, doc_id: str) -> str | None:
         try:
             return self.index.store.text(doc_id)
@@ -256,7 +260,7 @@ class WebApp:
         understood = ""
         if reply.standalone != reply.question:
             understood = f'<p class="understood">（理解为：{esc(reply.standalone)}）</p>'
-        session.messages[-1] = {"role": "assistant", "content": understood + answer_html(final, self._text_of)}
+        session.messages[-1] = {"role": "assistant", "content": understood + answer_html(final, self._text_of, self._scans_of)}
         session.last = final
         yield list(session.messages), session, final
 

@@ -62,6 +62,27 @@ class Document:
 
 
 @dataclass(frozen=True)
+class ScanPage:
+    """A page OCR read, as kept to show a quote on the scan: the page's picture, and each line's place in
+    the cleaned text (``start``, ``end``) and on the picture (``x0, y0, x1, y1`` as shares of its width
+    and height)."""
+
+    page: int  # 1-based
+    picture: bytes  # PNG
+    lines: tuple[tuple[int, int, float, float, float, float], ...] = ()  # (start, end, x0, y0, x1, y1)
+
+    def lines_in(self, start: int, end: int) -> list[tuple[float, float, float, float]]:
+        """The boxes of the text from ``start`` to ``end`` on the page: each line holding any of it, cut
+        where the text starts and ends inside the line (a line's characters stand evenly across it)."""
+        boxes = []
+        for lo, hi, x0, y0, x1, y1 in self.lines:
+            if lo < end and start < hi:
+                share = (x1 - x0) / (hi - lo)
+                boxes.append((x0 + max(0, start - lo) * share, y0, x1 - max(0, hi - end) * share, y1))
+        return boxes
+
+
+@dataclass(frozen=True)
 class DocRecord:
     """What identity decisions need to know about an indexed document."""
 

@@ -23,6 +23,7 @@ class Converted:
     ocr_pages: tuple[int, ...] = ()  # the pages (1-based) whose text OCR read: a scan's, or a PDF's without text
     low_confidence: tuple[int, ...] = ()  # … those of them read with low confidence (ocr.LOW_CONFIDENCE)
     ocr_lines: tuple = ()  # (page, ocr.OcrLine) of every line OCR read, with its box, in reading order
+    pictures: tuple[tuple[int, bytes], ...] = ()  # (page, ocr.OcrPage.picture) of every page OCR read text on
 
 
 _CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\ufffe\uffff]")

@@ -19,6 +19,7 @@ from .ocr import MAX_PIXELS, OcrPage, read_image
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+KINDS = {".jpeg": "jpg", ".tiff": "tif"}  # a document's kind for each spelling of a suffix (schema.PAGED_KINDS)
 MAX_FRAMES = 2000  # pages of one TIFF, as for a PDF (pdf.MAX_PDF_PAGES)
 
 
@@ -95,5 +96,7 @@ def read_picture(data: bytes, suffix: str, progress: Callable[[int, int], None] 
     if not text.replace("\f", "").strip():
         raise Unreadable("no_text", "is an image in which OCR finds no text (a photo, a drawing, or a scan too faint "
                                     "or blurred to read); scan the page again, sharper, at 300 dpi", format=suffix)
-    return Converted(text=text, kind=suffix.lstrip("."), pages=count, ocr_pages=tuple(range(1, count + 1)),
-                     low_confidence=low, ocr_lines=tuple((n, ln) for n, p in enumerate(read, 1) for ln in p.lines))
+    return Converted(text=text, kind=KINDS.get(suffix, suffix.lstrip(".")), pages=count,
+                     ocr_pages=tuple(range(1, count + 1)), low_confidence=low,
+                     ocr_lines=tuple((n, ln) for n, p in enumerate(read, 1) for ln in p.lines),
+                     pictures=tuple((n, p.picture) for n, p in enumerate(read, 1) if p.picture))

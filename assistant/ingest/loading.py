@@ -44,6 +44,8 @@ class RawFile:
     data: bytes
     kind: str = "txt"  # txt | md | docx | pdf | html | doc | wps
     hints: dict = field(default_factory=dict)  # title/date/author/org/source the format itself states
+    ocr_lines: tuple = ()  # what OCR read, page by page (converted.Converted): to find quotes on the scan
+    pictures: tuple = ()
 
 
 def display(path: Path | str) -> str:
@@ -136,6 +138,7 @@ def read_file(path: Path, max_bytes: int, progress: Callable[[int, int], None] |
         if controls > CONTROLS_MAX:
             raise Unreadable("binary", "looks like a binary file (control characters), not text")
         kind, hints = suffix.lstrip("."), {}
+        conv = None
     if not text.strip():
         raise Unreadable("no_text", "has no text")
     share, n = language_share(text)
@@ -147,7 +150,8 @@ def read_file(path: Path, max_bytes: int, progress: Callable[[int, int], None] |
     if len(text) > MAX_TEXT_CHARS:
         raise Unreadable("size", f"holds {len(text):,} characters of text, over the {MAX_TEXT_CHARS:,} limit; "
                                  "split it into smaller files", size=size, limit=max_bytes)
-    return RawFile(path=path, text=text, encoding=encoding, data=data, kind=kind, hints=hints)
+    return RawFile(path=path, text=text, encoding=encoding, data=data, kind=kind, hints=hints,
+                   ocr_lines=conv.ocr_lines if conv else (), pictures=conv.pictures if conv else ())
 
 
 def discover(paths: list[Path]) -> tuple[list[Path], list[Skipped]]:

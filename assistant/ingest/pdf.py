@@ -101,7 +101,8 @@ def read_pdf(data: bytes, deadline: float, timeout: float, progress: Callable[[i
     text = "\f".join("\n".join(lines if n in read else join_wrapped(lines)) for n, lines in enumerate(pages, 1))
     return Converted(text=text, kind="pdf", pages=count, ocr_pages=tuple(read),
                      low_confidence=tuple(n for n, p in read.items() if p.low_confidence),
-                     ocr_lines=tuple((n, ln) for n, p in read.items() for ln in p.lines))
+                     ocr_lines=tuple((n, ln) for n, p in read.items() for ln in p.lines),
+                     pictures=tuple((n, p.picture) for n, p in read.items() if p.picture))
 
 
 def _ocr_pages(data: bytes, numbers: list[int], progress: Callable[[int, int], None] | None) -> list[OcrPage]:

@@ -22,6 +22,7 @@ from ..core.schema import Chunk, DocMeta, DocRecord, Document, content_hash
 from .chunking import chunk
 from .cleaning import clean
 from .loading import RawFile, Skipped, free_name
+from .regions import locate
 
 PIPELINE_VERSION = "6"  # bump when cleaning/chunking changes so every file is re-ingested
 
@@ -83,12 +84,14 @@ class Prepared:
     index_texts: list[str] = field(default_factory=list)
     words: list[list[str]] = field(default_factory=list)  # keyword tokens of each index text (jieba)
     text_hash: str = ""
+    scan: tuple = ()  # schema.ScanPage of each page OCR read: its picture and its lines' places
 
 
 def prepare(path: Path, raw: RawFile, key: str, bytes_hash: str) -> Prepared:
     """A file read, cleaned, with its hashes: not yet chunked (its id is decided first)."""
     doc = clean(raw.text, path.name, path=str(path.resolve()), raw_hash=key, kind=raw.kind, hints=raw.hints)
-    return Prepared(path=path, key=key, content_hash=bytes_hash, doc=doc, text_hash=text_hash(doc.text))
+    return Prepared(path=path, key=key, content_hash=bytes_hash, doc=doc, text_hash=text_hash(doc.text),
+                    scan=locate(doc, raw.ocr_lines, raw.pictures))
 
 
 def chunk_as(prep: Prepared, doc_id: str, chunk_tokens: int, overlap_sentences: int) -> None:

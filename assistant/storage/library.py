@@ -470,7 +470,7 @@ class Index:
                 self.vectors.upsert(new_ids, vectors, prep.index_texts, [vector_meta(doc.meta)] * len(chunks))
             self.store.put(doc, chunks, prep.index_texts, prep.words,
                            content_hash=prep.content_hash, text_hash=prep.text_hash,
-                           dense=self.model_id if vectors is not None else "")
+                           dense=self.model_id if vectors is not None else "", scan=prep.scan)
             if vectors is not None and old - set(new_ids):
                 self.vectors.delete(old - set(new_ids))
             self._save_keyword()

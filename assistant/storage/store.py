@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Iterator
 
 from ..core.chinese import fold
-from ..core.schema import Chunk, DocMeta, DocRecord, Document
+from ..core.schema import Chunk, DocMeta, DocRecord, Document, ScanPage
 
 # The tables both stores have as they are (docs and copies differ: see each store's schema).
 COMMON_SCHEMA = """
@@ -39,6 +39,9 @@ CREATE TABLE IF NOT EXISTS docs (
     ingested_at TEXT NOT NULL DEFAULT (datetime('now')));
 CREATE TABLE IF NOT EXISTS copies (
     path TEXT PRIMARY KEY, doc_id TEXT NOT NULL, content_hash TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS scan_pages (
+    doc_id TEXT NOT NULL REFERENCES docs(doc_id) ON DELETE CASCADE, page INTEGER NOT NULL, picture BLOB NOT NULL,
+    lines TEXT NOT NULL, PRIMARY KEY (doc_id, page));
 """ + COMMON_SCHEMA
 # Columns added after the first release (an older index is migrated in place on open).
 IDENTITY_COLUMNS = {
@@ -214,8 +217,8 @@ class SqlStore:
             "SELECT doc_id, path, raw_hash, content_hash, text_hash, dense FROM docs")}
 
     def put(self, doc: Document, chunks: list[Chunk], index_texts: list[str], words: list[list[str]],
-            content_hash: str = "", text_hash: str = "", dense: str = "") -> None:
-        """Replace a document and all its chunks in one transaction."""
+            content_hash: str = "", text_hash: str = "", dense: str = "", scan: tuple[ScanPage, ...] = ()) -> None:
+        """Replace a document, all its chunks and its scanned pages in one transaction."""
         meta = json.dumps(doc.meta.__dict__, ensure_ascii=False)
         with self._tx() as db:
             db.execute("DELETE FROM docs WHERE doc_id=?", (doc.doc_id,))
@@ -234,7 +237,16 @@ class SqlStore:
                     for c, it, w in zip(chunks, index_texts, words)
                 ],
             )
+            db.executemany("INSERT INTO scan_pages(doc_id, page, picture, lines) VALUES (?, ?, ?, ?)",
+                           [(doc.doc_id, p.page, p.picture, json.dumps(p.lines)) for p in scan])
             self._bump(db)
+
+    def scan_page(self, doc_id: str, page: int) -> ScanPage | None:
+        """A scanned page of a document as ingest kept it, or None (not a page OCR read)."""
+        row = self._one("SELECT picture, lines FROM scan_pages WHERE doc_id=? AND page=?", (doc_id, page))
+        if row is None:
+            return None
+        return ScanPage(page, bytes(row[0]), tuple(tuple(ln) for ln in json.loads(row[1])))
 
     def set_path(self, doc_id: str, path: str) -> None:
         """A document's file moved: same content, new place."""
@@ -426,7 +438,7 @@ class DocStore(SqlStore):
         """Is the schema complete already (the usual case: opening it then writes nothing)?"""
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'index')")}
         have = {r[1] for r in db.execute("PRAGMA table_info(docs)")}
-        return ({"meta", "docs", "chunks", "chunks_doc", "copies", "copies_doc", *INDEXES} <= tables
+        return ({"meta", "docs", "chunks", "chunks_doc", "copies", "copies_doc", "scan_pages", *INDEXES} <= tables
                 and {*IDENTITY_COLUMNS, *FILTER_COLUMNS} <= have)
 
     @property
