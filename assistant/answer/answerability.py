@@ -41,8 +41,11 @@ from .needs import (
     NOT_A_NAME,
     QUOTE_SPAN,
     RANK_UNIT,
+    SLOT_PATTERNS,
+    SLOTS,
     SPIRIT,
     UNIT_SUFFIX,
+    UNITS,
     Needs,
     count_pattern,
     definition_cues,
@@ -53,25 +56,21 @@ from .needs import (
     years_in,
 )
 
-_U = "answer_units.txt"  # organisations, places, roles, people
-_S = "answer_slots.txt"  # the words of the slots a question asks
-_P = "answer_slot_patterns.txt"  # the same, as regular-expression alternatives
-
 DAY = re.compile(r"(?<![0-9])[0-9]{1,2}\s*[日号]|[一二三四五六七八九十]{1,3}\s*[日号]|(?:19|20)\d{2}\s*[-./]\s*\d{1,2}\s*[-./]\s*\d{1,2}"
-                 rf"|{alternation(_S, 'day_word')}")
-DEADLINE = re.compile(rf"(?:{alternation(_P, 'deadline_end')})\s*(?:{alternation(_S, 'deadline_before')})"
-                      rf"|{alternation(_S, 'deadline_word')}")
+                 rf"|{alternation(SLOTS, 'day_word')}")
+DEADLINE = re.compile(rf"(?:{alternation(SLOT_PATTERNS, 'deadline_end')})\s*(?:{alternation(SLOTS, 'deadline_before')})"
+                      rf"|{alternation(SLOTS, 'deadline_word')}")
 DURATION = re.compile(r"(?<![0-9])(?:[0-9]{1,3}(?:\.[0-9])?|[一二两三四五六七八九十百几]+|半)\s*(?:多)?\s*(?:个)?\s*"
-                      rf"(?:{alternation(_P, 'duration_unit')})"
-                      rf"|{alternation(_S, 'duration_word')}|(?:{alternation(_S, 'duration_verb')})")
-FREQ = re.compile(rf"每(?:[一二两三四五六七八九十半\d]+\s*个?)?\s*(?:{alternation(_P, 'freq_period')})(?:[一1][次回])?|"
-                  rf"[一二两三四五六七八九十半\d]+\s*个?\s*(?:{alternation(_S, 'freq_period_count')})\s*[一1][次回]|一年一度")
+                      rf"(?:{alternation(SLOT_PATTERNS, 'duration_unit')})"
+                      rf"|{alternation(SLOTS, 'duration_word')}|(?:{alternation(SLOTS, 'duration_verb')})")
+FREQ = re.compile(rf"每(?:[一二两三四五六七八九十半\d]+\s*个?)?\s*(?:{alternation(SLOT_PATTERNS, 'freq_period')})(?:[一1][次回])?|"
+                  rf"[一二两三四五六七八九十半\d]+\s*个?\s*(?:{alternation(SLOTS, 'freq_period_count')})\s*[一1][次回]|一年一度")
 CLOCK = re.compile(r"\d{1,2}\s*[:：]\s*\d{2}|[0-9一二三四五六七八九十两]{1,3}\s*(?:点|时)(?:钟|半|整|[0-9一二三四五六七八九十]{1,2}分)?"
-                   rf"(?!{alternation(_S, 'not_clock')})")
+                   rf"(?!{alternation(SLOTS, 'not_clock')})")
 _TOP_RANK = any_of("question_words.txt", "top_rank")
-VENUE = re.compile(rf"{alternation(_S, 'venue')}|"
-                   rf"(?:{alternation(_S, 'venue_go')})[\u4e00-\u9fff]{{2,10}}?(?:{alternation(_S, 'venue_act')})")
-RANK = re.compile(rf"第[一二三四五六七八九十\d]+(?:{RANK_UNIT})?|[一二三四五六七八九十\d]等奖|{alternation(_S, 'prize')}")
+VENUE = re.compile(rf"{alternation(SLOTS, 'venue')}|"
+                   rf"(?:{alternation(SLOTS, 'venue_go')})[\u4e00-\u9fff]{{2,10}}?(?:{alternation(SLOTS, 'venue_act')})")
+RANK = re.compile(rf"第[一二三四五六七八九十\d]+(?:{RANK_UNIT})?|[一二三四五六七八九十\d]等奖|{alternation(SLOTS, 'prize')}")
 
 
 def _event_named(event: tuple[str, str], s: str, c: str, b: str) -> bool:
@@ -129,8 +128,8 @@ def _near(text: str, word: str, pattern: str) -> bool:
 
 
 # The commonest Chinese surnames: with a role word before or an honorific after, a name jieba may not know.
-_SURNAMES = chars(_U, "surname")
-_ROLE_WORDS = alternation(_U, "role_word")
+_SURNAMES = chars(UNITS, "surname")
+_ROLE_WORDS = alternation(UNITS, "role_word")
 _NAME_AFTER_ROLE = re.compile(rf"(?:{_ROLE_WORDS})[、，,：:]?[{_SURNAMES}][\u4e00-\u9fff]{{1,3}}")
 _NAME_BEFORE_ROLE = re.compile(rf"[{_SURNAMES}][\u4e00-\u9fff]{{1,2}}(?:{_ROLE_WORDS})")
 
@@ -140,7 +139,7 @@ def names_someone(text: str) -> bool:
 
 
 _DOER_TAGS = ("n", "vn", "ORG", "PER", "LOC", "j", "nz")
-_FOR = words(_U, "for_whom")  # 「为党支部制作」: whom it is done for stands between the doer and the act
+_FOR = words(UNITS, "for_whom")  # 「为党支部制作」: whom it is done for stands between the doer and the act
 MAX_BETWEEN = 8  # characters between the doer and the act: 「统一为党支部」 is 6
 
 
@@ -172,7 +171,7 @@ def doers(text: str, verbs) -> list[tuple[int, int]]:
     return out
 
 
-_OWNER = re.compile(rf"^(?:{alternation(_U, 'role_owner')})")
+_OWNER = re.compile(rf"^(?:{alternation(UNITS, 'role_owner')})")
 
 
 def role_found(text: str, role: str) -> str:
@@ -181,7 +180,7 @@ def role_found(text: str, role: str) -> str:
     return role if role in text else (core if core and core in text else "")
 
 
-_APPOINTED = alternation(_U, "appointed")  # 「巴音贺希格为组长」
+_APPOINTED = alternation(UNITS, "appointed")  # 「巴音贺希格为组长」
 
 
 def _person_beside(text: str, role: str) -> bool:
@@ -344,8 +343,8 @@ def _states_content(term: str, s: str, context: str) -> bool:
     return bool(re.search(rf"{t}[”\"」』]?[^，。；！？,;]{{0,10}}?[，,]?(?:{cue.pattern})", s)
                 or re.search(rf"、[^，。；、,;]{{1,20}}?[”\"」』]?的?[\u4e00-\u9fff]{{0,4}}?{t}", s))
 _CONTACT = {"phone": re.compile(r"(?:\d{3,4}[-－—\s]?)?\d{7,8}|1[3-9]\d{9}"),
-            "address": re.compile(rf"[\u4e00-\u9fff]{{2,}}(?:{alternation(_S, 'street')})\s*\d*号?|\d+号")}
-_PLACE_END = words(_U, "place_end")
+            "address": re.compile(rf"[\u4e00-\u9fff]{{2,}}(?:{alternation(SLOTS, 'street')})\s*\d*号?|\d+号")}
+_PLACE_END = words(UNITS, "place_end")
 
 
 def _has_place(text: str, exclude=()) -> bool:
@@ -357,11 +356,11 @@ def _has_place(text: str, exclude=()) -> bool:
                for i, (w, f) in enumerate(pairs))
 
 
-_DETERMINED = re.compile(rf"(?:{alternation(_U, 'every')})[\u4e00-\u9fff]?$")
+_DETERMINED = re.compile(rf"(?:{alternation(UNITS, 'every')})[\u4e00-\u9fff]?$")
 
 
 # 「创先争优先进党支部」「优秀党支部」: an honour's name for a kind of branch, not a branch's own name
-_HONOUR = re.compile(rf"(?:{alternation(_U, 'honour')})$")
+_HONOUR = re.compile(rf"(?:{alternation(UNITS, 'honour')})$")
 
 
 def _unit_named(which: str, text: str) -> bool:
@@ -374,7 +373,7 @@ def _unit_named(which: str, text: str) -> bool:
     return False
 
 
-_ORG_END = re.compile(rf"(?:{alternation(_U, 'org_end')})$")
+_ORG_END = re.compile(rf"(?:{alternation(UNITS, 'org_end')})$")
 
 
 def _org_named(text: str, exclude=()) -> bool:

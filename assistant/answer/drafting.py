@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from ..core.chinese import fold, sentence_spans
+from ..core.chinese import bigrams, sentence_spans
 from ..core.schema import Answer, Point
 from ..core.wordlists import alternation
 from ..ingest.chunking import heading_of
@@ -41,14 +41,10 @@ _HEAD_LINE = re.compile(rf"^(?:{alternation('answer_reading.txt', 'head_field')}
 _LEAD = re.compile(rf"^(?:{alternation('answer_reading.txt', 'lead_word')})")
 
 
-def _bigrams(text: str) -> set[str]:
-    t = re.sub(r"\W", "", fold(text))
-    return {t[i : i + 2] for i in range(len(t) - 1)}
-
 
 def similar(a: str, b: str) -> bool:
     """Do two sentences say the same thing (SIMILAR_SHARE of the shorter one's bigrams shared)?"""
-    x, y = _bigrams(a), _bigrams(b)
+    x, y = bigrams(a), bigrams(b)
     return bool(x and y) and len(x & y) / min(len(x), len(y)) >= SIMILAR_SHARE
 
 
@@ -100,8 +96,8 @@ def _theme_order(points: list[list[Scored]]) -> list[list[Scored]]:
     left = points[1:]
     out = [points[0]]
     while left:
-        last = _bigrams(" ".join(x.text for x in out[-1]))
-        nxt = max(left, key=lambda p: len(last & _bigrams(" ".join(x.text for x in p))))
+        last = bigrams(" ".join(x.text for x in out[-1]))
+        nxt = max(left, key=lambda p: len(last & bigrams(" ".join(x.text for x in p))))
         left.remove(nxt)
         out.append(nxt)
     return out

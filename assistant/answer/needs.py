@@ -27,17 +27,17 @@ from ..core.chinese import (
 )
 from ..core.wordlists import alternation, any_of, chars, cue_words, words
 
-_U = "answer_units.txt"  # organisations, places, roles, people
-_S = "answer_slots.txt"  # the words of the slots a question asks
-_P = "answer_slot_patterns.txt"  # the same, as regular-expression alternatives
+UNITS = "answer_units.txt"  # organisations, places, roles, people
+SLOTS = "answer_slots.txt"  # the words of the slots a question asks
+SLOT_PATTERNS = "answer_slot_patterns.txt"  # the same, as regular-expression alternatives
 
-UNIT_SUFFIX = words(_U, "unit_suffix")
-NOT_A_NAME = words(_U, "determiner")
+UNIT_SUFFIX = words(UNITS, "unit_suffix")
+NOT_A_NAME = words(UNITS, "determiner")
 _NAME_FLAGS = ("nr", "nrt", "nrfg", "nt", "nz")
 # jieba tags some everyday two-character words as places (上台 in 「上台讲话」, 出台): a two-character
 # "place" counts as one only with a place suffix or when it is a province or a large city.
-_PLACE_SUFFIX = words(_U, "place_suffix")
-_BIG_PLACES = frozenset(words(_U, "big_place"))
+_PLACE_SUFFIX = words(UNITS, "place_suffix")
+_BIG_PLACES = frozenset(words(UNITS, "big_place"))
 
 
 def place_like(w: str) -> bool:
@@ -49,56 +49,56 @@ def _determined_unit(w: str) -> bool:
     return w[:1] in NOT_A_NAME and w[1:].endswith(UNIT_SUFFIX)
 
 
-_LOCATIVE = set(words(_U, "locative"))
-_QUESTION_TOKENS = re.compile(rf"^({alternation(_P, 'question_token')})$")
+_LOCATIVE = set(words(UNITS, "locative"))
+_QUESTION_TOKENS = re.compile(rf"^({alternation(SLOT_PATTERNS, 'question_token')})$")
 
 # Roles a who-question asks about; a generic one (领导, 人) needs only a name, a specific one its name beside it.
-_ROLE = re.compile(rf"(?:{alternation(_U, 'role_deputy')})?(?:{alternation(_U, 'role_body')})?"
-                   rf"(?:{alternation(_U, 'role')})$")
-GENERIC_WHICH = set(words(_U, "generic_which"))
-_LIGHT_VERBS = set(words(_U, "light_verb"))
-_GENERIC_PERSON = set(words(_U, "generic_person"))
-_WHO = re.compile(rf"(?P<before>[\u4e00-\u9fffA-Za-z]{{1,12}}?)(?:{alternation(_S, 'who_ask')})"
+_ROLE = re.compile(rf"(?:{alternation(UNITS, 'role_deputy')})?(?:{alternation(UNITS, 'role_body')})?"
+                   rf"(?:{alternation(UNITS, 'role')})$")
+GENERIC_WHICH = set(words(UNITS, "generic_which"))
+_LIGHT_VERBS = set(words(UNITS, "light_verb"))
+_GENERIC_PERSON = set(words(UNITS, "generic_person"))
+_WHO = re.compile(rf"(?P<before>[\u4e00-\u9fffA-Za-z]{{1,12}}?)(?:{alternation(SLOTS, 'who_ask')})"
                   r"|(?<!哪)谁(?P<verb>[\u4e00-\u9fff]{1,3}?)的|是谁(?P<after>[\u4e00-\u9fff]{2})的")
 _ASKS_WHO = any_of("question_words.txt", "asks_who")
-_WHO_NAMED = alternation(_S, "who_named")  # asks for a person even when a thing's name is asked too
-_ASKS_WHEN = any_of(_P, "asks_when")
+_WHO_NAMED = alternation(SLOTS, "who_named")  # asks for a person even when a thing's name is asked too
+_ASKS_WHEN = any_of(SLOT_PATTERNS, "asks_when")
 # 「哪一天下发的」: the day, which a month (今年2月) does not give; 「什么时间之前结束」: a deadline, a date
 # with 前 (9月14日前), not the day something else happened; 「开了多长时间」: a length of time, not a date.
-_ASKS_YEAR = any_of(_P, "asks_year")  # the year is asked, not the day
-_ASKS_DAY = any_of(_P, "asks_day")
-_ASKS_DEADLINE = re.compile(rf"(?:{alternation(_P, 'deadline_when')})(?:{alternation(_S, 'ask_before')})"
-                            rf"|截止(?:{alternation(_S, 'deadline_of')})?(?:是)?(?:什么|哪|何)"
-                            rf"|{alternation(_S, 'deadline_ask')}")
-_ASKS_DURATION = re.compile(rf"{alternation(_S, 'asks_duration')}|(?:{alternation(_S, 'duration_verb_ask')})(?:了)?"
-                            rf"(?:多少|几)(?:{alternation(_S, 'duration_unit_ask')})")
+_ASKS_YEAR = any_of(SLOT_PATTERNS, "asks_year")  # the year is asked, not the day
+_ASKS_DAY = any_of(SLOT_PATTERNS, "asks_day")
+_ASKS_DEADLINE = re.compile(rf"(?:{alternation(SLOT_PATTERNS, 'deadline_when')})(?:{alternation(SLOTS, 'ask_before')})"
+                            rf"|截止(?:{alternation(SLOTS, 'deadline_of')})?(?:是)?(?:什么|哪|何)"
+                            rf"|{alternation(SLOTS, 'deadline_ask')}")
+_ASKS_DURATION = re.compile(rf"{alternation(SLOTS, 'asks_duration')}|(?:{alternation(SLOTS, 'duration_verb_ask')})(?:了)?"
+                            rf"(?:多少|几)(?:{alternation(SLOTS, 'duration_unit_ask')})")
 # 「成绩最好的是哪个支部」: a best one, which a sentence names with the same words or a first place.
-_DO = rf"(?:{alternation(_S, 'hold_verb')})?"
+_DO = rf"(?:{alternation(SLOTS, 'hold_verb')})?"
 # 「党小组会多久开一次」: how often — a frequency answers (每月, 每季度, 三个月一次), not a length of time
 _ASKS_FREQ = re.compile(rf"多久{_DO}[一1][次回]|(?:每隔|隔)多(?:长时间|久)|多长时间{_DO}[一1][次回]|"
-                        rf"(?:几|多少)个?(?:{alternation(_S, 'freq_period_ask')}){_DO}[一1][次回]|多久[\u4e00-\u9fff]{{1,2}}?一[次回]|频次|频率")
+                        rf"(?:几|多少)个?(?:{alternation(SLOTS, 'freq_period_ask')}){_DO}[一1][次回]|多久[\u4e00-\u9fff]{{1,2}}?一[次回]|频次|频率")
 # 「主题党日几点开始」: the hour (9点, 14:30), not the day (哪几点要求, 几点意见 ask for points)
-_ASKS_CLOCK = re.compile(rf"(?<!哪)几点(?:钟|几分)?(?={alternation(_S, 'clock_verb')}|[？?，,]|$)")
-_ASKS_BEST = re.compile(rf"最(?:{alternation(_S, 'best')})")
+_ASKS_CLOCK = re.compile(rf"(?<!哪)几点(?:钟|几分)?(?={alternation(SLOTS, 'clock_verb')}|[？?，,]|$)")
+_ASKS_BEST = re.compile(rf"最(?:{alternation(SLOTS, 'best')})")
 _ASKS_WHERE = any_of("question_words.txt", "asks_where")
 DATE = re.compile(r"(?:19|20)\d{2}\s*[-年./]|[0-9一二三四五六七八九十]{1,3}\s*月(?:份|[0-9一二三四五六七八九十]{1,3}\s*[日号])?|"
-                   rf"[0-9一二三四五六七八九十]{{1,3}}\s*[日号]|{alternation(_P, 'date_word')}")
+                   rf"[0-9一二三四五六七八九十]{{1,3}}\s*[日号]|{alternation(SLOT_PATTERNS, 'date_word')}")
 # A rank asked for: 第几…, or a place in a ranking (第一名, 二等奖, 冠军) — not 第三党支部, which is a name.
-RANK_UNIT = alternation(_S, "rank_unit")  # 第一名, 第二届
+RANK_UNIT = alternation(SLOTS, "rank_unit")  # 第一名, 第二届
 _RANK_ASK = re.compile(rf"第几(?:{RANK_UNIT})?|几等奖|第[一二三四五六七八九十\d]+(?:名|位)|[一二三四五六七八九十\d]等奖|"
-                       rf"{alternation(_S, 'prize')}")
+                       rf"{alternation(SLOTS, 'prize')}")
 # A number: digits with their magnitudes (1.3万亿), or Chinese numerals — not the magnitude that
 # follows digits alone (「1.3万亿元」 is no 「万亿元」).
 NUMBER = rf"[0-9０-９]+(?:\.[0-9]+)?(?:\s*[-~～至到]\s*[0-9]+)?\s*[万千百亿]{{0,2}}|(?<![0-9０-９.])[{CN_DIGITS}]+"
-_COUNT_UNITS = chars(_S, "count_unit")  # 名人位员个项次…: what a count's number stands before
-_PERSON_UNITS = chars(_S, "person_unit")  # 名人位员: units of people, alike
-_COUNT_ASK = re.compile(rf"(?:多少|几(?![{chars(_S, 'not_count')}]))\s*(?P<unit>[{_COUNT_UNITS}])?"
+_COUNT_UNITS = chars(SLOTS, "count_unit")  # 名人位员个项次…: what a count's number stands before
+_PERSON_UNITS = chars(SLOTS, "person_unit")  # 名人位员: units of people, alike
+_COUNT_ASK = re.compile(rf"(?:多少|几(?![{chars(SLOTS, 'not_count')}]))\s*(?P<unit>[{_COUNT_UNITS}])?"
                         r"(?P<after>[\u4e00-\u9fff]{0,12})")
 _TOTAL = any_of("question_words.txt", "total")
-_COUNT_BEFORE = re.compile(rf"(?P<before>[\u4e00-\u9fff]{{2,8}}?)(?:{alternation(_S, 'count_lead')})*(?:多少|几)")
+_COUNT_BEFORE = re.compile(rf"(?P<before>[\u4e00-\u9fff]{{2,8}}?)(?:{alternation(SLOTS, 'count_lead')})*(?:多少|几)")
 
 
-_DEPARTMENT = re.compile(rf"(?:{alternation(_U, 'department_end')})$")
+_DEPARTMENT = re.compile(rf"(?:{alternation(UNITS, 'department_end')})$")
 
 
 def local_names(question: str, df) -> list[str]:
@@ -375,22 +375,22 @@ def events_of(question: str) -> tuple[tuple[str, str], ...]:
 
 
 # An event whose 精神 (its spirit, its decisions) is studied or passed on is not the event the sentence holds.
-SPIRIT = re.compile(rf"[\u4e00-\u9fff“”「」]{{1,16}}?(?:{alternation(_S, 'meeting')})精神")
+SPIRIT = re.compile(rf"[\u4e00-\u9fff“”「」]{{1,16}}?(?:{alternation(SLOTS, 'meeting')})精神")
 
 
 # 「填报哪张整改销号表」: the form asked for, named with what sets it apart (a bare 「哪张表」 asks any form).
-_FORM_ASK = re.compile(rf"哪(?:一)?[{chars(_S, 'form_measure')}](?:[\u4e00-\u9fff]{{0,8}}?)"
-                       rf"([\u4e00-\u9fff]{{2,8}}(?:{alternation(_S, 'form')}))")
+_FORM_ASK = re.compile(rf"哪(?:一)?[{chars(SLOTS, 'form_measure')}](?:[\u4e00-\u9fff]{{0,8}}?)"
+                       rf"([\u4e00-\u9fff]{{2,8}}(?:{alternation(SLOTS, 'form')}))")
 # 「第四个方面」「第五条」: a place in a list of points (not 第二名, a rank; nor 第三党支部, a name).
-_ITEM_ASK = re.compile(rf"第([一二三四五六七八九十]{{1,3}}|\d{{1,2}})(?:{alternation(_S, 'item_unit')})?"
-                       rf"(?={alternation(_P, 'item_next')})")
+_ITEM_ASK = re.compile(rf"第([一二三四五六七八九十]{{1,3}}|\d{{1,2}})(?:{alternation(SLOTS, 'item_unit')})?"
+                       rf"(?={alternation(SLOT_PATTERNS, 'item_next')})")
 # A five-year plan (十二五 is not 十三五) or a party congress (十八大 is not 十九大; 十七届四中全会).
 _PERIOD = re.compile(r"十[一二三四五六七八九]五|(?<![一二三四五六七八九十])(?:十[一二三四五六七八九]|二十)(?:大|届[一二三四五六七]中全会)")
 YEAR = re.compile(r"(?<![0-9])(?:19|20)[0-9]{2}\s*年|[〇零○一二三四五六七八九]{4}年")  # 2021年, 二〇二一年
-_HALF = any_of(_P, "half")  # a part of a year: 上半年's work is not 下半年's
+_HALF = any_of(SLOT_PATTERNS, "half")  # a part of a year: 上半年's work is not 下半年's
 # A grade or level (A级, 国家级, 省部级, 三级): 「被评为A级」 does not answer 「被评为C级」 or 「获国家级表彰」.
 _LEVEL = re.compile(
-    rf"(?<![A-Za-z])[A-Da-d](?:\+|级)|国家级|[{chars(_S, 'level_unit')}]{{1,2}}级|[一二三四五六七八九十]级")
+    rf"(?<![A-Za-z])[A-Da-d](?:\+|级)|国家级|[{chars(SLOTS, 'level_unit')}]{{1,2}}级|[一二三四五六七八九十]级")
 _CN_NUM = {ch: i for i, ch in enumerate("零一二三四五六七八九")}
 
 
@@ -415,7 +415,7 @@ def definition_cues() -> tuple[re.Pattern, re.Pattern]:
     data/definition_cues.txt."""
     asked = alternation("definition_cues.txt", "question")
     n = r"[几一二三四五六七八九十两\d]+"
-    item = rf"(?:(?![{chars(_S, 'not_item_measure')}])[\u4e00-\u9fff])?"  # 哪四同, 哪三种 — not 哪两位 (who), 哪几天 (when)
+    item = rf"(?:(?![{chars(SLOTS, 'not_item_measure')}])[\u4e00-\u9fff])?"  # 哪四同, 哪三种 — not 哪两位 (who), 哪几天 (when)
     ask = re.compile(  # the clause ends by asking for the content: 到底指什么 / 是哪四同 / 具体是怎么表述的
         rf"(?:(?:具体|到底|究竟)(?:是|指)|指)(?:的是)?(?:什么|啥|哪些|哪{n}{item})(?:{asked}|方面)?(?:呢)?$"
         rf"|是什么(?:{asked})(?:呢)?$|什么意思(?:呢)?$|是哪{n}{item}(?:方面)?(?:呢)?$"
@@ -428,7 +428,7 @@ def _list_ask() -> tuple[re.Pattern, frozenset[str]]:
     """(a clause ending by asking which items something consists of — 「具体是哪五个提升」「具体提了哪几条要求」 —
     with the items' noun as ``noun``, the nouns that name a list's items: data/definition_cues.txt)."""
     n = r"[几一二三四五六七八九十两\d]+"
-    ask = re.compile(rf"具体(?:[\u4e00-\u9fff]{{1,2}}?了?)?(?:是)?哪(?:{n})?[{chars(_S, 'list_measure')}]?(?P<noun>[\u4e00-\u9fff]{{1,4}}?)(?:呢)?$")
+    ask = re.compile(rf"具体(?:[\u4e00-\u9fff]{{1,2}}?了?)?(?:是)?哪(?:{n})?[{chars(SLOTS, 'list_measure')}]?(?P<noun>[\u4e00-\u9fff]{{1,4}}?)(?:呢)?$")
     return ask, frozenset(cue_words("definition_cues.txt")["items"])
 
 
@@ -488,7 +488,7 @@ def _phrase_head(phrase: str, stops: tuple[str, ...]) -> tuple[str, str]:
     return _head_noun(phrase[:cut] or phrase), phrase[:cut]
 
 
-_WHOLE = words(_S, "whole")  # 「全部党员」: the phrase's head comes before such a word
+_WHOLE = words(SLOTS, "whole")  # 「全部党员」: the phrase's head comes before such a word
 
 
 def _head_noun(phrase: str) -> str:
@@ -534,7 +534,7 @@ def _name_asks() -> tuple[re.Pattern, re.Pattern, re.Pattern, frozenset[str]]:
     """(什么/哪个 + a name noun, a name noun + 是什么/叫什么, a name noun or event + 名字/叫什么, the nouns
     after 什么 that ask no name): from data/name_words.txt and data/event_words.txt."""
     nouns = "|".join(map(re.escape, sorted(name_nouns(), key=len, reverse=True)))
-    before = re.compile(rf"(?:什么|啥|哪(?:一)?[{chars(_S, 'name_measure')}]|哪[两三四五几][{chars(_S, 'name_count_measure')}])"
+    before = re.compile(rf"(?:什么|啥|哪(?:一)?[{chars(SLOTS, 'name_measure')}]|哪[两三四五几][{chars(SLOTS, 'name_count_measure')}])"
                         rf"[\u4e00-\u9fff]{{0,4}}({nouns})")
     after = re.compile(rf"({nouns})(?:分别)?(?:是|叫|为)(?:什么|啥)|({nouns})?叫(?:什么|啥)")
     heads = "|".join(map(re.escape, sorted(name_nouns() + event_words()[0], key=len, reverse=True)))
@@ -542,8 +542,8 @@ def _name_asks() -> tuple[re.Pattern, re.Pattern, re.Pattern, frozenset[str]]:
     return before, after, thing, frozenset(cue_words("name_words.txt")["not"])
 
 
-_ASKED = re.compile(rf"哪(?:一|[两三四五六七八九十几])?[{chars(_S, 'which_measure')}]?([\u4e00-\u9fff]{{2,6}})")
-_NOT_ASKED = words(_S, "not_asked")  # 哪里, 哪些, 哪天…: a place, many, a date
+_ASKED = re.compile(rf"哪(?:一|[两三四五六七八九十几])?[{chars(SLOTS, 'which_measure')}]?([\u4e00-\u9fff]{{2,6}})")
+_NOT_ASKED = words(SLOTS, "not_asked")  # 哪里, 哪些, 哪天…: a place, many, a date
 
 
 def asked_noun(question: str) -> str:
@@ -602,7 +602,7 @@ def given_in(question: str) -> tuple[str, ...]:
     return tuple(sorted(dict.fromkeys(x.strip() for x in people + dates + numbers if x.strip()), key=len, reverse=True))
 
 
-_COUNT_WORD = re.compile(rf"^(?:几|多少|[一两]\s*[{chars(_S, 'count_article')}])")  # 「几个」「一个部门」 state no number
+_COUNT_WORD = re.compile(rf"^(?:几|多少|[一两]\s*[{chars(SLOTS, 'count_article')}])")  # 「几个」「一个部门」 state no number
 
 
 def years_in(text: str) -> tuple[str, ...]:
@@ -628,4 +628,4 @@ def count_pattern(count_unit: str) -> str:
     return rf"(?:{NUMBER})\s*(?:余|多)?\s*个?\s*[{unit or _COUNT_UNITS + '%％'}]"
 
 
-_ASKS_CONTACT = {"phone": any_of(_S, "phone_ask"), "address": any_of(_S, "address_ask")}
+_ASKS_CONTACT = {"phone": any_of(SLOTS, "phone_ask"), "address": any_of(SLOTS, "address_ask")}

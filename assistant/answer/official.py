@@ -6,7 +6,7 @@ are not official documents never take this path."""
 
 from __future__ import annotations
 
-from ..core.chinese import fold
+from ..core.chinese import bigrams, fold
 from ..core.schema import Answer, DocMeta, Hit, ShortAnswer
 from ..core.wordlists import any_of
 from ..ingest.gongwen import iso
@@ -23,16 +23,12 @@ _ASKS_WRITTEN = any_of(_CUE_PATTERNS, "asks_written")
 TITLE_SHARE = 0.3
 
 
-def _bigrams(text: str) -> set[str]:
-    t = "".join(ch for ch in fold(text) if ch.isalnum())
-    return {t[i : i + 2] for i in range(len(t) - 1)}
-
 
 def _named(meta: DocMeta, question: str) -> bool:
     if meta.doc_number and number_key(meta.doc_number) in number_key(fold(question)):
         return True
-    title = _bigrams(meta.title)
-    return bool(title) and len(title & _bigrams(question)) >= TITLE_SHARE * len(title)
+    title = bigrams(meta.title)
+    return bool(title) and len(title & bigrams(question)) >= TITLE_SHARE * len(title)
 
 
 def _zh(date: str) -> str:

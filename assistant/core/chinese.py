@@ -55,6 +55,12 @@ def fold(text: str) -> str:
         return _converter().convert(text)
 
 
+def bigrams(text: str) -> set[str]:
+    """The character bigrams of ``text`` folded, without punctuation or spaces: how alike two texts read."""
+    t = re.sub(r"\W", "", fold(text))
+    return {t[i : i + 2] for i in range(len(t) - 1)}
+
+
 def squash(text: str) -> str:
     """Fold and drop all whitespace: the form used to compare quotes and evidence."""
     return _SPACE.sub("", fold(text))
