@@ -5,10 +5,11 @@ boxes made by hand; and answers from a scanned seed that cite its report, page a
 
 import base64
 import io
+import json
 from itertools import accumulate
 
 import pytest
-from conftest import SEEDS
+from conftest import ROOT, SEEDS
 from PIL import Image
 from scans import cer, degrade, same_form, save_pdf, save_tiff, set_pages
 
@@ -16,12 +17,13 @@ from assistant.answer.answering import answer
 from assistant.app.scan_view import BOX_COLOUR, BOX_PAD, MARGIN_SHARE, band, scan_regions
 from assistant.core.schema import DocMeta, Document, ScanPage
 from assistant.ingest.converters import convert
-from assistant.ingest.ocr import LOW_CONFIDENCE, OcrLine, layout, read_image
+from assistant.ingest.ocr import LOW_CONFIDENCE, PICTURE_SIDE, OcrLine, layout, read_image
 from assistant.ingest.regions import locate
 from assistant.storage.library import Index
 from assistant.storage.store import DocStore
 
 SEED = SEEDS / "002_d4ef46ec46646082.txt"  # 哈焊所, four pages at 150 dpi
+CORPUS = ROOT.parent / "shared" / "corpora" / "govreports.jsonl"
 ACCURACY = 0.85  # 1 − CER a page must reach here (bench/ocr.py measures 0.90–0.95 on these pages)
 
 
@@ -118,6 +120,23 @@ def test_a_seed_page_is_read(seed_pages, dpi, faults):
     assert 1 - cer(page.text, read.text) >= ACCURACY, read.text[:300]
     assert read.turned == (270 if faults.get("turn") else 0)  # a page turned 90° is turned back (its top was left)
     assert not read.low_confidence
+
+
+@pytest.mark.slow
+def test_a_photographed_page_of_a_government_report_is_read(tmp_path):
+    """A page of one of the long official reports (../shared/corpora), set at 300 dpi, skewed by 2.5° with
+    noise, saved as a phone's JPEG: read through the converter like any upload."""
+    if not CORPUS.exists():
+        pytest.skip(f"{CORPUS} is not here")
+    report = max((json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines()[:10]),
+                  key=lambda r: len(r["text"]))
+    page = set_pages(report["text"], dpi=300, max_pages=2)[1]
+    photo = tmp_path / "报告照片.jpg"
+    degrade(page.image, seed=5, skew=2.5, noise=0.004).convert("RGB").save(photo, quality=85)
+    conv = convert(photo, photo.read_bytes())
+    assert conv.kind == "jpg" and conv.ocr_pages == (1,) and conv.low_confidence == ()
+    assert 1 - cer(page.text, conv.text) >= ACCURACY, conv.text[:300]
+    assert conv.pictures and conv.pictures[0][0] == 1 and Image.open(io.BytesIO(conv.pictures[0][1])).height == PICTURE_SIDE
 
 
 @pytest.mark.slow
