@@ -109,3 +109,38 @@ def test_a_page_break_inside_a_sentence_does_not_split_it():
     assert paged.meta.page_of(at - 1) == 1 and paged.meta.page_of(at) == 2
     kept = clean("标题\n第一页讲完了。\f第二页开始。\n二是加强\f三、组织建设\n落实", "k.txt")
     assert kept.text == "标题\n第一页讲完了。\n第二页开始。\n二是加强\n三、组织建设\n落实"
+
+
+NEWS = "2019年全国排球联赛决赛在北京举行，上海队以3比1战胜天津队，夺得本赛季冠军。"
+MORE = "本届联赛共有来自12个省市的16支球队参赛，赛期历时5个月。"
+
+
+def test_a_copyright_line_before_the_news_goes_and_the_news_stays():
+    doc = clean(f"中国青年报版权所有，未经书面授权不得转载。\n{NEWS}\n{MORE}", "n.txt")
+    assert doc.text == f"{NEWS}\n{MORE}"
+    assert doc.meta.title.startswith("2019年全国排球联赛决赛")  # the notice is not the title
+
+
+def test_notices_anywhere_go_line_by_line_and_the_text_around_them_stays():
+    for notice in ("京ICP备12345678号 京公网安备11010502030143号", "Copyright © 2019 人民网 All Rights Reserved",
+                   "地址：北京市东城区东四十条24号  邮编：100007", "网站地图 | 联系我们 | 关于我们", "版权声明：本文为新华网原创稿件，转载请注明出处。"):
+        doc = clean(f"{NEWS}\n{notice}\n{MORE}", "n.txt")
+        assert doc.text == f"{NEWS}\n{MORE}", notice
+
+
+def test_a_notice_run_together_with_the_news_is_cut_out_of_the_line():
+    assert clean(f"Copyright © 2014 人民网 All Rights Reserved{NEWS}", "n.txt").text == NEWS
+    assert clean(f"京ICP备12345678号{NEWS}{MORE}", "n.txt").text == NEWS + MORE
+    assert clean(f"新华网版权所有，未经授权不得转载。{NEWS}", "n.txt").text == NEWS
+
+
+def test_prose_about_copyright_stays_and_only_notices_leave_a_document_empty():
+    prose = ("所党委组织科研人员专题学习《著作权法》，明确职务作品的版权所有权归属单位、署名权归属作者，"
+             "并结合近年来发生的三起成果转化纠纷案例进行了深入讨论。")
+    assert clean(f"{NEWS}\n{prose}", "n.txt").text == f"{NEWS}\n{prose}"
+    assert clean("Copyright © 2019 人民网 All Rights Reserved\n网站地图 | 联系我们 | 关于我们", "n.txt").text == ""
+
+
+def test_a_site_footer_line_of_many_notices_goes_whole():
+    footer = "版权所有：中国科学院兰州化学物理研究所  地址：甘肃省兰州市天水中路18号  邮编：730000  电话：0931-4968000  陇ICP备05000311号"
+    assert clean(f"{NEWS}\n{footer}", "n.txt").text == NEWS

@@ -38,12 +38,21 @@ MAX_LINE = 4000  # characters; longer lines are cut into pieces of at most this 
 HEAD_LINES = 15  # the page head: the title and the dateline are among the first 15 non-empty lines
 FIELD_LINES = 6  # header fields (来源：, 作者：) stand up to 6 lines below the dateline (or the title)
 HEADER_ZONE = 12  # breadcrumbs and empty header fields are dropped up to 12 lines below the title
-TAIL_LINES = 15  # the footer (copyright, 备案, address) starts among the last 15 lines
+TAIL_LINES = 15  # a copyright line among the last 15 lines names the site's owner (an organisation)
 SOURCE_LINES = 5  # a source URL is looked for in the first 5 lines
 SIGNATURE_LINES = 40  # a speech's signature line (「——在…上的讲话」) naming the unit, in the first 40
 # Lengths, in characters:
 DATE_LINE_MAX = 80  # a dateline (发布时间：…) is a short line
 BREADCRUMB_MAX = 120  # a breadcrumb (首页 > 新闻 > …) is a short line
+# A piece of a line holding a footer marker (版权所有, ICP备, 地址：…) is a notice when it is at most NOTICE_MAX long
+# (the seeds' notices have 4–38 characters, the news generator's, bench/news.py, 17–30), or FOOTER_MAX when it does
+# not end as a sentence does (a site's footer line: 版权所有、地址、邮编、电话 and 备案号 in one run of 60–100). A longer
+# sentence that names 版权 (「…明确职务作品的版权所有权归属单位…。」, 70) is prose about copyright, and stays.
+NOTICE_MAX = 40
+FOOTER_MAX = 160
+# What is left of a line once its notices are out is text when it has at least this many letters, digits or
+# Chinese characters (not the 「号」 or 「|」 a notice leaves behind).
+LEFT_MIN = 4
 TITLE_MAX = 160
 MAX_ALIASES = 5  # short names of the unit kept (哈焊所 for 哈尔滨焊接研究所)
 PAGE_BREAK = "\f"
@@ -52,6 +61,9 @@ _URL = re.compile(r"https?://[^\s|｜]+")
 _BREADCRUMB = re.compile(rf"({alternation(_BOILERPLATE, 'breadcrumb_lead')}).*?(>|＞|»|›|→)|(\S\s*(>|＞|»)\s*){{2,}}")
 _PRINT_CLOSE = re.compile(rf"【\s*({alternation(_BOILERPLATE, 'print_close')})[^】]{{0,12}}】|\[\s*(打印|关闭)\s*\]")
 _FOOTER = re.compile(f"({alternation(_BOILERPLATE, 'footer')})", re.IGNORECASE)
+_NOTICE = re.compile(f"({alternation(_BOILERPLATE, 'notice')})", re.IGNORECASE)
+_NAV = re.compile(r"^(?:[^|｜\s]{1,8}\s*[|｜]\s*){2,}[^|｜\s]{1,8}$")  # 网站地图 | 联系我们 | 关于我们
+_SENTENCE_END = re.compile(r"(?<=[。！？；!?])")
 _IMAGE = re.compile(r"^\S*\.(png|jpe?g|gif|bmp|webp)\)?\s*$", re.IGNORECASE)
 _FIELD = re.compile(r"^\s*([A-Za-z]{2,20}|[\u4e00-\u9fff]{2,6})\s*[:：]\s*(.*?)\s*$")
 _DATE = re.compile(
@@ -157,13 +169,33 @@ def _clean_meta_line(line: str) -> str:
     return "  ".join(kept)
 
 
+def without_boilerplate(line: str) -> str:
+    """A line (stripped) without its copyright, 备案, address and navigation notices; "" when nothing
+    else stands on it. Notices come out whole, even run together with the text after them; other
+    sentences of the line stay."""
+    if _NAV.match(line):
+        return ""
+    if not _FOOTER.search(line) and not _NOTICE.search(line):
+        return line
+    pieces = _SENTENCE_END.split(_NOTICE.sub(" ", line))
+    left = "".join(p for p in pieces if not _is_notice(p.strip())).strip()
+    return left if sum(ch.isalnum() for ch in left) >= LEFT_MIN else ""
+
+
+def _is_notice(piece: str) -> bool:
+    if not _FOOTER.search(piece):
+        return False
+    return len(piece) <= (NOTICE_MAX if piece.endswith(("。", "！", "？", "；", "!", "?")) else FOOTER_MAX)
+
+
 def _header_split(lines: list[str]) -> tuple[int, int | None]:
     """Return (index of the title line, index of the date line or None) for the page head."""
     nonempty = [i for i, ln in enumerate(lines) if ln.strip()]
     head = nonempty[:HEAD_LINES]
     date_idx = next((i for i in head if _is_date_line(lines[i])), None)
-    if date_idx is None:
-        first = next((i for i in head if not _URL_LINE.match(lines[i])), head[0] if head else 0)
+    if date_idx is None:  # the title is the first line that is not a URL or boilerplate
+        first = next((i for i in head if not _URL_LINE.match(lines[i]) and not _chrome(lines[i].strip())),
+                     head[0] if head else 0)
         return first, None
     # The title is the last content line before the date line (not a field, URL or breadcrumb).
     for i in reversed([j for j in head if j < date_idx]):
@@ -171,10 +203,15 @@ def _header_split(lines: list[str]) -> tuple[int, int | None]:
         f = _field(ln)
         if f and f[0] == "title":
             return i, date_idx
-        if f or _URL_LINE.match(ln) or _BREADCRUMB.search(ln):
+        if f or _URL_LINE.match(ln) or _BREADCRUMB.search(ln) or _chrome(ln):
             continue
         return i, date_idx
     return date_idx, date_idx
+
+
+def _chrome(line: str) -> bool:
+    """Is the (stripped) line nothing but a notice, a navigation bar or a breadcrumb?"""
+    return not without_boilerplate(line) or (_BREADCRUMB.search(line) is not None and len(line) < BREADCRUMB_MAX)
 
 
 def _title_text(line: str) -> str:
@@ -343,10 +380,6 @@ def clean(raw: str, doc_id: str, path: str = "", raw_hash: str | None = None, ki
             fields[f[0]] = f[1]
     page_title = next((ln for ln in lines[:title_idx] if "---" in ln), "")
 
-    # Footer: from the first footer marker in the last lines on, only author/source lines survive.
-    tail_start = max(0, len(lines) - TAIL_LINES)
-    footer_idx = next((i for i in range(tail_start, len(lines)) if _FOOTER.search(lines[i].strip())), len(lines))
-
     kept: list[str] = []
     kept_pages: list[int] = []
     joined: list[bool] = []  # a kept line that goes on with the sentence of the one before, across a page break
@@ -354,9 +387,10 @@ def clean(raw: str, doc_id: str, path: str = "", raw_hash: str | None = None, ki
         s = ln.strip()
         if not s or i < title_idx:
             continue  # blank, or site chrome above the title
-        if i >= footer_idx and not _AUTHOR_INLINE.search(s):
+        if _URL_LINE.match(s) or _IMAGE.match(s) or _EMPTY_SECTION.match(s):
             continue
-        if _URL_LINE.match(s) or _IMAGE.match(s) or _EMPTY_SECTION.match(s) or _FOOTER.search(s):
+        s = without_boilerplate(s)  # line by line: the text before and after a notice stays
+        if not s:
             continue
         if i < title_idx + HEADER_ZONE and _BREADCRUMB.search(s) and len(s) < BREADCRUMB_MAX:
             continue

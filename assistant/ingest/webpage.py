@@ -11,6 +11,7 @@ import time
 
 from ..core.errors import Unreadable
 from ..core.wordlists import alternation
+from .cleaning import without_boilerplate
 from .converted import Converted, plain, reason
 
 log = logging.getLogger(__name__)
@@ -39,14 +40,12 @@ _DATE_META = ("article:published_time", "og:article:published_time", "og:publish
 _SITE_META = ("og:site_name", "sitename", "site_name", "application-name", "apple-mobile-web-app-title")
 # "文章标题--站点名", "标题_站点", "标题 | 站点", "标题 - 站点" (a bare hyphen is part of "2016-2020").
 _TITLE_SEPARATORS = re.compile(r"\s*(?:--|——|_|\||｜)\s*|\s+[-—–]\s+")
-_FOOTER_LINE = re.compile(alternation(_BOILERPLATE, "footer_line"), re.IGNORECASE)
 # Sizes that tell an article from a page's chrome, in characters (set by hand on the web pages of the format
 # tests, tests/formats.py, which wrap seed reports in menus, breadcrumbs, sidebars and footers):
 EXTRACTED_SHARE = 0.5  # trafilatura's text under half the largest text block's: the block is taken instead
 ARTICLE_MIN = 50  # an <article>/<main> with less text is not the article
 CHROME_MAX = 400  # a block named like a menu or footer is dropped when shorter than this …
-SHORT_BLOCK_MAX = 150  # … a breadcrumb or a dateline is a block at most this long …
-FOOTER_LINE_MAX = 120  # … and a footer line (版权所有, 备案) at most this long
+SHORT_BLOCK_MAX = 150  # … and a breadcrumb or a dateline is a block at most this long …
 LINK_LIST_MIN = 3  # a block of at least 3 links carrying half its text …
 LINK_LIST_PLAIN_MAX = 200  # … with less than this of other text …
 SENTENCE_RUN = 40  # … and no run of plain text this long (a sentence) is a link list
@@ -124,7 +123,8 @@ def read_html(data: bytes) -> Converted:
     body = [ln for ln in plain(getattr(doc, "text", None) or "").split("\n") if ln.strip()]
     if sum(map(len, body)) < EXTRACTED_SHARE * sum(map(len, fallback)):
         body = fallback  # trafilatura found far less than the page shows: take the largest text block
-    body = [ln for ln in body if not (len(ln) < FOOTER_LINE_MAX and _FOOTER_LINE.search(ln)) and ln.strip("|- ")]
+    # Copyright and 备案 notices go line by line (cleaning.without_boilerplate); the text beside them stays.
+    body = [kept for ln in body if (kept := without_boilerplate(ln.strip())) and kept.strip("|- ")]
     title = meta.get("title") or " ".join((getattr(doc, "title", None) or "").split()) or _h1(tree)
     parts = [p for p in _TITLE_SEPARATORS.split(title) if p]
     if len(parts) > 1 and len(parts[0]) >= TITLE_PART_MIN and any(ln.startswith(parts[0]) for ln in body[:TITLE_LINES]):
