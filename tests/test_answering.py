@@ -2,6 +2,7 @@ import pytest
 from conftest import SEED_IDS, dev_items
 
 from assistant.answer.answering import REFUSAL, anchored_hits, answer
+from assistant.answer.citing import without_contained
 from assistant.answer.question import (
     _quantity_unit,
     anchors,
@@ -13,6 +14,7 @@ from assistant.answer.question import (
 from assistant.answer.retrieval import Filters
 from assistant.answer.support import _has_quantity
 from assistant.core.errors import AssistantError
+from assistant.core.schema import Answer, Citation, ShortAnswer
 
 JSON_KEYS = {"question", "answer", "refused", "dense", "citations", "retrieved", "mode", "generator", "unsupported"}
 CITATION_KEYS = {"n", "doc_id", "title", "date", "org", "quote", "start", "end", "verified", "page", "heading", "related",
@@ -246,3 +248,33 @@ def test_quotes_that_touch_are_one_quote(real_index):
     assert a.short_answer and a.short_answer.text == "党委成员联系点制度"
     c = a.citations[a.short_answer.n - 1]
     assert c.start <= a.short_answer.start < a.short_answer.end <= c.end
+
+
+def _c(n, doc, start, quote, related=False):
+    return Citation(n, doc, "标题", "2019", "单位", quote, start, start + len(quote), related=related)
+
+
+def test_no_quote_of_an_answer_is_contained_in_another_of_its_quotes():
+    title = "上海队夺得全国排球联赛冠军"
+    body = "2019年5月1日，上海队夺得全国排球联赛冠军，这是该队时隔十年再次夺冠。"
+    other = "决赛在北京举行。"
+    ans = Answer(question="q", answer=f"5月1日[1]\n{title}[1]\n{body}[2]\n{other}[3]", refused=False, dense=True,
+                 citations=[_c(1, "n.txt", 0, title), _c(2, "n.txt", 14, body), _c(3, "m.txt", 50, other)],
+                 short_answer=ShortAnswer("5月1日", 1, 20, 24))
+    out = without_contained(ans)  # the title line repeats the body's sentence: it goes, its marker follows
+    assert [c.quote for c in out.citations] == [body, other] and [c.n for c in out.citations] == [1, 2]
+    assert out.answer == f"5月1日[1]\n{body}[1]\n{other}[2]" and out.short_answer.n == 1
+    # Two chunks of one sentence: the shorter span lies inside the longer one of the same report.
+    half = _c(1, "n.txt", 14, body[:20])
+    ans = Answer(question="q", answer=f"{body[:20]}[1]\n{body}[2]", refused=False, dense=True,
+                 citations=[half, _c(2, "n.txt", 14, body)])
+    assert without_contained(ans).answer == f"{body}[1]"
+    # The same sentence in two reports (one filed twice): the first stays.
+    ans = Answer(question="q", answer=f"{other}[1]\n{other}[2]", refused=False, dense=True,
+                 citations=[_c(1, "a.txt", 5, other), _c(2, "b.txt", 9, other)])
+    out = without_contained(ans)
+    assert [c.doc_id for c in out.citations] == ["a.txt"] and out.answer == f"{other}[1]"
+    # Quotes that overlap without either holding the other both stay.
+    ans = Answer(question="q", answer=f"{body}[1]\n{other}[2]", refused=False, dense=True,
+                 citations=[_c(1, "n.txt", 14, body), _c(2, "n.txt", 14 + len(body) - 3, other)])
+    assert without_contained(ans) is ans

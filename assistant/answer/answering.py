@@ -30,7 +30,7 @@ from ..core.schema import Answer, Citation, Hit, ShortAnswer
 from ..core.wordlists import any_of
 from ..storage.library import Index
 from .answerability import Lack, is_item, missing
-from .citing import cite_all
+from .citing import cite_all, without_contained
 from .needs import Needs, local_names, name_in, needs
 from .official import issued
 from .question import (
@@ -303,8 +303,8 @@ def answer(index: Index, question: str, k: int = 5, filters: Filters = Filters()
         return dated
     parts = question_parts(question)
     if len(parts) > 1:
-        return answer_parts(index, question, parts, k, filters)
-    return replace(answer_one(index, parts[0], k, filters), question=question)
+        return without_contained(answer_parts(index, question, parts, k, filters))
+    return without_contained(replace(answer_one(index, parts[0], k, filters), question=question))
 
 
 def answer_parts(index: Index, question: str, parts: list[str], k: int, filters: Filters) -> Answer:
