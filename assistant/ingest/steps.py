@@ -15,7 +15,7 @@ import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol
 
 from ..core.chinese import fold
 from ..core.schema import Chunk, DocMeta, DocRecord, Document, content_hash
@@ -124,14 +124,25 @@ def holds(rec: DocRecord) -> bool:
         return False
 
 
-def decide(p: Prepared, records: dict[str, DocRecord]) -> Decision:
-    """What a prepared file is, given the indexed documents' records."""
+class Known(Protocol):
+    """What identity decisions look up among the indexed documents (the store, storage/store.py): each
+    an indexed query, so that deciding costs the same in a library of ten documents or of a hundred
+    thousand."""
+
+    def record_at(self, path: str) -> DocRecord | None: ...
+
+    def records_like(self, content_hash: str, text_hash: str) -> list[DocRecord]: ...
+
+    def has_doc(self, doc_id: str) -> bool: ...
+
+
+def decide(p: Prepared, known: Known) -> Decision:
+    """What a prepared file is, given the indexed documents."""
     resolved = str(p.path.resolve())
-    own = next((r for r in records.values() if r.path == resolved), None)
+    own = known.record_at(resolved)
     if own is not None and own.raw_hash == p.key:
         return Decision("unchanged", own.doc_id)
-    same = [r for r in records.values() if r is not own and (
-        r.content_hash == p.content_hash or (p.text_hash and r.text_hash == p.text_hash))]
+    same = [r for r in known.records_like(p.content_hash, p.text_hash) if own is None or r.doc_id != own.doc_id]
     held = next((r for r in same if holds(r)), None)
     if held is not None:
         # A repeat of a document whose file still holds it. If this path held a document of its
@@ -142,5 +153,5 @@ def decide(p: Prepared, records: dict[str, DocRecord]) -> Decision:
         return Decision("moved", same[0].doc_id)
     if own is not None:
         return Decision("update", own.doc_id)
-    doc_id = free_name(p.path.name, records.__contains__)
+    doc_id = free_name(p.path.name, known.has_doc)
     return Decision("new", doc_id, taken_by=p.path.name if doc_id != p.path.name else "")

@@ -58,6 +58,10 @@ KEYWORD_SAVE_FACTOR = 10  # … and at most every 10× its last rebuild time (�
 # A reader of a shared store (PostgreSQL) rebuilds its keyword index from the store at most this often, so a
 # document committed on another machine is found by keyword within about a second (the issue's bar is 2 s).
 READER_REBUILD_EVERY = 1.0
+# Files are embedded and committed in batches of at least this many chunks: a library of short notices (one or two
+# chunks a file) is encoded in full batches, and Chroma is written once a batch, not once a file.
+BATCH_CHUNKS = 256
+BATCH_SECONDS = 5.0  # … or once its first file has waited this long (slow files are not held back for long)
 EMBED_GROUP = 128  # texts per encode call (a file's texts are sorted by length first); progress after each
 RETRIES = 3  # times one file is read again when other writers keep changing what it is while it is embedded
 
@@ -367,47 +371,63 @@ class Index:
         else:  # a new index: its vectors are written with today's metadata from the start
             self.store.set_meta("vector_meta", VECTOR_META_VERSION)
         queue, tries = list(files), {}  # _commit may add files: copies whose text left the index, retries
+        batch: list[Prepared] = []  # prepared and chunked, to be embedded together and committed together
+        batch_started = 0.0
         n = 0
-        while n < len(queue):
-            path = queue[n]
-            n += 1
-            if progress:
-                progress("read", n, len(queue))
-            try:
-                records = self.store.records()
-                pages = (lambda done, total: progress("ocr", done, total)) if progress else None
-                raw = read_file(path, self.settings.max_file_bytes, progress=pages,
-                                max_scan_bytes=self.settings.max_scan_bytes)
-                bytes_hash = content_hash(raw.data.hex())
-                key = file_key(bytes_hash, self.settings.chunk_tokens)
-                own = next((r for r in records.values() if r.path == str(path.resolve())), None)
-                if own is not None and own.raw_hash == key:
-                    report.unchanged.append(own.doc_id)
-                    continue
-                prep = prepare(path, raw, key, bytes_hash)
-            except Unreadable as exc:
-                report.skipped.append(Skipped(path, str(exc), exc.kind, exc.detail))
-                continue
-            except OSError as exc:
-                report.skipped.append(Skipped(path, f"cannot be read ({exc.strerror or exc})", "os"))
-                continue
-            decision = decide(prep, records)
-            if decision.action in ("unchanged", "duplicate", "moved"):
-                queue.extend(self._commit(prep, None, report, tries))
-                continue
-            self._chunk(prep, decision.doc_id)
-            if not prep.chunks:
-                report.skipped.append(Skipped(path, "has no text left after removing boilerplate", "no_text"))
-                continue
-            doc, chunks = prep.doc, prep.chunks
-            prep.index_texts = [index_text(doc.meta, c) for c in chunks]
-            prep.words = [words(t) for t in prep.index_texts]  # before the lock, which only commits
+
+        def flush() -> None:
+            nonlocal embed_time
+            if not batch:
+                return
             vectors = None
             if self.vectorstore is not None:
                 t_embed = time.perf_counter()
-                vectors = self._embed(prep.index_texts, progress)
+                vectors = self._embed([t for p in batch for t in p.index_texts], progress)
                 embed_time += time.perf_counter() - t_embed
-            queue.extend(self._commit(prep, vectors, report, tries))
+            queue.extend(self._commit(batch, vectors, report, tries))
+            batch.clear()
+
+        while n < len(queue) or batch:  # a commit may add files to the queue
+            while n < len(queue):
+                path = queue[n]
+                n += 1
+                if progress:
+                    progress("read", n, len(queue))
+                try:
+                    pages = (lambda done, total: progress("ocr", done, total)) if progress else None
+                    raw = read_file(path, self.settings.max_file_bytes, progress=pages,
+                                    max_scan_bytes=self.settings.max_scan_bytes)
+                    bytes_hash = content_hash(raw.data.hex())
+                    key = file_key(bytes_hash, self.settings.chunk_tokens)
+                    own = self.store.record_at(str(path.resolve()))
+                    if own is not None and own.raw_hash == key:
+                        report.unchanged.append(own.doc_id)
+                        continue
+                    prep = prepare(path, raw, key, bytes_hash)
+                except Unreadable as exc:
+                    report.skipped.append(Skipped(path, str(exc), exc.kind, exc.detail))
+                    continue
+                except OSError as exc:
+                    report.skipped.append(Skipped(path, f"cannot be read ({exc.strerror or exc})", "os"))
+                    continue
+                decision = decide(prep, self.store)
+                if decision.action in ("unchanged", "duplicate", "moved"):
+                    flush()  # commits stay in the order of the files
+                    queue.extend(self._commit([prep], None, report, tries))
+                    continue
+                self._chunk(prep, decision.doc_id)
+                if not prep.chunks:
+                    report.skipped.append(Skipped(path, "has no text left after removing boilerplate", "no_text"))
+                    continue
+                prep.index_texts = [index_text(prep.doc.meta, c) for c in prep.chunks]
+                prep.words = [words(t) for t in prep.index_texts]  # before the lock, which only commits
+                if not batch:
+                    batch_started = time.monotonic()
+                batch.append(prep)
+                if (sum(len(p.chunks) for p in batch) >= BATCH_CHUNKS or prep.doc.meta.ocr_pages
+                        or time.monotonic() - batch_started >= BATCH_SECONDS):
+                    flush()  # a scan at once: its pages took minutes to read
+            flush()
 
         # Files that were ingested from one of these folders before and are gone now: their documents
         # follow a copy recorded elsewhere, or go.
@@ -428,60 +448,88 @@ class Index:
         report.seconds = time.perf_counter() - t0
         return report
 
-    def _commit(self, prep: Prepared, vectors, report: IngestReport, tries: dict[str, int]) -> list[Path]:
-        """Commit one prepared file as its decision (made again under the write lock) says. Returns
-        the files to ingest next: copies holding a text this commit replaced, or this file again when
+    def _commit(self, batch: list[Prepared], vectors, report: IngestReport, tries: dict[str, int]) -> list[Path]:
+        """Commit prepared files, in order, each as its decision (made again under the write lock) says;
+        ``vectors`` are their chunks' vectors, one after another (None: not embedded). Each document is
+        its own transaction, written without vectors first; the batch's vectors then go to Chroma at
+        once and the documents are marked embedded (a crash in between leaves them to ``finish``).
+        Returns the files to ingest next: copies holding a text a commit replaced, or a file again when
         another writer changed what it is meanwhile and it must be read anew (``tries`` counts that)."""
-        resolved = str(prep.path.resolve())
+        again: list[Path] = []
+        rows: tuple[list, list, list, list] = ([], [], [], [])  # the vectors to write: ids, vectors, texts, metas
+        stale: set[str] = set()  # vectors of updated documents' old chunks
+        embedded: list[str] = []
+        at = 0
         with self.writing():
-            decision = decide(prep, self.store.records())  # another writer may have committed meanwhile
-            if decision.action == "unchanged":
-                report.unchanged.append(decision.doc_id)
-                return []
-            if decision.action == "duplicate":
-                if decision.replaces:
-                    self._retire(decision.replaces, report)
-                    self._save_keyword()
-                self.store.add_copy(resolved, decision.doc_id, prep.content_hash)
-                report.duplicates.append((prep.path, decision.doc_id))
-                return []
-            self.store.drop_copies([resolved])  # from now on this path is a document's own
-            if decision.action == "moved":
-                self.store.set_path(decision.doc_id, resolved)
-                report.moved.append((decision.doc_id, prep.path))
-                return []
-            if prep.doc is None or not prep.chunks:
-                # Decided "duplicate"/"moved" before the lock (so neither chunked nor embedded) and it no
-                # longer is: read it again, outside the lock (never commit a document without its chunks).
-                tries[resolved] = tries.get(resolved, 0) + 1
-                if tries[resolved] <= RETRIES:
-                    return [prep.path]
+            for prep in batch:
+                mine = vectors[at : at + len(prep.chunks)] if vectors is not None else None
+                at += len(prep.chunks)
+                doc = self._commit_one(prep, mine is not None, report, tries, again, stale)
+                if doc is not None and mine is not None:
+                    rows[0].extend(c.chunk_id for c in prep.chunks)
+                    rows[1].extend(mine)
+                    rows[2].extend(prep.index_texts)
+                    rows[3].extend([vector_meta(doc.meta)] * len(prep.chunks))
+                    embedded.append(doc.doc_id)
+            if rows[0]:
+                self.vectors.upsert(*rows)
+                self.store.set_dense(embedded, self.model_id)
+            if stale - set(rows[0]):
+                self.vectors.delete(stale - set(rows[0]))
+            self._save_keyword()
+        return again
+
+    def _commit_one(self, prep: Prepared, embedded: bool, report: IngestReport, tries: dict[str, int],
+                    again: list[Path], stale: set[str]) -> Document | None:
+        """Inside the write lock: one prepared file committed as its decision says. Returns the document
+        written, if one was (without vectors: ``_commit`` writes them); adds to ``again`` the files to
+        read next, to ``stale`` the chunk ids an update replaced."""
+        resolved = str(prep.path.resolve())
+        decision = decide(prep, self.store)  # another writer may have committed meanwhile
+        if decision.action == "unchanged":
+            report.unchanged.append(decision.doc_id)
+            return None
+        if decision.action == "duplicate":
+            if decision.replaces:
+                self._retire(decision.replaces, report)
+                self._save_keyword()
+            self.store.add_copy(resolved, decision.doc_id, prep.content_hash)
+            report.duplicates.append((prep.path, decision.doc_id))
+            return None
+        self.store.drop_copies([resolved])  # from now on this path is a document's own
+        if decision.action == "moved":
+            self.store.set_path(decision.doc_id, resolved)
+            report.moved.append((decision.doc_id, prep.path))
+            return None
+        if prep.doc is None or not prep.chunks:
+            # Decided "duplicate"/"moved" before the lock (so neither chunked nor embedded) and it no
+            # longer is: read it again, outside the lock (never commit a document without its chunks).
+            tries[resolved] = tries.get(resolved, 0) + 1
+            if tries[resolved] <= RETRIES:
+                again.append(prep.path)
+            else:
                 report.skipped.append(Skipped(prep.path, "changed by other ingests again and again meanwhile; "
                                                          "ingest it again"))
-                return []
-            if decision.doc_id != prep.doc.doc_id:  # its name was taken meanwhile: another free name
-                self._chunk(prep, decision.doc_id)
-            doc, chunks = prep.doc, prep.chunks
+            return None
+        if decision.doc_id != prep.doc.doc_id:  # its name was taken meanwhile: another free name
+            self._chunk(prep, decision.doc_id)
+        doc, chunks = prep.doc, prep.chunks
+        old: set[str] = set()
+        if decision.action == "update":
             # Copies of the text this update replaces are ingested next, as documents of their own.
-            again = [path for path, _ in self._copies_holding(doc.doc_id)] if decision.action == "update" else []
-            old = self.store.chunk_ids([doc.doc_id]) if decision.action == "update" else set()
-            new_ids = [c.chunk_id for c in chunks]
-            if vectors is not None:
-                self.vectors.upsert(new_ids, vectors, prep.index_texts, [vector_meta(doc.meta)] * len(chunks))
-            self.store.put(doc, chunks, prep.index_texts, prep.words,
-                           content_hash=prep.content_hash, text_hash=prep.text_hash,
-                           dense=self.model_id if vectors is not None else "", scan=prep.scan)
-            if vectors is not None and old - set(new_ids):
-                self.vectors.delete(old - set(new_ids))
-            self._save_keyword()
+            again.extend(path for path, _ in self._copies_holding(doc.doc_id))
+            old = self.store.chunk_ids([doc.doc_id])
+            stale.update(old - {c.chunk_id for c in chunks})
+        self.store.put(doc, chunks, prep.index_texts, prep.words, content_hash=prep.content_hash,
+                       text_hash=prep.text_hash, dense="", scan=prep.scan)
         report.chunks_added += len(chunks)
         report.chunks_removed += len(old)
         (report.updated if decision.action == "update" else report.added).append(doc.doc_id)
         if decision.taken_by:
             report.renamed.append((prep.path, doc.doc_id, decision.taken_by))
-        if vectors is None:
+        if not embedded:
             report.incomplete.append(doc.doc_id)
-        return again
+        return doc
 
     def _chunk(self, prep: Prepared, doc_id: str) -> None:
         chunk_as(prep, doc_id, self.settings.chunk_tokens, self.settings.overlap_sentences)
@@ -528,7 +576,7 @@ class Index:
     def remove(self, doc_id: str) -> int:
         self._need_server()
         with self.writing():
-            if doc_id not in self.store.records():
+            if not self.store.has_doc(doc_id):
                 raise AssistantError(f"No document with id {doc_id!r} in the index; `assistant docs` lists them.")
             n = self._delete_doc(doc_id)
             self._save_keyword(force=True)

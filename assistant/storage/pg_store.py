@@ -96,6 +96,7 @@ class PgStore(SqlStore):
     SET_COPY = ("INSERT INTO copies(path, doc_id, content_hash) VALUES (?, ?, ?) ON CONFLICT (path) "
                 "DO UPDATE SET doc_id = EXCLUDED.doc_id, content_hash = EXCLUDED.content_hash")
     COPY_ORDER = "seq"
+    DOC_ORDER = "ingested_at, doc_id"
     INSTR = "strpos"
 
     def __init__(self, url: str):

@@ -62,6 +62,7 @@ INDEXES = {"docs_path": "path", "docs_content": "content_hash", "docs_text": "te
 # before it gives up with an error (set far above any commit, so that only a stuck writer is reported).
 BUSY_TIMEOUT = 60
 WAL_TRIES = 200  # … and tries this many times, 50 ms apart, to switch a new database to WAL
+_RECORD = "doc_id, path, raw_hash, content_hash, text_hash, dense"  # a DocRecord's columns
 TEXT_CACHE_CHARS = 16_000_000  # cleaned and folded texts kept in memory (least recently used go first)
 
 
@@ -139,6 +140,7 @@ class SqlStore:
     ADD_META = "INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)"
     SET_COPY = "INSERT OR REPLACE INTO copies(path, doc_id, content_hash) VALUES (?, ?, ?)"
     COPY_ORDER = "rowid"  # the order copies were recorded in
+    DOC_ORDER = "rowid"  # … and documents committed in (an updated document's row is new)
     INSTR = "instr"  # instr(haystack, needle) > 0: needle is inside haystack
 
     def __init__(self) -> None:
@@ -213,8 +215,26 @@ class SqlStore:
         return row[0] if row else None
 
     def records(self) -> dict[str, DocRecord]:
+        """Every document's record (a pass over the library: not for what an ingest does per file)."""
         return {r[0]: DocRecord(*r) for r in self._all(
-            "SELECT doc_id, path, raw_hash, content_hash, text_hash, dense FROM docs")}
+            f"SELECT {_RECORD} FROM docs ORDER BY {self.DOC_ORDER}")}
+
+    # --- the identity lookups an ingest makes per file: indexed (docs_path, docs_content, docs_text), so their
+    # cost does not grow with the library
+    def record_at(self, path: str) -> DocRecord | None:
+        """The document read from this (resolved) path, if any."""
+        row = self._one(f"SELECT {_RECORD} FROM docs WHERE path=? ORDER BY {self.DOC_ORDER} LIMIT 1", (path,))
+        return DocRecord(*row) if row else None
+
+    def records_like(self, content_hash: str, text_hash: str) -> list[DocRecord]:
+        """The documents whose file held these bytes, or whose cleaned text is this text, in the order
+        they were first committed."""
+        return [DocRecord(*r) for r in self._all(
+            f"SELECT {_RECORD} FROM docs WHERE content_hash=? OR (text_hash=? AND text_hash<>'') "
+            f"ORDER BY {self.DOC_ORDER}", (content_hash, text_hash))]
+
+    def has_doc(self, doc_id: str) -> bool:
+        return self._one("SELECT 1 FROM docs WHERE doc_id=?", (doc_id,)) is not None
 
     def put(self, doc: Document, chunks: list[Chunk], index_texts: list[str], words: list[list[str]],
             content_hash: str = "", text_hash: str = "", dense: str = "", scan: tuple[ScanPage, ...] = ()) -> None:
