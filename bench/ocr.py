@@ -99,8 +99,8 @@ def speed(args) -> dict:
         msg = json.loads(line)
         if msg.get("stage") == "ocr":
             ocr_at[msg["done"]] = (time.perf_counter() - t0, samples[-1] if samples else 0)
-        elif "stage" not in msg:
-            last = msg
+        elif "report" in msg:
+            last = msg["report"]
     _, status, usage = os.wait4(proc.pid, 0)  # this child's own peak, not every child's of this process
     proc.returncode = os.waitstatus_to_exitcode(status)
     stop.set()

@@ -42,5 +42,5 @@ def report_dict(report) -> dict:
         "moved": [{"doc_id": d, "path": display(p)} for d, p in report.moved],
         "chunks_added": report.chunks_added, "chunks_removed": report.chunks_removed,
         "total_docs": report.total_docs, "total_chunks": report.total_chunks, "dense": report.dense,
-        "seconds": round(report.seconds, 3),
+        "seconds": round(report.seconds, 3), "embed_seconds": round(report.embed_seconds, 3),
     }
