@@ -122,7 +122,7 @@ def blocks(args) -> dict:
     if reader is not None:
         time.sleep(args.after)  # the same reader, the same index, no ingest
         stop.touch()
-        reader.wait(timeout=120)
+        result["reader_rc"] = reader.wait(timeout=120)  # -11: it died of a segmentation fault
         rows = [json.loads(line) for line in lat.read_text().splitlines() if line.strip()]
         during = [r for r in rows if t_start <= r["t"] <= t_end]
         after = [r for r in rows if r["t"] > t_end + 2]

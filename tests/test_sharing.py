@@ -109,17 +109,17 @@ def assert_fresh_view_consistent(index_dir: Path, model: str = "hash") -> dict:
 class LockHolder:
     """Another process holding the exclusive write lock, as a writer at work does."""
 
-    def __init__(self, index_dir: Path):
+    def __init__(self, index_dir: Path, name: str = "write.lock"):
         index_dir.mkdir(parents=True, exist_ok=True)
         code = ("import fcntl, sys, time\n"
                 "fh = open(sys.argv[1], 'a+')\n"
                 "fcntl.flock(fh, fcntl.LOCK_EX)\n"
                 "print('locked', flush=True)\n"
                 "time.sleep(600)\n")
-        self.proc = subprocess.Popen([sys.executable, "-c", code, str(index_dir / "write.lock")],
+        self.proc = subprocess.Popen([sys.executable, "-c", code, str(index_dir / name)],
                                      stdout=subprocess.PIPE, text=True)
         assert self.proc.stdout.readline().strip() == "locked"
-        with open(index_dir / "write.lock", "a+") as fh:  # really held: a non-blocking try fails
+        with open(index_dir / name, "a+") as fh:  # really held: a non-blocking try fails
             with pytest.raises(BlockingIOError):
                 fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
@@ -222,6 +222,26 @@ def test_readers_do_not_wait_for_the_write_lock(hash_settings, seed_copy, tmp_pa
         assert not (hash_settings.index_dir / "keyword" / "state.json").exists()  # it did not write
     finally:
         holder.release()
+
+
+def test_a_local_chroma_is_not_searched_while_another_process_writes_it(hash_settings, seed_copy):
+    """Chroma 1.5 dies of a segmentation fault in a process that searches its files while another
+    process writes them (met with a reader during a 20,000-file ingest). A search waits while a
+    writer holds the vectors' lock, and goes on once it lets go; the store's write lock does not
+    stop it (test above)."""
+    index = Index.open(hash_settings, create=True)
+    index.ingest([seed_copy])
+    reader = Index.open(hash_settings)
+    assert retrieve(reader, "质检中心党支部书记赵宇", k=3)[0].dense_rank is not None
+    holder = LockHolder(hash_settings.index_dir, "chroma.lock")  # another process writing Chroma
+    box: dict = {}
+    searching = threading.Thread(target=lambda: box.update(hits=retrieve(reader, "质检中心党支部书记赵宇", k=3)))
+    searching.start()
+    searching.join(3)
+    assert searching.is_alive() and "hits" not in box  # it waits: no search while Chroma is written
+    holder.release()
+    searching.join(30)
+    assert box["hits"][0].chunk.doc_id == SEED_IDS[0] and box["hits"][0].dense_rank is not None
 
 
 def test_reader_catches_up_with_keyword_saved_after_the_last_commit(hash_settings, seed_copy, tmp_path,

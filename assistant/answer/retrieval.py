@@ -229,7 +229,8 @@ def retrieve(index: Index, question: str, k: int = 5, filters: Filters = Filters
     if vs is not None and index.store.has_chunks():
         qv = index.embedder.embed_query(fold(question))
         share = float(mask.mean()) if mask is not None else 0.0
-        results = dense_filtered(vs, qv, min(candidates, DENSE_POOL_MAX), filters, allowed, share)
+        with index.vectors.reading():  # no other process writes a local Chroma while it is searched
+            results = dense_filtered(vs, qv, min(candidates, DENSE_POOL_MAX), filters, allowed, share)
         for rank, (doc, _dist) in enumerate(results, 1):
             ranks.setdefault(doc.id, {})["dense"] = rank
     fused = fuse(ranks)

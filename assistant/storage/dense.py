@@ -5,7 +5,14 @@ vector, setting damaged files aside) go to its collection, in batches Chroma acc
 
 A local Chroma's in-memory HNSW does not see what another process wrote: a reader reopens it
 (``open(fresh=True)``) when the store's generation says another process committed. A server sees
-every client's writes."""
+every client's writes.
+
+A local Chroma is not safe for one process to read while another writes it: a reader that loads or
+searches the HNSW files while a writer flushes them dies of a segmentation fault inside Chroma (met
+here with a page server answering during a 20,000-file ingest; chromadb 1.5.9, the same as
+MemPalace's issues #1329 and #1972). So its readers hold a shared lock on ``index/chroma.lock`` while
+they open or search it (``reading``), and its writer an exclusive one while it writes (``writing``):
+a search waits for one batch's write (about half a second), never the other way round for long."""
 
 from __future__ import annotations
 
@@ -14,6 +21,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Callable, Iterable
 from urllib.parse import urlparse
@@ -21,7 +29,7 @@ from urllib.parse import urlparse
 from ..core.errors import AssistantError
 from ..core.schema import DocMeta
 from ..core.settings import Settings
-from .store import date_span
+from .store import date_span, file_lock
 
 log = logging.getLogger(__name__)
 
@@ -123,8 +131,17 @@ class Dense:
     def __init__(self, settings: Settings, folder: Path, index_id: Callable[[], str]):
         self.settings = settings
         self.path = folder / "chroma"
+        self.lock_path = folder / "chroma.lock"
         self.index_id = index_id
         self.vs = None
+
+    def reading(self):
+        """Hold while opening or searching a local Chroma: no other process writes it meanwhile."""
+        return nullcontext() if self.remote else file_lock(self.lock_path, shared=True)
+
+    def writing(self):
+        """Hold while writing a local Chroma: no other process reads it meanwhile."""
+        return nullcontext() if self.remote else file_lock(self.lock_path)
 
     @property
     def remote(self) -> bool:
@@ -160,7 +177,7 @@ class Dense:
         path = str(self.path)
         for attempt in range(CHROMA_OPEN_TRIES):
             try:
-                with _CHROMA_OPEN:
+                with _CHROMA_OPEN, self.reading():
                     if fresh or attempt:
                         # Chroma's in-memory HNSW does not see what another process wrote: forget our
                         # system (in-flight queries keep the old one) so the next client reloads. (A system
@@ -182,46 +199,52 @@ class Dense:
     def ids(self) -> list[str]:
         """Every id in Chroma, paged (a list, so that a duplicate would show)."""
         col, out, offset = self.vs._collection, [], 0
-        while True:
-            part = col.get(include=[], limit=ID_PAGE, offset=offset)["ids"]
-            out.extend(part)
-            if len(part) < ID_PAGE:
-                return out
-            offset += len(part)
+        with self.reading():
+            while True:
+                part = col.get(include=[], limit=ID_PAGE, offset=offset)["ids"]
+                out.extend(part)
+                if len(part) < ID_PAGE:
+                    return out
+                offset += len(part)
 
     def count(self) -> int:
-        return self.vs._collection.count()
+        with self.reading():
+            return self.vs._collection.count()
 
     def upsert(self, ids: list[str], vectors: list[list[float]], texts: list[str], metas: list[dict]) -> None:
         col = self.vs._collection
-        for i in range(0, len(ids), UPSERT_BATCH):
-            j = i + UPSERT_BATCH
-            col.upsert(ids=ids[i:j], embeddings=vectors[i:j], documents=texts[i:j], metadatas=metas[i:j])
+        with self.writing():
+            for i in range(0, len(ids), UPSERT_BATCH):
+                j = i + UPSERT_BATCH
+                col.upsert(ids=ids[i:j], embeddings=vectors[i:j], documents=texts[i:j], metadatas=metas[i:j])
 
     def delete(self, ids) -> None:
         ids = sorted(ids)
         col = self.vs._collection
-        for i in range(0, len(ids), UPSERT_BATCH):
-            col.delete(ids=ids[i : i + UPSERT_BATCH])
+        with self.writing():
+            for i in range(0, len(ids), UPSERT_BATCH):
+                col.delete(ids=ids[i : i + UPSERT_BATCH])
 
     def set_metas(self, metas_by_ids: Iterable[tuple[list[str], dict]]) -> None:
         """Give the vectors of each id list the metadata beside it (ids Chroma lacks are passed over)."""
         col = self.vs._collection
-        for ids, meta in metas_by_ids:
-            for i in range(0, len(ids), UPSERT_BATCH):
-                present = col.get(ids=ids[i : i + UPSERT_BATCH], include=[])["ids"]
-                if present:
-                    col.update(ids=present, metadatas=[meta] * len(present))
+        with self.writing():
+            for ids, meta in metas_by_ids:
+                for i in range(0, len(ids), UPSERT_BATCH):
+                    present = col.get(ids=ids[i : i + UPSERT_BATCH], include=[])["ids"]
+                    if present:
+                        col.update(ids=present, metadatas=[meta] * len(present))
 
     def reset(self) -> None:
         """Every vector goes (another embedding model: all are written again)."""
-        self.vs.reset_collection()
+        with self.writing():
+            self.vs.reset_collection()
 
     def set_aside(self, embedder) -> Path:
         """A local Chroma whose files are damaged: its folder is renamed, kept as it is for a look, and
         a new one opened. Returns where the old one went."""
         aside = self.path.with_name(f"chroma.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
-        with _CHROMA_OPEN:
+        with _CHROMA_OPEN, self.writing():
             forget_chroma_system(str(self.path))
             self.path.rename(aside)
         self.vs = search_wide(self._open_local(embedder, fresh=True))

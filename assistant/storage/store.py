@@ -67,13 +67,15 @@ TEXT_CACHE_CHARS = 16_000_000  # cleaned and folded texts kept in memory (least 
 
 
 @contextmanager
-def file_lock(path: Path, blocking: bool = True) -> Iterator[bool]:
-    """An exclusive lock on ``path`` across the processes of this machine (yields whether it got it;
-    with ``blocking`` it waits and always gets it)."""
+def file_lock(path: Path, blocking: bool = True, shared: bool = False) -> Iterator[bool]:
+    """An exclusive lock on ``path`` across the processes of this machine (``shared``: one that other
+    shared holders may hold at once, but no exclusive one); yields whether it got it (with
+    ``blocking`` it waits and always gets it)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a+") as fh:
+        mode = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
         try:
-            fcntl.flock(fh, fcntl.LOCK_EX if blocking else fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fh, mode if blocking else mode | fcntl.LOCK_NB)
         except OSError:
             yield False
             return
