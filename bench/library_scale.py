@@ -67,7 +67,9 @@ def ingest(folder: Path, index: Path, block: int) -> dict:
     _, status, usage = os.wait4(proc.pid, 0)
     total = time.perf_counter() - t0
     blocks = [round(b - a, 1) for a, b in zip(marks, marks[1:])]
-    return {"seconds": round(total, 1), "blocks": blocks, "rss_mb_at_blocks": rss,
+    # After the last file is read: its batch's commit and the end of the ingest (BM25 rebuilt when it grew).
+    return {"seconds": round(total, 1), "blocks": blocks, "after_last_read_s": round(total - marks[-1], 1),
+            "rss_mb_at_blocks": rss,
             "peak_rss_mb": usage.ru_maxrss // 1024, "rc": os.waitstatus_to_exitcode(status), "report": report}
 
 
@@ -136,6 +138,7 @@ def blocks(args) -> dict:
         "chunks_per_s": round((rep.get("total_chunks") or 0) / result["seconds"], 1),
         "embed_share": round(rep.get("embed_seconds", 0) / max(rep.get("seconds", 1), 1e-9), 3),
         "last_block_over_first": round(b[-1] / b[0], 3) if len(b) > 1 else None,
+        "last5_over_first5": round(statistics.mean(b[-5:]) / statistics.mean(b[:5]), 3) if len(b) >= 10 else None,
         "max_block_over_min": round(max(b) / min(b), 3) if b else None,
         "skipped_empty": len(empty), "skipped_other": len(rep.get("skipped", [])) - len(empty),
         "empty_examples": [{"name": s["name"], "text": (folder / s["name"]).read_text(encoding="utf-8")[:120]}

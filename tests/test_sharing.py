@@ -251,9 +251,9 @@ def test_reader_catches_up_with_keyword_saved_after_the_last_commit(hash_setting
     import assistant.storage.library
 
     writer = Index.open(hash_settings, create=True)
-    writer.ingest([seed_copy])
-    # A long ingest: BM25 is saved at most every KEYWORD_SAVE_EVERY seconds, so a commit can be
-    # ahead of the saved keyword index for a while.
+    writer.ingest([seed_copy, write(tmp_path / "new", "x.txt", Y_REPORT)])
+    # x.txt is replaced: after a removal BM25 is rebuilt at most every KEYWORD_SAVE_EVERY seconds, so a
+    # commit can be ahead of the saved keyword index for a while.
     monkeypatch.setattr(assistant.storage.library, "KEYWORD_SAVE_EVERY", 3600.0)
     writer._keyword_saved = time.monotonic()
     reader = Index.open(hash_settings)
@@ -262,7 +262,7 @@ def test_reader_catches_up_with_keyword_saved_after_the_last_commit(hash_setting
     looked = []
 
     def save_keyword(force=False):
-        if force and "x.txt" in writer.store.metas() and not looked:
+        if force and "深海" in writer.store.text("x.txt") and not looked:
             # x.txt is committed and this is the writer's last step: BM25 on disk is still behind.
             looked.append(reader.refresh())
             retrieve(reader, "深海探测器耐压壳体攻关", k=3)
@@ -275,6 +275,46 @@ def test_reader_catches_up_with_keyword_saved_after_the_last_commit(hash_setting
     assert set(reader.keyword.ids) == reader.store.chunk_ids()
     hits = retrieve(reader, "深海探测器耐压壳体攻关", k=3)
     assert hits[0].chunk.doc_id == "x.txt" and hits[0].keyword_rank is not None
+
+
+def test_a_commit_is_found_by_keyword_at_once_without_reading_the_library_again(hash_settings, seed_copy, tmp_path,
+                                                                               monkeypatch):
+    """Each commit adds its chunks to the saved BM25 as a segment: a reader's next refresh finds them by
+    keyword (the delay is the commit's: at most BATCH_SECONDS or BATCH_CHUNKS after the file is read), and
+    adding files to a library reads none of its other chunks. A removal rebuilds it from the store."""
+    writer = Index.open(hash_settings, create=True)
+    writer.ingest([seed_copy])
+    reader = Index.open(hash_settings)
+    assert retrieve(reader, "质检中心党支部书记赵宇", k=3)
+    monkeypatch.setattr(library, "BATCH_CHUNKS", 1)  # a commit a file
+    read_all = []
+    real_all_words = writer.store.all_words
+    monkeypatch.setattr(writer.store, "all_words", lambda: read_all.append(1) or real_all_words())
+    real_commit, found = writer._commit, {}
+
+    def commit(batch, *args):
+        again = real_commit(batch, *args)
+        assert reader.refresh()
+        for prep in batch:
+            question = {"x.txt": "深海探测器耐压壳体攻关", "y.txt": "稀土催化剂中试放大",
+                        "z.txt": "超导量子芯片党员攻关岗"}[prep.path.name]
+            hits = [h for h in retrieve(reader, question, k=3) if h.keyword_rank is not None]
+            found[prep.path.name] = hits[0].chunk.doc_id if hits else None
+        return again
+
+    monkeypatch.setattr(writer, "_commit", commit)
+    new = write(write(write(tmp_path / "new", "x.txt", X_REPORT), "y.txt", Y_REPORT), "z.txt", Z_REPORT)
+    writer.ingest([new])
+    assert found == {"x.txt": "x.txt", "y.txt": "y.txt", "z.txt": "z.txt"}
+    assert read_all == []  # three short files beside five reports: less than REBUILD_TAIL_SHARE, no rebuild
+    assert len(writer.keyword.segments) == 3 and not writer.keyword_behind()
+    assert set(KeywordIndex(writer.keyword.dir).reloaded().ids) == writer.store.chunk_ids()
+
+    writer.remove("y.txt")
+    assert read_all == [1] and writer.keyword.segments == ()
+    reader.refresh()
+    assert set(reader.keyword.ids) == reader.store.chunk_ids()
+    assert all(h.chunk.doc_id != "y.txt" for h in retrieve(reader, "稀土催化剂中试放大", k=3))
 
 
 # --- (c) a writer never writes back a stale view

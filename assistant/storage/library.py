@@ -9,7 +9,9 @@ ingest/steps.py; this class runs them, embeds, and commits.
 Writers. Reading, converting, cleaning, chunking and embedding a file take no lock. Only the commit
 does: under an exclusive file lock (``index/write.lock``) the vectors go into Chroma, then the
 document and its chunks into the store in one transaction that also bumps the store's generation,
-then old vectors are deleted and BM25 is rebuilt (at most every few seconds, and at the end). A
+then old vectors are deleted and the commit's chunks are added to BM25 as a segment (keyword.py; BM25
+is rebuilt from the store after removals, at most every few seconds, and at the end of an ingest that
+grew it by more than REBUILD_TAIL_SHARE). A
 crash at any point leaves at most vectors no document owns, or a keyword index that is behind: the
 next ingest finds both (``finish``) and repairs them, and embeds documents whose vectors are
 missing. ``ask`` never embeds: ``docs`` and ``ask`` say which documents are incomplete.
@@ -53,8 +55,13 @@ from .store import DocStore, date_ord, file_lock  # noqa: F401 - date_ord is imp
 
 log = logging.getLogger(__name__)
 
-KEYWORD_SAVE_EVERY = 3.0  # seconds: during a long ingest BM25 is rebuilt at most this often …
+KEYWORD_SAVE_EVERY = 3.0  # seconds: after removals BM25 is rebuilt at most this often …
 KEYWORD_SAVE_FACTOR = 10  # … and at most every 10× its last rebuild time (≤ 10 % of the ingest)
+# Added chunks go into BM25 as segments, scored with the whole index's statistics; the base's chunks keep the
+# statistics of their build (IDF and average length). At the end of an ingest the base is rebuilt when the
+# segments hold more than this share of its chunks: an IDF is then off by less than log(1.1) ≈ 0.1, and adding
+# a file to a large library does not cost a rebuild (92,000 chunks: 8 s, bench/library_scale.py).
+REBUILD_TAIL_SHARE = 0.1
 # A reader of a shared store (PostgreSQL) rebuilds its keyword index from the store at most this often, so a
 # document committed on another machine is found by keyword within about a second (the issue's bar is 2 s).
 READER_REBUILD_EVERY = 1.0
@@ -83,6 +90,10 @@ class Index:
         self._reload_lock = threading.Lock()
         self._keyword_saved = 0.0
         self._keyword_build_s = 0.0
+        # Inside the write lock: chunks committed and not yet in the keyword index, and whether chunks were
+        # removed since it was built (then it is rebuilt from the store, not extended).
+        self._kw_added: list[tuple[list[str], list[str], list[list[str]]]] = []
+        self._kw_removed = False
         self.vectors_set_aside: Path | None = None  # where damaged Chroma files went (``_vector_ids``)
 
         self.answer_log = PgAnswerLog(self.store, settings.log_answers) if self.store.shared else \
@@ -185,8 +196,9 @@ class Index:
     def _reload_keyword(self, ids: set[str]) -> None:
         fp = fingerprint(ids)
         if self.keyword.fp != fp or not self.keyword.fp:
-            fresh = KeywordIndex(self.keyword.dir)
-            if not fresh.load() and ids:
+            # The saved index; a reader that has its base reads only the segments committed since.
+            fresh = self.keyword.reloaded() or KeywordIndex(self.keyword.dir)
+            if not fresh.fp and ids:
                 # Nothing usable on disk: build it here (saved when no writer is at work). A saved index
                 # that is merely behind is used as it is; the writer at work saves a new one within
                 # seconds (``refresh`` notices it then), and the next ingest finishes one a crash left.
@@ -234,22 +246,35 @@ class Index:
             if self.vectors.vs is not None and not self.remote:
                 self.vectors.open(self.embedder, fresh=True)
             if self.keyword.changed_on_disk() or not self.keyword.fp:
-                fresh = KeywordIndex(self.keyword.dir)
-                if fresh.load():
+                fresh = self.keyword.reloaded()
+                if fresh is not None:
                     self.keyword = fresh
             self._seen_gen = gen
 
     def _save_keyword(self, force: bool = False) -> None:
-        """Inside the write lock: rebuild BM25 from the store and save it, when it is behind. During a
-        long ingest at most every KEYWORD_SAVE_EVERY seconds, or KEYWORD_SAVE_FACTOR times the last
-        rebuild's duration if that is longer (a rebuild of 100k chunks takes tens of seconds: the
-        keyword side catches up in steps while the dense side has every commit at once)."""
-        if not force and not self._may_rebuild(KEYWORD_SAVE_EVERY):
+        """Inside the write lock: bring the saved BM25 up to the store. The chunks committed since go in as
+        one segment, at the cost of the segment, not of the library: readers find them by keyword as soon
+        as the commit ends. After removals BM25 is rebuilt from the store instead, at most every
+        KEYWORD_SAVE_EVERY seconds or KEYWORD_SAVE_FACTOR times the last rebuild's duration if that is
+        longer (the keyword side catches up in steps while the dense side has every commit at once).
+        With ``force`` (the end of an ingest or removal) it is rebuilt when it differs from the store
+        (a crash left it behind) or its segments outgrew REBUILD_TAIL_SHARE of its base."""
+        if self._kw_removed or not self.keyword.fp:
+            if force or self._may_rebuild(KEYWORD_SAVE_EVERY):
+                self._rebuild_keyword()
             return
-        ids = self.store.chunk_ids()
-        if self.keyword.fp == fingerprint(ids) and self.keyword.fp:
-            return
+        if self._kw_added:
+            ids, docs, ws = ([x for part in self._kw_added for x in part[i]] for i in range(3))
+            self.keyword = self.keyword.with_segment(ids, docs, ws)
+            self._kw_added.clear()
+        if force and (self.keyword.tail_size > REBUILD_TAIL_SHARE * (len(self.keyword.ids) - self.keyword.tail_size)
+                      or self.keyword.fp != fingerprint(self.store.chunk_ids())):
+            self._rebuild_keyword()
+
+    def _rebuild_keyword(self) -> None:
         self.keyword = self._rebuilt_keyword()
+        self._kw_added.clear()
+        self._kw_removed = False
 
     def chroma_ids(self) -> list[str]:
         """Every id in Chroma, paged (a list, so that a duplicate would show)."""
@@ -523,8 +548,10 @@ class Index:
             again.extend(path for path, _ in self._copies_holding(doc.doc_id))
             old = self.store.chunk_ids([doc.doc_id])
             stale.update(old - {c.chunk_id for c in chunks})
+            self._kw_removed = self._kw_removed or bool(old)
         self.store.put(doc, chunks, prep.index_texts, prep.words, content_hash=prep.content_hash,
                        text_hash=prep.text_hash, dense="", scan=prep.scan)
+        self._kw_added.append(([c.chunk_id for c in chunks], [doc.doc_id] * len(chunks), prep.words))
         report.chunks_added += len(chunks)
         report.chunks_removed += len(old)
         (report.updated if decision.action == "update" else report.added).append(doc.doc_id)
@@ -569,6 +596,7 @@ class Index:
         """Inside the write lock: the document goes from the store first (readers stop seeing it at
         once), then its vectors."""
         ids = self.store.delete(doc_id)
+        self._kw_removed = self._kw_removed or bool(ids)
         if self.vectorstore is not None and ids:
             self.vectors.delete(ids)
         if report is not None:
