@@ -328,13 +328,12 @@ class WebApp:
             staged.append(dest)
         if not staged:
             return _report(lines), session
-        records = {r.path: r.doc_id for r in self.index.store.records().values()}
         conflicts = {}
         for f in staged:
             target = self.upload_dir / f.name
-            doc_id = records.get(str(target.resolve()))
-            if doc_id and target.is_file() and target.read_bytes() != f.read_bytes():
-                conflicts[f.name] = doc_id
+            record = self.index.store.record_at(str(target.resolve()))
+            if record and target.is_file() and target.read_bytes() != f.read_bytes():
+                conflicts[f.name] = record.doc_id
         if conflicts:
             session.pending = PendingUpload(staged=staged, conflicts=conflicts)
             names = "、".join(f"{esc(n)}（将替换文档 {esc(d)}）" for n, d in conflicts.items())
@@ -411,10 +410,9 @@ class WebApp:
         """When a job ends: uploads it refused, or that repeat a document, are not kept."""
         if job.report is None:
             return
-        kept = {r.path for r in self.index.store.records().values()}
         for item in job.report["skipped"] + job.report["duplicates"]:
             f = Path(item["path"])
-            if f.resolve().parent == self.upload_dir.resolve() and str(f.resolve()) not in kept:
+            if f.resolve().parent == self.upload_dir.resolve() and self.index.store.record_at(str(f.resolve())) is None:
                 f.unlink(missing_ok=True)
 
     def resume_uploads(self) -> int:
@@ -422,10 +420,12 @@ class WebApp:
         now, in the background. Returns how many."""
         if not self.upload_dir.is_dir():
             return 0
-        done = {(r.path, r.content_hash) for r in self.index.store.records().values()}
+        def committed(f: Path) -> bool:
+            record = self.index.store.record_at(str(f.resolve()))
+            return record is not None and record.content_hash == content_hash(f.read_bytes().hex())
 
         pending = [f for f in sorted(self.upload_dir.iterdir()) if f.is_file() and not f.name.startswith(".")
-                   and (str(f.resolve()), content_hash(f.read_bytes().hex())) not in done]
+                   and not committed(f)]
         if pending:
             self.jobs.start(pending)
         return len(pending)
@@ -433,7 +433,7 @@ class WebApp:
     def remove(self, doc_id: str | None) -> str:
         if not doc_id:
             return '<div class="upload-report">请先在下拉框中选择要删除的文档。</div>'
-        record = self.index.store.records().get(doc_id)
+        record = self.index.store.record_of(doc_id)
         try:
             n = self.index.remove(doc_id)
         except AssistantError:

@@ -396,7 +396,7 @@ class Index:
         else:  # a new index: its vectors are written with today's metadata from the start
             self.store.set_meta("vector_meta", VECTOR_META_VERSION)
         queue, tries = list(files), {}  # _commit may add files: copies whose text left the index, retries
-        batch: list[Prepared] = []  # prepared and chunked, to be embedded together and committed together
+        batch: list[Prepared] = []  # prepared and chunked, to be committed together (each encoded on its own)
         batch_started = 0.0
         n = 0
 

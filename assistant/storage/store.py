@@ -228,6 +228,10 @@ class SqlStore:
         row = self._one(f"SELECT {_RECORD} FROM docs WHERE path=? ORDER BY {self.DOC_ORDER} LIMIT 1", (path,))
         return DocRecord(*row) if row else None
 
+    def record_of(self, doc_id: str) -> DocRecord | None:
+        row = self._one(f"SELECT {_RECORD} FROM docs WHERE doc_id=?", (doc_id,))
+        return DocRecord(*row) if row else None
+
     def records_like(self, content_hash: str, text_hash: str) -> list[DocRecord]:
         """The documents whose file held these bytes, or whose cleaned text is this text, in the order
         they were first committed."""
