@@ -9,7 +9,10 @@
                + Chroma, the same model through langchain-huggingface), in the same run: time, chunks/s, the
                ratio, and each one's encoder share (its texts embedded again alone, after the run).
 
-    HF_HUB_OFFLINE=1 .venv/bin/python bench/library_scale.py blocks --docs 20000 --block 1000 --readers
+    With --chroma-alone, the baseline of the same run: Chroma alone writing the ingest's vectors again, timed
+    per block (how much of the growth from block to block is Chroma's HNSW insertion).
+
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/library_scale.py blocks --docs 20000 --block 1000 --readers --chroma-alone
     HF_HUB_OFFLINE=1 .venv/bin/python bench/library_scale.py langchain --docs 5000
 """
 
@@ -29,7 +32,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+import chromadb  # noqa: E402
 from news import generate  # noqa: E402
+
+from assistant.storage.dense import HNSW  # noqa: E402
+from assistant.storage.library import BATCH_CHUNKS  # noqa: E402
 
 MODEL = "intfloat/multilingual-e5-small"
 QUESTIONS = ["上海乒乓球队在决赛中以几比几战胜了对手？", "杭州市今年新建了多少个人工智能项目？",
@@ -56,9 +63,11 @@ def ingest(folder: Path, index: Path, block: int) -> dict:
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=_env(index), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                             cwd=ROOT)
-    marks, report, rss = [0.0], None, []
+    marks, report, rss = [], None, []
     for line in proc.stdout:
         msg = json.loads(line)
+        if msg.get("stage") == "read" and not marks:  # the first block starts with the first file, not the process
+            marks.append(time.perf_counter() - t0)
         if msg.get("stage") == "read" and msg["done"] % block == 0 and msg["done"] // block == len(marks):
             marks.append(time.perf_counter() - t0)
             rss.append(_rss_of(proc.pid))
@@ -68,7 +77,8 @@ def ingest(folder: Path, index: Path, block: int) -> dict:
     total = time.perf_counter() - t0
     blocks = [round(b - a, 1) for a, b in zip(marks, marks[1:])]
     # After the last file is read: its batch's commit and the end of the ingest (BM25 rebuilt when it grew).
-    return {"seconds": round(total, 1), "blocks": blocks, "after_last_read_s": round(total - marks[-1], 1),
+    return {"seconds": round(total, 1), "startup_s": round(marks[0], 1), "blocks": blocks,
+            "after_last_read_s": round(total - marks[-1], 1),
             "rss_mb_at_blocks": rss,
             "peak_rss_mb": usage.ru_maxrss // 1024, "rc": os.waitstatus_to_exitcode(status), "report": report}
 
@@ -107,6 +117,37 @@ def _latency(rows: list[dict]) -> dict:
             "p95_ms": round(1000 * s[min(len(s) - 1, int(0.95 * len(s)))], 1), "max_ms": round(1000 * s[-1], 1)}
 
 
+def chroma_blocks(index: Path, path: Path, block: int) -> dict:
+    """The baseline of the same run: the ingest's own vectors (with their texts and metadata) written again
+    into a fresh Chroma collection of the same configuration, file by file in the ingest's order, in
+    batches of BATCH_CHUNKS, timed per block of files. What Chroma's HNSW insertion alone costs as it grows."""
+    src = chromadb.PersistentClient(path=str(index / "chroma"))
+    col = src.list_collections()[0]
+    rows: dict[str, list] = {}
+    total = col.count()
+    for off in range(0, total, 5000):
+        got = col.get(limit=5000, offset=off, include=["embeddings", "documents", "metadatas"])
+        for cid, vec, text, meta in zip(got["ids"], got["embeddings"], got["documents"], got["metadatas"]):
+            rows.setdefault(meta["doc_id"], []).append((cid, list(vec), text, meta))
+    dst = chromadb.PersistentClient(path=str(path)).create_collection(
+        "chunks", metadata={"hnsw:space": "cosine"}, configuration=HNSW)
+    secs, pending, t_block = [], [], 0.0
+    docs = sorted(rows)
+    for n, doc in enumerate(docs, 1):
+        pending.extend(rows[doc])
+        if len(pending) >= BATCH_CHUNKS or n == len(docs) or n % block == 0:
+            t0 = time.perf_counter()
+            dst.upsert(ids=[r[0] for r in pending], embeddings=[r[1] for r in pending],
+                       documents=[r[2] for r in pending], metadatas=[r[3] for r in pending])
+            t_block += time.perf_counter() - t0
+            pending = []
+        if n % block == 0:
+            secs.append(round(t_block, 2))
+            t_block = 0.0
+    return {"blocks": secs, "last5_over_first5": round(statistics.mean(secs[-5:]) / statistics.mean(secs[:5]), 3)
+            if len(secs) >= 10 else None}
+
+
 def blocks(args) -> dict:
     work = Path(tempfile.mkdtemp(prefix="library-scale-"))
     folder, index = work / "news", work / "index"
@@ -121,6 +162,7 @@ def blocks(args) -> dict:
     t_start = time.time()
     result = ingest(folder, index, args.block)
     t_end = time.time()
+    chroma_alone = None
     if reader is not None:
         time.sleep(args.after)  # the same reader, the same index, no ingest
         stop.touch()
@@ -130,6 +172,8 @@ def blocks(args) -> dict:
         after = [r for r in rows if r["t"] > t_end + 2]
         result["reader_during_ingest"] = _latency(during)
         result["reader_no_ingest"] = _latency(after)
+    if args.chroma_alone:
+        chroma_alone = chroma_blocks(index, work / "chroma-alone", args.block)
     rep = result.pop("report") or {}
     b = result["blocks"]
     empty = [s for s in rep.get("skipped", []) if s["kind"] == "no_text"]
@@ -140,6 +184,7 @@ def blocks(args) -> dict:
         "last_block_over_first": round(b[-1] / b[0], 3) if len(b) > 1 else None,
         "last5_over_first5": round(statistics.mean(b[-5:]) / statistics.mean(b[:5]), 3) if len(b) >= 10 else None,
         "max_block_over_min": round(max(b) / min(b), 3) if b else None,
+        "chroma_alone": chroma_alone,
         "skipped_empty": len(empty), "skipped_other": len(rep.get("skipped", [])) - len(empty),
         "empty_examples": [{"name": s["name"], "text": (folder / s["name"]).read_text(encoding="utf-8")[:120]}
                            for s in empty[:5]],
@@ -211,6 +256,7 @@ def main() -> int:
     b.add_argument("--readers", action="store_true")
     b.add_argument("--warmup", type=float, default=20.0, help="seconds the reader starts before the ingest")
     b.add_argument("--after", type=float, default=60.0, help="seconds the reader asks once the ingest is over")
+    b.add_argument("--chroma-alone", action="store_true", help="also time Chroma alone writing the same vectors")
     lc = sub.add_parser("langchain")
     lc.add_argument("--docs", type=int, default=5000)
     lc.add_argument("--langchain-first", action="store_true")
