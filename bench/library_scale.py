@@ -7,7 +7,8 @@
                answer latency during the ingest against none.
     langchain  the same N files ingested by us and by plain LangChain (RecursiveCharacterTextSplitter(500, 50)
                + Chroma, the same model through langchain-huggingface), in the same run: time, chunks/s, the
-               ratio, and each one's encoder share (its texts embedded again alone, after the run).
+               ratio, and each one's encoder share (its texts embedded again alone, after the run); our seconds per
+               block of files too.
 
     With --chroma-alone, the baseline of the same run: Chroma alone writing the ingest's vectors again, timed
     per block (how much of the growth from block to block is Chroma's HNSW insertion).
@@ -227,10 +228,10 @@ def langchain(args) -> dict:
         if name == "ours":
             subprocess.run([sys.executable, "-m", "assistant", "docs"], env=_env(work / "index"), cwd=ROOT,
                            capture_output=True)  # the index made and the model cached: not timed
-            r = ingest(folder, work / "index", args.docs)
+            r = ingest(folder, work / "index", args.block)
             rep = r["report"]
             out[name] = {"seconds": r["seconds"], "chunks": rep["total_chunks"], "peak_rss_mb": r["peak_rss_mb"],
-                         "embed_seconds": rep["embed_seconds"]}
+                         "embed_seconds": rep["embed_seconds"], "blocks": r["blocks"]}
         else:
             proc = subprocess.run([sys.executable, "-c", LANGCHAIN, str(folder), MODEL], env=_env(work / "lc"),
                                   cwd=ROOT, capture_output=True, text=True)
@@ -260,6 +261,7 @@ def main() -> int:
     lc = sub.add_parser("langchain")
     lc.add_argument("--docs", type=int, default=5000)
     lc.add_argument("--langchain-first", action="store_true")
+    lc.add_argument("--block", type=int, default=1000, help="our ingest's seconds per block of this many files")
     args = ap.parse_args()
     result = blocks(args) if args.cmd == "blocks" else langchain(args)
     if args.json:
