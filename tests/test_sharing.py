@@ -317,6 +317,25 @@ def test_a_commit_is_found_by_keyword_at_once_without_reading_the_library_again(
     assert all(h.chunk.doc_id != "y.txt" for h in retrieve(reader, "稀土催化剂中试放大", k=3))
 
 
+def test_a_writer_never_adds_a_segment_to_a_base_another_process_replaced(hash_settings, seed_copy, tmp_path,
+                                                                           monkeypatch):
+    """Another process rebuilt BM25 without committing (the start of its ingest, a reader): the writer's
+    next commit adds its segment to that base, never to its own replaced (and here deleted) one."""
+    from assistant.storage import keyword
+
+    monkeypatch.setattr(keyword, "STALE_AFTER", -1)  # replaced files go at once
+    writer = Index.open(hash_settings, create=True)
+    writer.ingest([seed_copy])
+    other = Index.open(hash_settings)
+    with other.writing():
+        other._rebuild_keyword()
+    assert not (writer.keyword.dir / writer.keyword.folder).exists()
+    writer.ingest([write(tmp_path / "new", "x.txt", X_REPORT)])
+    saved = KeywordIndex(writer.keyword.dir).reloaded()
+    assert saved is not None and saved.folder == other.keyword.folder and len(saved.segments) == 1
+    assert set(saved.ids) == writer.store.chunk_ids()
+
+
 # --- (c) a writer never writes back a stale view
 
 

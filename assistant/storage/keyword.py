@@ -18,6 +18,7 @@ import hashlib
 import json
 import logging
 import math
+import os
 import shutil
 import time
 import uuid
@@ -170,6 +171,7 @@ class KeywordIndex:
         """Write the base into its folder and the state naming it (a rebuilt index has no tail)."""
         folder = self.dir / self.folder
         folder.mkdir(parents=True, exist_ok=True)
+        self._touch_current()
         if self._bm25 is not None:
             self._bm25.save(str(folder), show_progress=False)
         base = {"ids": self.ids, "doc_ids": self.doc_ids, "chunk_df": self.chunk_df, "doc_df": self.doc_df,
@@ -180,8 +182,22 @@ class KeywordIndex:
         # loading one).
         keep = {self.folder, *(s.name for s in self.segments)}
         for old in [*self.dir.glob("bm25-*"), *self.dir.glob("seg-*"), *self.dir.glob("*.tmp")]:
-            if old.name not in keep and time.time() - old.stat().st_mtime > STALE_AFTER:
-                shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)
+            try:
+                if old.name not in keep and time.time() - old.stat().st_mtime > STALE_AFTER:
+                    shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)
+            except OSError:
+                pass  # another process's cleanup took it first
+
+    def _touch_current(self) -> None:
+        """The files of the state about to be replaced count as new from now: a reader that has just read
+        that state has STALE_AFTER seconds to load them, however old they are."""
+        try:
+            state = json.loads((self.dir / "state.json").read_text(encoding="utf-8"))
+            for name in [state.get("folder", ""), *state.get("segments", [])]:
+                if name and (self.dir / name).exists():
+                    os.utime(self.dir / name)
+        except (OSError, ValueError, AttributeError):
+            pass  # no state yet, or an older or damaged one: nothing a reader can be loading from it
 
     def _write_state(self) -> None:
         state = {"version": STATE_VERSION, "fingerprint": self.fp, "folder": self.folder,

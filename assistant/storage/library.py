@@ -230,7 +230,13 @@ class Index:
         (for a shared store, also this directory's, which guards the local keyword files)."""
         with self.store.locked(), (self._local_lock(blocking=True) if self.store.shared else nullcontext()):
             self._catch_up()
-            yield
+            try:
+                yield
+            except BaseException:
+                # Chunks committed before the failure may be in the store or not: BM25 is rebuilt from the
+                # store, never extended by them (another writer's rebuild may hold them already).
+                self._kw_removed = self._kw_removed or bool(self._kw_added)
+                raise
             self._seen_gen = self.store.generation()
 
     def _local_lock(self, blocking: bool = False):
@@ -239,17 +245,19 @@ class Index:
         return file_lock(self.dir / "write.lock", blocking)
 
     def _catch_up(self) -> None:
-        """Inside the write lock: if another process committed since we last looked, reopen Chroma and
-        reload BM25 before writing (a stale in-memory index must never be written back)."""
+        """Inside the write lock: if another process committed since we last looked, reopen Chroma; if
+        another process saved BM25 (a commit, or a rebuild without one: the start of an ingest, a reader),
+        reload it before writing (a stale in-memory index must never be written back, nor a segment added
+        to a base another process has replaced and may have deleted)."""
         gen = self.store.generation()
         if gen != self._seen_gen:
             if self.vectors.vs is not None and not self.remote:
                 self.vectors.open(self.embedder, fresh=True)
-            if self.keyword.changed_on_disk() or not self.keyword.fp:
-                fresh = self.keyword.reloaded()
-                if fresh is not None:
-                    self.keyword = fresh
             self._seen_gen = gen
+        if self.keyword.changed_on_disk() or not self.keyword.fp:
+            fresh = self.keyword.reloaded()
+            if fresh is not None:
+                self.keyword = fresh
 
     def _save_keyword(self, force: bool = False) -> None:
         """Inside the write lock: bring the saved BM25 up to the store. The chunks committed since go in as
@@ -262,6 +270,9 @@ class Index:
         if self._kw_removed or not self.keyword.fp:
             if force or self._may_rebuild(KEYWORD_SAVE_EVERY):
                 self._rebuild_keyword()
+            return
+        if self._kw_added and self.keyword.changed_on_disk():
+            self._rebuild_keyword()  # what is saved could not be loaded (see _catch_up): never extend another base
             return
         if self._kw_added:
             ids, docs, ws = ([x for part in self._kw_added for x in part[i]] for i in range(3))
