@@ -57,9 +57,28 @@ def _fp_hex(total: int) -> str:
     return f"{total % FP_MOD:032x}"
 
 
+def _fp_sum(ids) -> int:
+    return sum(_id_hash(cid) for cid in ids)
+
+
 def fingerprint(ids) -> str:
     """Of a set of chunk ids, whatever their order: the sum of their hashes (so it can grow by a segment)."""
-    return _fp_hex(sum(_id_hash(cid) for cid in ids))
+    return _fp_hex(_fp_sum(ids))
+
+
+def _doc_freqs(doc_ids: list[str], words: list[list[str]]) -> tuple[Counter, Counter, int]:
+    """(chunks using each word, documents using each word, documents) of these chunks."""
+    per_doc: dict[str, set[str]] = {}
+    for d, w in zip(doc_ids, words):
+        per_doc.setdefault(d, set()).update(w)
+    return Counter(t for w in words for t in set(w)), Counter(t for s in per_doc.values() for t in s), len(per_doc)
+
+
+def _plus_counts(counts: dict[str, int], more: Counter) -> dict[str, int]:
+    out = dict(counts)
+    for t, n in more.items():
+        out[t] = out.get(t, 0) + n
+    return out
 
 
 def _tokens(w: list[str]) -> list[str]:
@@ -86,13 +105,8 @@ class Segment:
         self.indptr = np.concatenate([[0], np.cumsum(np.bincount(np.asarray(terms, dtype=np.int64),
                                                                   minlength=len(vocab)))]).astype(np.int64)
         self.vocab = vocab
-        self.chunk_df = Counter(t for w in words for t in set(w))
-        per_doc: dict[str, set[str]] = {}
-        for d, w in zip(doc_ids, words):
-            per_doc.setdefault(d, set()).update(w)
-        self.doc_df = Counter(t for s in per_doc.values() for t in s)
-        self.docs = set(per_doc)
-        self.fp = sum(_id_hash(cid) for cid in ids)
+        self.chunk_df, self.doc_df, self.n_docs = _doc_freqs(doc_ids, words)
+        self.fp = _fp_sum(ids)
 
     def postings(self, term: str) -> tuple[np.ndarray, np.ndarray] | None:
         at = self.vocab.get(term)
@@ -127,7 +141,6 @@ class KeywordIndex:
         self._bm25 = None
         self._vocab: dict[str, int] = {}
         self._base_n = 0  # chunks in the base (the first of ``ids``)
-        self._base_fp = 0
         self._length_sum = 0.0  # tokens in all chunks, base and tail (the average chunk length of BM25)
         self._loaded_mtime = 0
         self._codes: np.ndarray | None = None  # each chunk's document as a number, for filter masks
@@ -146,14 +159,10 @@ class KeywordIndex:
         is replaced last, atomically: a reader loads either the old index or the new, never half."""
         bm25s = _bm25s()
         self.ids, self.doc_ids, self._codes, self.segments = list(ids), list(doc_ids), None, ()
-        self.chunk_df = dict(Counter(t for w in words for t in set(w)))
-        per_doc: dict[str, set[str]] = {}
-        for d, w in zip(doc_ids, words):
-            per_doc.setdefault(d, set()).update(w)
-        self.doc_df = dict(Counter(t for s in per_doc.values() for t in s))
-        self.n_docs = len(per_doc)
-        self._base_n, self._base_fp = len(self.ids), sum(_id_hash(cid) for cid in self.ids)
-        self.fp = _fp_hex(self._base_fp)
+        chunk_df, doc_df, self.n_docs = _doc_freqs(doc_ids, words)
+        self.chunk_df, self.doc_df = dict(chunk_df), dict(doc_df)
+        self._base_n = len(self.ids)
+        self.fp = fingerprint(self.ids)
         self._length_sum = float(sum(len(_tokens(w)) for w in words))
         if ids:
             bm25 = bm25s.BM25(k1=BM25_K1, b=BM25_B)
@@ -175,7 +184,7 @@ class KeywordIndex:
         if self._bm25 is not None:
             self._bm25.save(str(folder), show_progress=False)
         base = {"ids": self.ids, "doc_ids": self.doc_ids, "chunk_df": self.chunk_df, "doc_df": self.doc_df,
-                "n_docs": self.n_docs, "length_sum": self._length_sum, "fp_sum": f"{self._base_fp:x}"}
+                "n_docs": self.n_docs, "length_sum": self._length_sum, "fingerprint": self.fp}
         (folder / "base.json").write_text(json.dumps(base, ensure_ascii=False), encoding="utf-8")
         self._write_state()
         # Older builds and segments go once STALE_AFTER seconds old (a reader in another process may still be
@@ -207,34 +216,26 @@ class KeywordIndex:
         tmp.replace(self.dir / "state.json")
         self._loaded_mtime = (self.dir / "state.json").stat().st_mtime_ns
 
-    def with_segment(self, ids: list[str], doc_ids: list[str], words: list[list[str]],
-                     save: bool = True) -> "KeywordIndex":
+    def with_segment(self, ids: list[str], doc_ids: list[str], words: list[list[str]]) -> "KeywordIndex":
         """This index and these chunks, added as a tail segment (saved first, then the state naming it):
         the cost is the segment's and the vocabulary's, not the library's."""
         seg = Segment(f"seg-{uuid.uuid4().hex}.json", ids, doc_ids, words)
-        if save:
-            self.dir.mkdir(parents=True, exist_ok=True)
-            seg.save(self.dir, words)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        seg.save(self.dir, words)
         grown = self._plus(seg)
-        if save:
-            grown._write_state()
+        grown._write_state()
         return grown
 
     def _plus(self, seg: Segment) -> "KeywordIndex":
         grown = KeywordIndex(self.dir)
-        for name in ("folder", "_bm25", "_vocab", "_base_n", "_base_fp", "_loaded_mtime"):
+        for name in ("folder", "_bm25", "_vocab", "_base_n", "_loaded_mtime"):
             setattr(grown, name, getattr(self, name))
         grown.segments = (*self.segments, seg)
         grown.ids, grown.doc_ids = self.ids + seg.ids, self.doc_ids + seg.doc_ids
-        grown.chunk_df = dict(self.chunk_df)
-        for t, n in seg.chunk_df.items():
-            grown.chunk_df[t] = grown.chunk_df.get(t, 0) + n
-        grown.doc_df = dict(self.doc_df)
-        for t, n in seg.doc_df.items():
-            grown.doc_df[t] = grown.doc_df.get(t, 0) + n
-        grown.n_docs = self.n_docs + len(seg.docs)
+        grown.chunk_df, grown.doc_df = _plus_counts(self.chunk_df, seg.chunk_df), _plus_counts(self.doc_df, seg.doc_df)
+        grown.n_docs = self.n_docs + seg.n_docs
         grown._length_sum = self._length_sum + float(seg.lengths.sum())
-        grown.fp = _fp_hex(self._base_fp + sum(s.fp for s in grown.segments))
+        grown.fp = _fp_hex(int(self.fp, 16) + seg.fp)
         return grown
 
     def changed_on_disk(self) -> bool:
@@ -291,8 +292,7 @@ class KeywordIndex:
         got.ids, got.doc_ids = base["ids"], base["doc_ids"]
         got.chunk_df, got.doc_df, got.n_docs = base["chunk_df"], base["doc_df"], base["n_docs"]
         got._length_sum = base["length_sum"]
-        got._base_n, got._base_fp = len(got.ids), int(base["fp_sum"], 16)
-        got.fp = _fp_hex(got._base_fp)
+        got._base_n, got.fp = len(got.ids), base["fingerprint"]
         if got.ids:
             got._bm25 = _bm25s().BM25.load(str(self.dir / folder), show_progress=False)
             got._vocab = got._bm25.vocab_dict

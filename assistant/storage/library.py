@@ -271,10 +271,10 @@ class Index:
             if force or self._may_rebuild(KEYWORD_SAVE_EVERY):
                 self._rebuild_keyword()
             return
-        if self._kw_added and self.keyword.changed_on_disk():
-            self._rebuild_keyword()  # what is saved could not be loaded (see _catch_up): never extend another base
-            return
         if self._kw_added:
+            if self.keyword.changed_on_disk():
+                self._rebuild_keyword()  # what is saved could not be loaded (see _catch_up): never extend another base
+                return
             ids, docs, ws = ([x for part in self._kw_added for x in part[i]] for i in range(3))
             self.keyword = self.keyword.with_segment(ids, docs, ws)
             self._kw_added.clear()
