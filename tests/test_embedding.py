@@ -34,7 +34,7 @@ def test_onnx_int8_embeds_like_pytorch_and_is_made_once(tmp_path, monkeypatch):
     from conftest import SEEDS
 
     from assistant.core.chinese import sentence_spans
-    from assistant.storage.onnx_backend import cache_root
+    from assistant.storage.onnx_backend import INT8_FILE, cache_root
 
     monkeypatch.setenv("ASSISTANT_ONNX_DIR", str(tmp_path / "onnx"))
     text = (SEEDS / sorted(p.name for p in SEEDS.glob("*.txt"))[2]).read_text(encoding="utf-8")
@@ -42,17 +42,21 @@ def test_onnx_int8_embeds_like_pytorch_and_is_made_once(tmp_path, monkeypatch):
     name = "intfloat/multilingual-e5-small"
     torch_e = load_embedder(model_spec(name, backend="torch"))
     onnx_e = load_embedder(model_spec(name, backend="onnx-int8"))
-    assert onnx_e.model_id == f"{name}@onnx-int8" and torch_e.model_id == name
-    assert list(cache_root().rglob("model_int8.onnx"))  # exported into this cache
+    assert onnx_e.model_id == f"{name}@onnx-int8/per-token" and torch_e.model_id == name
+    assert list(cache_root().rglob(INT8_FILE))  # exported into this cache
     a, b = np.array(torch_e.embed_documents(sents)), np.array(onnx_e.embed_documents(sents))
     cos = (a * b).sum(1)
-    assert cos.min() > 0.95 and cos.mean() > 0.97
-    q = "知识竞赛"
-    sa, sb = a @ np.array(torch_e.embed_query(q)), b @ np.array(onnx_e.embed_query(q))
-    assert np.argmax(sa) == np.argmax(sb) and np.corrcoef(sa, sb)[0, 1] > 0.9
+    assert cos.min() > 0.97 and cos.mean() > 0.985
+    # A sentence's vector is the same alone as beside the others (activations are quantised per token).
+    alone = np.array([onnx_e.embed_documents([s])[0] for s in sents[:8]])
+    assert np.abs(alone - b[:8]).max() < 1e-5
+    # Questions these sentences answer (a question none answers ties its top scores within 1e-4: no test).
+    for q in ("主题党日活动", "党员发展", "安全生产", "攻艰小组组长"):
+        sa, sb = a @ np.array(torch_e.embed_query(q)), b @ np.array(onnx_e.embed_query(q))
+        assert np.argmax(sa) in np.argsort(-sb)[:3] and np.corrcoef(sa, sb)[0, 1] > 0.9, q
     t0 = time.perf_counter()
     again = load_embedder(model_spec(name, backend="onnx-int8"))  # from the cache: no second export
-    assert time.perf_counter() - t0 < 10 and again.embed_query(q) == onnx_e.embed_query(q)
+    assert time.perf_counter() - t0 < 10 and again.embed_query("党员发展") == onnx_e.embed_query("党员发展")
 
 
 @pytest.mark.slow

@@ -46,7 +46,14 @@ class ModelSpec:
     def id(self) -> str:
         """What an index records as the model its vectors come from: vectors of another backend
         differ slightly, so an index made with one is re-embedded when opened with another."""
-        return self.name if self.backend == "torch" or self.name == "hash" else f"{self.name}@{self.backend}"
+        if self.backend == "torch" or self.name == "hash":
+            return self.name
+        return f"{self.name}@{self.backend}{BACKEND_SCHEMES.get(self.backend, '')}"
+
+
+# What follows the backend in a model id when its vectors changed while its name stayed: int8 activations
+# quantised per token (storage/onnx_graph.py) replaced one scale per batch, so older int8 indexes re-embed.
+BACKEND_SCHEMES = {"onnx-int8": "/per-token"}
 
 
 # Models whose retrieval prompts are known. Anything else uses the prompts the model ships in its

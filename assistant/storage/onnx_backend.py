@@ -3,7 +3,8 @@
 The ONNX file is made once per model revision from the sentence-transformers weights already in the
 Hugging Face cache (``torch.onnx.export`` of the transformer with its mean pooling), its attention
 fused by onnxruntime's transformer optimiser, and its weights quantised to int8 (dynamic
-quantisation: int8 matrix products, float activations). The result is cached under
+quantisation: int8 matrix products, float activations), its activations quantised per token so a
+text's vector does not depend on what it is batched with (``onnx_graph``). The result is cached under
 ``~/.cache/dangjian-assistant/onnx/<model>/<revision>/`` (or ``$ASSISTANT_ONNX_DIR``), written to a
 temporary name and renamed, under a file lock, so two processes starting at once export it once.
 
@@ -31,6 +32,9 @@ BACKENDS = ("onnx-int8", "onnx", "torch")
 OPSET = 17
 BATCH = 32  # texts per run
 BATCH_TOKENS = 8192  # … and at most this many padded tokens (long texts go in smaller batches)
+# The int8 file. Its name changes with the quantisation scheme, so a cache made by an older version is not
+# used for vectors of the new one (model_int8.onnx: one activation scale per batch).
+INT8_FILE = "model_int8_token.onnx"
 
 
 def cache_root() -> Path:
@@ -56,7 +60,7 @@ def model_files(name: str, backend: str) -> tuple[Path, Path]:
     if not tokenizer.exists():
         raise FileNotFoundError(f"{snap} has no tokenizer.json")
     folder = cache_root() / name.replace("/", "--") / snap.name
-    target = folder / ("model_int8.onnx" if backend == "onnx-int8" else "model.onnx")
+    target = folder / (INT8_FILE if backend == "onnx-int8" else "model.onnx")
     if target.exists():
         return target, tokenizer
     folder.mkdir(parents=True, exist_ok=True)
@@ -77,17 +81,25 @@ def _export(snap: Path, folder: Path, quantise: bool) -> None:
         import onnx
         from onnxruntime.quantization import QuantType, quantize_dynamic
 
-        tmp = folder / f"model_int8.onnx.{os.getpid()}.tmp"
+        from . import onnx_graph
+
+        tmp = folder / f"{INT8_FILE}.{os.getpid()}.tmp"
         # The fused attention nodes are onnxruntime's own (shape inference cannot type their outputs): float.
         quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=False, reduce_range=False,
                          extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
-        tmp.replace(folder / "model_int8.onnx")
+        try:
+            onnx_graph.rewrite_file(tmp, tmp, quantised=True)
+            tmp.replace(folder / INT8_FILE)
+        finally:
+            tmp.unlink(missing_ok=True)
 
 
 def _export_fp32(snap: Path, folder: Path) -> None:
     import torch
     from onnxruntime.transformers.optimizer import optimize_model
     from transformers import AutoConfig, AutoModel
+
+    from . import onnx_graph
 
     config = AutoConfig.from_pretrained(str(snap), local_files_only=True)
     model = AutoModel.from_pretrained(str(snap), local_files_only=True).eval()
@@ -119,6 +131,7 @@ def _export_fp32(snap: Path, folder: Path) -> None:
         log.info("attention fusion failed (%s); using the plain export", exc)
         raw.replace(tmp)
     raw.unlink(missing_ok=True)
+    onnx_graph.rewrite_file(tmp, tmp, quantised=False)
     tmp.replace(folder / "model.onnx")
     (folder / "export.json").write_text(json.dumps({"opset": OPSET, "torch": torch.__version__}), encoding="utf-8")
 
