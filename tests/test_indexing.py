@@ -125,6 +125,34 @@ def test_each_chunk_gets_its_own_vector(hash_settings, tmp_path):
         assert max(abs(a - b) for a, b in zip(vec, want)) < 1e-5, cid
 
 
+def test_short_files_share_encode_calls_and_each_chunk_keeps_its_own_vector(hash_settings, tmp_path):
+    """Forty one-chunk notices are encoded a batch at a time, not a file at a time, and every stored
+    vector is still its own chunk's (the batch's texts are sorted by length, then put back)."""
+    from assistant.storage.embedding import HashEmbedder
+
+    class Counting(HashEmbedder):
+        calls = 0
+
+        def embed_documents(self, texts, progress=None):
+            Counting.calls += 1
+            return super().embed_documents(texts, progress)
+
+    folder = tmp_path / "通知"
+    folder.mkdir()
+    for i in range(40):
+        (folder / f"通知{i:02d}.txt").write_text(f"通知{i}\n第{i}党小组于{i + 1}月开展" + "专题学习" * (i % 7 + 1) + "。",
+                                               encoding="utf-8")
+    index = Index.open(hash_settings, embedder=Counting(), create=True)
+    report = index.ingest([folder])
+    assert len(report.added) == 40 and 1 <= Counting.calls <= 4
+    ids = sorted(index.store.chunk_ids())
+    texts = index.store.index_texts(ids)
+    got = index.vectorstore._collection.get(ids=ids, include=["embeddings"])
+    for cid, vec in zip(got["ids"], got["embeddings"]):
+        want = HashEmbedder().embed_documents([texts[cid][1]])[0]
+        assert max(abs(a - b) for a, b in zip(vec, want)) < 1e-5, cid
+
+
 def test_a_damaged_vector_index_is_set_aside_and_embedded_again(hash_settings, seed_copy, monkeypatch):
     index = Index.open(hash_settings, create=True)
     index.ingest([seed_copy])

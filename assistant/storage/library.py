@@ -66,10 +66,10 @@ REBUILD_TAIL_SHARE = 0.1
 # document committed on another machine is found by keyword within about a second (the issue's bar is 2 s).
 READER_REBUILD_EVERY = 1.0
 # Files are committed in batches of at least this many chunks: Chroma is written once a batch, not once a file (a
-# library of short notices paid 0.16 s a file for it). Each file is still encoded on its own (see flush).
+# library of short notices paid 0.16 s a file for it), and encoded together (see flush).
 BATCH_CHUNKS = 256
 BATCH_SECONDS = 5.0  # … or once its first file has waited this long (slow files are not held back for long)
-EMBED_GROUP = 128  # texts per encode call (a file's texts are sorted by length first); progress after each
+EMBED_GROUP = 128  # texts per encode call (a batch's texts are sorted by length first); progress after each
 RETRIES = 3  # times one file is read again when other writers keep changing what it is while it is embedded
 
 
@@ -407,7 +407,7 @@ class Index:
         else:  # a new index: its vectors are written with today's metadata from the start
             self.store.set_meta("vector_meta", VECTOR_META_VERSION)
         queue, tries = list(files), {}  # _commit may add files: copies whose text left the index, retries
-        batch: list[Prepared] = []  # prepared and chunked, to be committed together (each encoded on its own)
+        batch: list[Prepared] = []  # prepared and chunked, to be encoded and committed together
         batch_started = 0.0
         n = 0
 
@@ -418,10 +418,10 @@ class Index:
             vectors = None
             if self.vectorstore is not None:
                 t_embed = time.perf_counter()
-                # Each document's texts are encoded on their own: the int8 model quantizes a batch's activations
-                # with one scale, so vectors encoded beside other files' would differ with what else was ingested
-                # (the seeds' golden answers changed in 47 of 372 when the batch was shared).
-                vectors = [v for p in batch for v in self._embed(p.index_texts, progress)]
+                # The files of a batch are encoded together (many short files fill an encode call): a text's
+                # vector does not depend on its batchmates (the int8 model quantises each token on its own,
+                # storage/onnx_graph.py), so it is the same whatever else is ingested with it.
+                vectors = self._embed([t for p in batch for t in p.index_texts], progress)
                 embed_time += time.perf_counter() - t_embed
             queue.extend(self._commit(batch, vectors, report, tries))
             batch.clear()
