@@ -153,6 +153,41 @@ def test_short_files_share_encode_calls_and_each_chunk_keeps_its_own_vector(hash
         assert max(abs(a - b) for a, b in zip(vec, want)) < 1e-5, cid
 
 
+def test_another_model_re_embeds_the_library_a_batch_of_documents_at_a_time(hash_settings, seed_copy):
+    """An index embedded with one model, opened with another (a new version of the int8 model, say):
+    the next ingest embeds every document again, several documents to an encode call, and each
+    stored vector is the new model's for its own chunk."""
+    from assistant.storage.embedding import HashEmbedder
+
+    class Other(HashEmbedder):
+        calls = 0
+
+        def __init__(self):
+            super().__init__()
+            self.model_id = "hash@other"
+
+        def _vec(self, text):  # other vectors of the same size
+            return super()._vec(text[::-1])
+
+        def embed_documents(self, texts, progress=None):
+            Other.calls += 1
+            return super().embed_documents(texts, progress)
+
+    first = Index.open(hash_settings, create=True)
+    first.ingest([seed_copy])
+    first.close()
+    index = Index.open(hash_settings, embedder=Other())
+    assert sorted(index.incomplete()) == SEED_IDS
+    report = index.ingest([seed_copy])
+    assert sorted(report.finished) == SEED_IDS and index.incomplete() == [] and Other.calls < len(SEED_IDS)
+    ids = sorted(index.store.chunk_ids())
+    texts = index.store.index_texts(ids)
+    got = index.vectorstore._collection.get(ids=ids, include=["embeddings"])
+    assert sorted(got["ids"]) == ids
+    for cid, vec in zip(got["ids"], got["embeddings"]):
+        assert max(abs(a - b) for a, b in zip(vec, Other().embed_documents([texts[cid][1]])[0])) < 1e-5, cid
+
+
 def test_a_damaged_vector_index_is_set_aside_and_embedded_again(hash_settings, seed_copy, monkeypatch):
     index = Index.open(hash_settings, create=True)
     index.ingest([seed_copy])

@@ -351,18 +351,26 @@ class Index:
                     self.vectors.delete(have - store_ids)
                 todo = sorted(set(self.store.not_embedded(self.model_id)) | {
                     c.doc_id for c in self.store.chunks(sorted(store_ids - have)).values()})
-            for n, doc_id in enumerate(todo):
-                chunks = self.store.doc_chunks(doc_id)
-                texts = self.store.index_texts([c.chunk_id for c in chunks])
-                ids = [c.chunk_id for c in chunks]
-                vectors = self._embed([texts[i][1] for i in ids], progress)
+            counts = self.store.chunk_counts() if todo else {}
+            done, total = 0, sum(counts.get(d, 0) for d in todo)
+            while todo:  # documents a batch at a time (about BATCH_CHUNKS chunks), encoded together
+                group: list[tuple[str, list[str], list[str]]] = []
+                while todo and (not group or sum(len(ids) for _, ids, _ in group) < BATCH_CHUNKS):
+                    doc_id = todo.pop(0)
+                    ids = [c.chunk_id for c in self.store.doc_chunks(doc_id)]
+                    texts = self.store.index_texts(ids)
+                    group.append((doc_id, ids, [texts[i][1] for i in ids]))
+                vectors = self._embed([t for _, _, texts in group for t in texts], progress, done, total)
+                done += len(vectors)
                 with self.writing():
-                    if {c.chunk_id for c in self.store.doc_chunks(doc_id)} != set(ids):
-                        continue  # changed meanwhile by another writer, who embedded it
-                    meta = self.store.metas()[doc_id]
-                    self.vectors.upsert(ids, vectors, [texts[i][1] for i in ids], [vector_meta(meta)] * len(ids))
-                    self.store.set_dense([doc_id], self.model_id)
-                    completed.append(doc_id)
+                    metas, start = self.store.metas(), 0
+                    for doc_id, ids, texts in group:
+                        own, start = vectors[start : start + len(ids)], start + len(ids)
+                        if doc_id not in metas or {c.chunk_id for c in self.store.doc_chunks(doc_id)} != set(ids):
+                            continue  # changed meanwhile by another writer, who embedded it
+                        self.vectors.upsert(ids, own, texts, [vector_meta(metas[doc_id])] * len(ids))
+                        self.store.set_dense([doc_id], self.model_id)
+                        completed.append(doc_id)
         with self.writing():
             self._save_keyword(force=True)
         return completed
