@@ -16,6 +16,7 @@ model's run on short texts) and the result is bit for bit the same without them.
 from __future__ import annotations
 
 from collections import defaultdict
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -178,12 +179,18 @@ def per_token(model: onnx.ModelProto) -> int:
     return count
 
 
-def rewrite_file(src, dst, *, quantised: bool) -> None:
-    """Load ``src``, drop its NaN guards (and quantise per token when it is an int8 graph), check it, save as ``dst``."""
+def rewrite_file(src: Path, dst: Path, *, quantised: bool) -> None:
+    """Load ``src``, drop its NaN guards (and quantise per token when it is an int8 graph), check it, and
+    save it as ``dst`` (written beside it and renamed: a failure leaves ``dst`` as it was)."""
     model = onnx.load(str(src))
     if quantised and not per_token(model):
         raise UnexpectedGraph("no dynamically quantised products found")
     drop_nan_guards(model)
     onnx.checker.check_model(model)
-    onnx.save(model, str(dst))
+    tmp = dst.with_name(dst.name + ".rewrite")
+    try:
+        onnx.save(model, str(tmp))
+        tmp.replace(dst)
+    finally:
+        tmp.unlink(missing_ok=True)
 
